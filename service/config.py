@@ -1,0 +1,89 @@
+"""One Settings object, read from FINSMS_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"FINSMS_{name}", default)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a FinSMS process; `from_env` reads FINSMS_<NAME>."""
+
+    database_url: str = "sqlite:///finsms.db"
+    host: str = "0.0.0.0"
+    port: int = 9587
+    # The externally visible base URL (WSDL soap:address, webhooks); derived from port if empty.
+    public_url: str = ""
+    soap_namespace: str | None = None
+    timezone: str = "Europe/Istanbul"
+    max_body_bytes: int = 16 * 1024 * 1024
+    trusted_proxies: int = 0
+    # Run the dispatcher inside the serving process (the embedded default).
+    embedded_worker: bool = True
+    # Seconds a verified credential stays cached in process.
+    auth_cache_seconds: int = 300
+    # Failed logins allowed per account and per address within auth_fail_window seconds.
+    auth_fail_limit: int = 10
+    auth_fail_window: int = 300
+    # Secret for keyed hashes (credential cache keys, webhook signatures); random if empty.
+    secret_key: str = ""
+    # Dispatcher: items per claim, lease seconds, idle poll seconds.
+    claim_batch: int = 500
+    lease_seconds: int = 60
+    poll_interval: float = 0.2
+    # Simulator carrier: seconds until a delivery report, and outcome rules (see README).
+    simulator_report_delay: float = 1.0
+    simulator_rules: str = ""
+    # Most parts a single message may have.
+    max_message_parts: int = 10
+    # Argon2id cost; tests lower it.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    workers: int = 2
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from the environment, with keyword overrides on top."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get(f"FINSMS_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.type, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some settings changed."""
+        return replace(self, **changes)
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL, without a trailing slash."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+
+def _convert(type_name: Any, raw: str) -> Any:
+    text = str(type_name)
+    if text == "bool":
+        return _flag(raw)
+    if text == "int":
+        return int(raw)
+    if text == "float":
+        return float(raw)
+    if text.startswith("str | None"):
+        return raw or None
+    return raw

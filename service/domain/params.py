@@ -1,0 +1,149 @@
+"""Request parameters as every protocol hands them to the services.
+
+The tolerance rules of shared/spec/clients.md live here, once: field names in any case,
+ints as strings, `null` or empty values meaning "not given", unknown fields ignored.
+A value that is present but wrong raises ERR_INVALID_PARAM naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from service.domain.errors import invalid
+
+_TRUE = {"1", "true", "yes", "on", "evet"}
+_FALSE = {"0", "false", "no", "off", "hayir", "hayır"}
+
+# Dates the API speaks: "yyyy-MM-dd HH:mm" (documented), seconds and ISO 'T' tolerated.
+_DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                 "%Y-%m-%d")
+
+
+def is_blank(value: Any) -> bool:
+    """True for what counts as "not given": None, '' (after strip), empty dict."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    return isinstance(value, dict) and not value
+
+
+class Params(Mapping[str, Any]):
+    """A case-insensitive, read-only view of request fields with typed getters."""
+
+    def __init__(self, raw: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = {}
+        for key, value in (raw or {}).items():
+            self._data.setdefault(str(key).lower(), value)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._data
+
+    def raw(self, key: str) -> Any:
+        """The value as sent, None when absent or blank."""
+        value = self._data.get(key.lower())
+        return None if is_blank(value) else value
+
+    def given(self, key: str) -> bool:
+        """Whether the field carries a value."""
+        return self.raw(key) is not None
+
+    def int(self, key: str, default: int | None = None) -> int | None:
+        """An integer field; "12" and 12.0 are accepted, "abc" and 1.5 are not."""
+        return to_int(self.raw(key), key, default)
+
+    def str(self, key: str, default: str | None = None) -> str | None:
+        """A text field, stripped of surrounding whitespace; numbers become text."""
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise invalid(key, "metin olmalı")
+        return str(value).strip()
+
+    def bool(self, key: str, default: bool | None = None) -> bool | None:
+        """A boolean field: true/false, 1/0 and their strings."""
+        return to_bool(self.raw(key), key, default)
+
+    def list(self, key: str) -> list[Any] | None:
+        """A list field; a single value is taken as a one-element list."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        if isinstance(value, list | tuple):
+            return [v for v in value if not is_blank(v)]
+        return [value]
+
+    def dict(self, key: str) -> Params | None:
+        """A nested object field, as Params; empty means not given."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise invalid(key, "nesne olmalı")
+        return Params(value)
+
+    def date(self, key: str) -> datetime | None:
+        """A local date-time in the API's format ("yyyy-MM-dd HH:mm"), naive."""
+        return to_datetime(self.raw(key), key)
+
+
+def to_int(value: Any, field: str, default: int | None = None) -> int | None:
+    """Coerce one value to int or raise ERR_INVALID_PARAM for `field`."""
+    if is_blank(value):
+        return default
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("+-").isdigit():
+            return int(text)
+    raise invalid(field, "tam sayı olmalı")
+
+
+def to_bool(value: Any, field: str, default: bool | None = None) -> bool | None:
+    """Coerce one value to bool or raise ERR_INVALID_PARAM for `field`."""
+    if is_blank(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise invalid(field, "true veya false olmalı")
+
+
+def to_datetime(value: Any, field: str) -> datetime | None:
+    """Parse the API's date formats; a datetime passes through."""
+    if is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else value
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in _DATE_FORMATS:
+            try:
+                return datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+    raise invalid(field, "tarih 'yyyy-MM-dd HH:mm' biçiminde olmalı")

@@ -1,0 +1,79 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for postgres URLs that name no driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Store:
+    """The database of one FinSMS process: an engine and its transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, search_path: str | None = None) -> None:
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.engine = self._make_engine(pool_size, search_path)
+
+    def _make_engine(self, pool_size: int, search_path: str | None) -> Engine:
+        if self.is_sqlite:
+            return _sqlite_engine(self.url, pool_size)
+        kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size * 2,
+                                  "pool_timeout": 60, "pool_pre_ping": True}
+        if search_path:
+            kwargs["connect_args"] = {"options": f"-c search_path={search_path}"}
+        return create_engine(self.url, **kwargs)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A read-write transaction; on SQLite it takes the write lock up front."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (a consistent snapshot on both databases)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str, pool_size: int) -> Engine:
+    # Pooled connections keep their pragmas; a connection serves one thread at a time, so
+    # check_same_thread is off. WAL lets readers run beside the single writer.
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
+                           pool_timeout=60,
+                           connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so BEGIN IMMEDIATE is ours to issue.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
+                       "foreign_keys=ON"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
