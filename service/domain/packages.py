@@ -23,7 +23,7 @@ from service.domain.constants import (
 )
 from service.domain.errors import DomainError, Err, invalid
 
-_CUSTOM_ID = re.compile(r"[A-Za-z0-9.\-]{1,%d}" % CUSTOM_ID_MAX)
+_CUSTOM_ID = re.compile(rf"[A-Za-z0-9.\-]{{1,{CUSTOM_ID_MAX}}}")
 
 # Item states after which nothing more happens to the item.
 FINAL_ITEM_STATES = frozenset(
@@ -106,7 +106,7 @@ def check_custom_id(value: str | None) -> str | None:
     return value
 
 
-def check_title(value: str | None, default: str) -> str:
+def check_title(value: str | None, default: str | None = None) -> str | None:
     """The package title, defaulted when absent and at most 50 characters."""
     if value is None:
         return default

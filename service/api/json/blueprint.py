@@ -1,0 +1,104 @@
+"""The Node API over JSON: Basic Auth, parse the body, call the service, wrap the envelope.
+
+Every function of service.services.registry is served at `/<group>/<function>`. Bodies
+may be empty, the JSON literal "" or an object; GET functions also read the query string.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from service.domain.errors import DomainError, Err
+from service.domain.params import Params
+from service.services.platform import Platform, Principal
+from service.services.registry import BY_PATH
+
+# Paths real clients call that mean an existing function.
+ALIASES: dict[str, str] = {}
+
+
+def envelope(data: Any = None, error: DomainError | None = None) -> Response:
+    """The Node API envelope; on error `data` is null and the HTTP status is err.status."""
+    if error is None:
+        body, status = {"err": None, "data": data}, 200
+    else:
+        body, status = {"err": error.as_wire(), "data": None}, error.err.status
+    response = Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                        status=status, mimetype="application/json")
+    if error is not None:
+        _error_headers(response, error)
+    return response
+
+
+def _error_headers(response: Response, error: DomainError) -> None:
+    if error.err == Err.ERR_UNAUTHORIZED_REQUEST:
+        response.headers["WWW-Authenticate"] = 'Basic realm="FinSMS", charset="UTF-8"'
+    if error.retry_after:
+        response.headers["Retry-After"] = str(error.retry_after)
+
+
+def make_blueprint(platform: Platform) -> Blueprint:
+    """The blueprint serving every Node API function for this platform."""
+    bp = Blueprint("node_api", __name__)
+
+    @bp.route("/<group>/<function>", methods=["GET", "POST"])
+    def call(group: str, function: str) -> Response:
+        path = f"{group}/{function}".lower()
+        op = BY_PATH.get(ALIASES.get(path, path))
+        try:
+            if op is None:
+                raise DomainError(Err.ERR_NOT_FOUND, f"/{path}")
+            if request.method not in op.methods:
+                raise DomainError(Err.ERR_METHOD_NOT_ALLOWED)
+            principal = _authenticate(platform)
+            return envelope(platform.invoke(op, principal, _params()))
+        except DomainError as error:
+            return envelope(error=error)
+
+    return bp
+
+
+def _authenticate(platform: Platform) -> Principal:
+    username, password = basic_credentials(request.headers.get("Authorization"))
+    return platform.authenticate(username, password, request.remote_addr)
+
+
+def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
+    """(username, password) from an HTTP Basic Authorization header, Nones if absent."""
+    if not header or not header[:6].lower() == "basic ":
+        return None, None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else (None, None)
+
+
+def _params() -> Params:
+    fields: dict[str, Any] = dict(request.args.items())
+    fields.update(request.form.items())
+    fields.update(_json_body())
+    return Params(fields)
+
+
+def _json_body() -> dict[str, Any]:
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return {}
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise DomainError(Err.ERR_BAD_REQUEST, "Gövde geçerli bir JSON değil.") from None
+    if body is None or body == "":
+        return {}
+    if not isinstance(body, dict):
+        raise DomainError(Err.ERR_BAD_REQUEST, "Gövde bir JSON nesnesi olmalı.")
+    return body

@@ -1,0 +1,70 @@
+"""The WSGI application: the Flask JSON API and the Spyne SOAP API on one port."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from service.api.json.blueprint import envelope, make_blueprint
+from service.config import Settings
+from service.domain.errors import DomainError, Err
+from service.services.platform import Platform
+
+log = logging.getLogger("finsms.app")
+
+_HTTP_ERRORS = {404: Err.ERR_NOT_FOUND, 405: Err.ERR_METHOD_NOT_ALLOWED,
+                413: Err.ERR_REQUEST_TOO_LARGE}
+
+
+def create_flask(platform: Platform) -> Flask:
+    """The Flask app of the JSON APIs, with every error as a Node API envelope."""
+    app = Flask("finsms")
+    app.config["MAX_CONTENT_LENGTH"] = platform.settings.max_body_bytes
+    app.extensions["finsms.platform"] = platform
+    app.register_blueprint(make_blueprint(platform))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        err = _HTTP_ERRORS.get(exc.code or 500, Err.ERR_BAD_REQUEST)
+        return envelope(error=DomainError(err))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return envelope(error=DomainError(Err.ERR_INTERNAL_SERVER))
+
+    @app.get("/health")
+    def _health() -> Response:
+        return envelope({"status": "ok"})
+
+    return app
+
+
+def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> Any:
+    """The whole WSGI app: JSON at /, SOAP at /soap, behind ProxyFix when trusted."""
+    platform = platform or Platform(settings or Settings.from_env())
+    flask_app = create_flask(platform)
+    mounts: dict[str, Any] = {}
+    soap = _soap_app(platform)
+    if soap is not None:
+        mounts["/soap"] = soap
+    app: Any = DispatcherMiddleware(flask_app, mounts)
+    hops = platform.settings.trusted_proxies
+    if hops:
+        app = ProxyFix(app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    app.platform = platform
+    app.flask = flask_app
+    return app
+
+
+def _soap_app(platform: Platform) -> Any:
+    try:
+        from service.api.soap import make_soap_app
+    except ImportError:  # the SOAP adapter is optional until it is built
+        return None
+    return make_soap_app(platform)

@@ -1,0 +1,141 @@
+"""Who is calling: Argon2id passwords, a verified-credential cache, failure throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from service.domain.constants import UserType
+from service.domain.errors import DomainError, Err
+from service.store.db import Store
+from service.store.schema import users
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, as the services need it."""
+
+    user_id: int
+    uuid: str
+    username: str
+    user_type: UserType
+    unlimited: bool
+    duplicate_check: bool
+
+
+_PRINCIPAL_COLUMNS = (users.c.id, users.c.uuid, users.c.username, users.c.user_type,
+                      users.c.unlimited, users.c.duplicate_check, users.c.password_hash,
+                      users.c.active)
+
+
+class Throttle:
+    """Counts failures per key in a sliding window; over the limit means wait."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._fails: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str) -> int:
+        """Seconds the key must wait, 0 when it may try."""
+        with self._lock:
+            fails = self._prune(key, time.monotonic())
+            if len(fails) < self.limit:
+                return 0
+            return max(1, int(fails[0] + self.window - time.monotonic()) + 1)
+
+    def fail(self, key: str) -> None:
+        """Record one failure for the key."""
+        with self._lock:
+            self._prune(key, time.monotonic()).append(time.monotonic())
+
+    def clear(self, key: str) -> None:
+        """Forget the key's failures (after a success)."""
+        with self._lock:
+            self._fails.pop(key, None)
+
+    def _prune(self, key: str, now: float) -> deque[float]:
+        fails = self._fails.setdefault(key, deque())
+        while fails and fails[0] <= now - self.window:
+            fails.popleft()
+        if len(self._fails) > 100_000:  # bound memory under a spray of usernames
+            self._fails = {k: v for k, v in self._fails.items() if v}
+        return fails
+
+
+class Authenticator:
+    """Checks username and password; a hit in the cache costs no Argon2 hash."""
+
+    MAX_CACHE = 10_000
+
+    def __init__(self, store: Store, secret: bytes, *, cache_seconds: float, fail_limit: int,
+                 fail_window: float, time_cost: int, memory_kib: int) -> None:
+        self.store = store
+        self.secret = secret
+        self.cache_seconds = cache_seconds
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        self.throttle = Throttle(fail_limit, fail_window)
+        self._cache: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._dummy_hash = self.hasher.hash("finsms-dummy-password")
+
+    def hash_password(self, password: str) -> str:
+        """An Argon2id hash of the password."""
+        return self.hasher.hash(password)
+
+    def authenticate(self, username: str | None, password: str | None,
+                     remote_addr: str | None = None) -> Principal:
+        """The principal for these credentials; one identical error for every wrong guess."""
+        keys = [f"user:{(username or '').lower()}", f"addr:{remote_addr or '-'}"]
+        wait = max(self.throttle.retry_after(k) for k in keys)
+        if wait:
+            raise DomainError(Err.ERR_TOO_MANY_REQUESTS, retry_after=wait)
+        principal = self._check(username or "", password or "")
+        if principal is None:
+            for key in keys:
+                self.throttle.fail(key)
+            raise DomainError(Err.ERR_UNAUTHORIZED_REQUEST)
+        self.throttle.clear(keys[0])
+        return principal
+
+    def _check(self, username: str, password: str) -> Principal | None:
+        with self.store.read() as conn:
+            row = conn.execute(select(*_PRINCIPAL_COLUMNS).where(
+                users.c.username == username)).first()
+        if row is None or not row.active:
+            self._verify(self._dummy_hash, password)  # same cost as a real miss
+            return None
+        key = hmac.new(self.secret, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        if not self._cached(key, row.password_hash) and not self._verify(row.password_hash,
+                                                                          password):
+            return None
+        self._remember(key, row.password_hash)
+        return Principal(row.id, row.uuid, row.username, UserType(row.user_type),
+                         bool(row.unlimited), bool(row.duplicate_check))
+
+    def _cached(self, key: bytes, current_hash: str) -> bool:
+        # The entry names the hash it was verified against: a changed password misses.
+        with self._lock:
+            entry = self._cache.get(key)
+        return entry is not None and entry[0] == current_hash and entry[1] > time.monotonic()
+
+    def _remember(self, key: bytes, password_hash: str) -> None:
+        with self._lock:
+            self._cache[key] = (password_hash, time.monotonic() + self.cache_seconds)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.MAX_CACHE:
+                self._cache.popitem(last=False)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
