@@ -8,6 +8,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -106,6 +107,15 @@ class Authenticator:
         self.throttle.clear(keys[0])
         return principal
 
+    def principal_of(self, username: str) -> Principal:
+        """The principal of a user by name, without credentials (for operators' tools)."""
+        with self.store.read() as conn:
+            row = conn.execute(select(*_PRINCIPAL_COLUMNS).where(
+                users.c.username == username)).first()
+        if row is None:
+            raise DomainError(Err.ERR_USER_NOT_FOUND, username)
+        return _principal(row)
+
     def _check(self, username: str, password: str) -> Principal | None:
         with self.store.read() as conn:
             row = conn.execute(select(*_PRINCIPAL_COLUMNS).where(
@@ -118,8 +128,7 @@ class Authenticator:
                                                                           password):
             return None
         self._remember(key, row.password_hash)
-        return Principal(row.id, row.uuid, row.username, UserType(row.user_type),
-                         bool(row.unlimited), bool(row.duplicate_check))
+        return _principal(row)
 
     def _cached(self, key: bytes, current_hash: str) -> bool:
         # The entry names the hash it was verified against: a changed password misses.
@@ -139,3 +148,8 @@ class Authenticator:
             return self.hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(row.id, row.uuid, row.username, UserType(row.user_type),
+                     bool(row.unlimited), bool(row.duplicate_check))

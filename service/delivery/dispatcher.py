@@ -1,0 +1,88 @@
+"""The dispatcher: claims due items lane by lane, hands them to the carrier, settles them.
+
+Each lane runs in its own thread so an OTP never waits behind a bulk batch that is still
+being handed over. Any number of dispatchers (threads, processes, hosts) may share one
+database: claims never overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from service.delivery.carriers import Carrier
+from service.services import delivery
+from service.services.platform import Platform
+from service.services.sms import BULK_LANE, OTP_LANE
+
+log = logging.getLogger("finsms.dispatcher")
+
+
+class Dispatcher:
+    """Drives items from waiting to a final state through one carrier."""
+
+    def __init__(self, platform: Platform, carrier: Carrier, *, batch: int | None = None,
+                 owner: str | None = None) -> None:
+        self.platform = platform
+        self.carrier = carrier
+        self.batch = batch or platform.settings.claim_batch
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._maintenance_lock = threading.Lock()
+
+    def send_lane(self, lane: int) -> int:
+        """Claim and hand over one batch of a lane; how many items went."""
+        claimed = delivery.claim(self.platform, self.owner, lane, self.batch)
+        if not claimed:
+            return 0
+        results = self.carrier.submit(claimed)
+        delivery.record_submissions(self.platform, self.owner, results)
+        return len(claimed)
+
+    def settle(self) -> int:
+        """Apply the carrier's delivery reports and time out what never got one."""
+        with self._maintenance_lock:
+            done = delivery.apply_reports(self.platform, self.carrier.poll_reports())
+            return done + delivery.expire(self.platform)
+
+    def run_once(self) -> int:
+        """One pass over both lanes, OTP first, then reports: how much work was done."""
+        return self.send_lane(OTP_LANE) + self.send_lane(BULK_LANE) + self.settle()
+
+    def drain(self, max_passes: int = 10_000) -> None:
+        """Run passes until nothing is left to do now (for tests and one-shot runs)."""
+        for _ in range(max_passes):
+            if not self.run_once():
+                return
+
+    def start(self) -> None:
+        """Run in background threads: one per lane, the bulk one also settles reports."""
+        for name, lane, settles in (("otp", OTP_LANE, False), ("bulk", BULK_LANE, True)):
+            thread = threading.Thread(target=self._loop, args=(lane, settles),
+                                      name=f"finsms-dispatch-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the threads to finish and wait for them."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self.carrier.close()
+
+    def _loop(self, lane: int, settles: bool) -> None:
+        idle = self.platform.settings.poll_interval
+        while not self._stop.is_set():
+            try:
+                work = self.send_lane(lane) + (self.settle() if settles else 0)
+            except Exception:  # keep dispatching; the failed pass is retried
+                log.exception("dispatch pass failed (lane %s)", lane)
+                work = 0
+                time.sleep(idle * 5)
+            if not work:
+                self._stop.wait(idle)
