@@ -81,7 +81,7 @@ def transfer(platform: Platform, parent: str, child: str, amount: int) -> dict[s
         debit(conn, giver, abs(amount), now, "transfer_out", err=err)
         refund(conn, taker, abs(amount), now, "transfer_in")
         balances = dict(conn.execute(select(users.c.username, users.c.credit).where(
-            users.c.id.in_([parent_id, child_id]))).tuples().all())
+            users.c.id.in_([parent_id, child_id]))).all())
     return {k: int(v) for k, v in balances.items()}
 
 

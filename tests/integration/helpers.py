@@ -1,0 +1,57 @@
+"""Helpers for service-level tests: call a Node API function as a user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from service.domain.params import Params
+from service.services.platform import Platform, Principal
+from service.services.registry import BY_PATH
+from service.store.schema import credit_ledger, items, packages
+
+
+def call(platform: Platform, principal: Principal, path: str, **fields: Any) -> Any:
+    """Invoke the function at `path` with these fields; its data."""
+    return platform.invoke(BY_PATH[path], principal, Params(fields))
+
+
+def principal(platform: Platform, username: str = "acme") -> Principal:
+    """The principal of a user."""
+    return platform.auth.principal_of(username)
+
+
+def count(platform: Platform, table: Any, *where: Any) -> int:
+    """Rows of a table matching the conditions."""
+    with platform.store.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where))
+                   .scalar_one())
+
+
+def balance(platform: Platform, username: str = "acme") -> int:
+    """A user's credit now."""
+    return int(call(platform, principal(platform, username), "user/credit")["credit"])
+
+
+def item_states(platform: Platform, package_id: int) -> dict[str, int]:
+    """{target: state} of a package's items."""
+    with platform.store.read() as conn:
+        return dict(conn.execute(select(items.c.target, items.c.state)
+                                 .where(items.c.package_id == package_id)).all())
+
+
+def package_row(platform: Platform, package_id: int) -> Any:
+    """A package's row."""
+    with platform.store.read() as conn:
+        return conn.execute(select(packages).where(packages.c.id == package_id)).mappings().one()
+
+
+def ledger_sum(platform: Platform, user_id: int) -> int:
+    """The sum of a user's ledger entries (must equal the balance)."""
+    with platform.store.read() as conn:
+        return int(conn.execute(select(func.coalesce(func.sum(credit_ledger.c.amount), 0))
+                                .where(credit_ledger.c.user_id == user_id)).scalar_one())
+
+
+SMS = dict(type=1, sendingType=1, title="Kampanya", content="Merhaba", sender="ACME")

@@ -1,0 +1,109 @@
+"""Passwords, the credential cache, throttling, the user hierarchy and credit transfers."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain.constants import UserType
+from service.domain.errors import DomainError
+from service.services import credit, users
+from tests.conftest import PASSWORD, add_customer, make_platform
+from tests.integration.helpers import balance
+
+
+def test_cached_credentials_skip_the_hash_and_a_new_password_invalidates_them(platform,
+                                                                             monkeypatch):
+    add_customer(platform)
+    verifications = []
+    real = platform.auth._verify
+    monkeypatch.setattr(platform.auth, "_verify",
+                        lambda h, p: verifications.append(1) or real(h, p))
+    for _ in range(5):
+        platform.authenticate("acme", PASSWORD)
+    assert len(verifications) == 1
+    users.set_password(platform, "acme", "brand-new-pass")
+    with pytest.raises(DomainError) as excinfo:
+        platform.authenticate("acme", PASSWORD)
+    assert excinfo.value.err.name == "ERR_UNAUTHORIZED_REQUEST"
+    assert platform.authenticate("acme", "brand-new-pass").username == "acme"
+
+
+def test_wrong_user_and_wrong_password_fail_alike(platform):
+    add_customer(platform)
+    errors = []
+    for name, password in (("acme", "wrong"), ("nobody", PASSWORD), ("", ""), (None, None)):
+        with pytest.raises(DomainError) as excinfo:
+            platform.authenticate(name, password)
+        errors.append(excinfo.value.as_wire())
+    assert all(e == errors[0] for e in errors)
+
+
+def test_repeated_failures_are_throttled_per_account(db):
+    platform = make_platform(db, auth_fail_limit=3)
+    add_customer(platform)
+    for _ in range(3):
+        with pytest.raises(DomainError):
+            platform.authenticate("acme", "wrong", "10.0.0.1")
+    with pytest.raises(DomainError) as excinfo:
+        platform.authenticate("acme", PASSWORD, "10.0.0.2")
+    assert excinfo.value.err.name == "ERR_TOO_MANY_REQUESTS"
+    assert excinfo.value.retry_after and excinfo.value.retry_after > 0
+
+
+def test_inactive_user_cannot_log_in(platform):
+    add_customer(platform, active=False)
+    with pytest.raises(DomainError):
+        platform.authenticate("acme", PASSWORD)
+
+
+def test_user_types_hang_only_under_allowed_parents(platform):
+    users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    users.create_user(platform, "altbayi", PASSWORD, UserType.SUB_RESELLER, "bayi")
+    users.create_user(platform, "musteri", PASSWORD, UserType.STANDARD, "altbayi")
+    users.create_user(platform, "personel", PASSWORD, UserType.SUB_USER, "musteri")
+    cases = [(UserType.SUB_USER, "bayi", "ERR_USER_NOT_AUTHORIZED"),
+             (UserType.RESELLER, "bayi", "ERR_USER_NOT_AUTHORIZED"),
+             (UserType.STANDARD, "ghost", "ERR_PARENT_USER_NOT_FOUND")]
+    for user_type, parent, expected in cases:
+        with pytest.raises(DomainError) as excinfo:
+            users.create_user(platform, "x-user", PASSWORD, user_type, parent)
+        assert excinfo.value.err.name == expected
+    with pytest.raises(DomainError) as excinfo:
+        users.create_user(platform, "musteri", PASSWORD, UserType.STANDARD, "bayi")
+    assert excinfo.value.err.name == "ERR_USER_ALREADY_EXISTS"
+    assert [u["username"] for u in users.list_users(platform, "altbayi")] == ["musteri"]
+
+
+def test_credit_moves_down_the_tree_only_when_the_parent_has_it(platform):
+    users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    add_customer(platform, "acme", 0, user_type=UserType.STANDARD, parent="bayi")
+    credit.mint(platform, "bayi", 50)
+    assert credit.transfer(platform, "bayi", "acme", 30) == {"bayi": 20, "acme": 30}
+    with pytest.raises(DomainError) as excinfo:
+        credit.transfer(platform, "bayi", "acme", 21)
+    assert excinfo.value.err.name == "ERR_PARENT_USER_CREDIT_REQUIRED"
+    with pytest.raises(DomainError) as excinfo:
+        credit.transfer(platform, "bayi", "acme", -31)
+    assert excinfo.value.err.name == "ERR_USER_CREDIT_DECREASING_LIMITED"
+    assert credit.transfer(platform, "bayi", "acme", -10) == {"bayi": 30, "acme": 20}
+    assert balance(platform, "acme") == 20
+
+
+def test_credit_cannot_skip_a_level_of_the_tree(platform):
+    users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    users.create_user(platform, "musteri", PASSWORD, UserType.STANDARD, "bayi")
+    users.create_user(platform, "personel", PASSWORD, UserType.SUB_USER, "musteri")
+    credit.mint(platform, "bayi", 50)
+    with pytest.raises(DomainError) as excinfo:
+        credit.transfer(platform, "bayi", "personel", 5)
+    assert excinfo.value.err.name == "ERR_USER_NOT_AUTHORIZED"
+
+
+def test_ledger_records_every_movement(platform):
+    users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    add_customer(platform, "acme", 0, parent="bayi")
+    credit.mint(platform, "bayi", 50, "opening")
+    credit.transfer(platform, "bayi", "acme", 20)
+    entries = credit.ledger(platform, "bayi")
+    assert [(e["amount"], e["balanceAfter"], e["reason"]) for e in entries] == [
+        (-20, 30, "transfer_out"), (50, 50, "topup")]

@@ -1,0 +1,60 @@
+"""Races the database must settle: one customID, one balance, many concurrent creates."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from service.domain.errors import DomainError
+from service.store.schema import packages
+from tests.conftest import add_customer, make_platform
+from tests.integration.helpers import SMS, balance, call, count, ledger_sum, principal
+
+
+def _race(platform, bodies, workers):
+    me = principal(platform)
+
+    def attempt(body):
+        try:
+            return call(platform, me, "sms/create", **body)["pkgID"]
+        except DomainError as error:
+            return error.err.name
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(attempt, bodies))
+
+
+def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db):
+    platform = make_platform(db, pool_size=25)
+    add_customer(platform, balance=1000, duplicate_check=False)
+    bodies = [{**SMS, "numbers": [f"9053211{n:05d}"], "customID": "same-id"}
+              for n in range(50)]
+    results = _race(platform, bodies, 50)
+    created = [r for r in results if isinstance(r, int)]
+    assert len(created) == 1
+    assert set(results) - set(created) == {"ERR_SMS_PKG_CUSTOM_ID_DUPLICATION"}
+    assert count(platform, packages) == 1
+    assert balance(platform) == 999
+    assert ledger_sum(platform, principal(platform).user_id) == 999
+
+
+def test_two_hundred_concurrent_creates_spend_exactly_the_balance(db):
+    platform = make_platform(db, pool_size=25)
+    add_customer(platform, balance=100)
+    bodies = [{**SMS, "numbers": [f"9053211{n:05d}"]} for n in range(200)]
+    results = _race(platform, bodies, 50)
+    accepted = [r for r in results if isinstance(r, int)]
+    assert len(accepted) == 100
+    assert set(results) - set(accepted) == {"ERR_USER_CREDIT_REQUIRED"}
+    assert balance(platform) == 0
+    assert count(platform, packages) == 100
+    assert ledger_sum(platform, principal(platform).user_id) == 0
+
+
+def test_concurrent_duplicates_are_refused_but_one(db):
+    platform = make_platform(db, pool_size=25)
+    add_customer(platform, balance=1000)
+    body = {**SMS, "numbers": ["905321111111", "905321111112"]}
+    results = _race(platform, [body] * 20, 20)
+    assert sum(isinstance(r, int) for r in results) == 1
+    assert results.count("ERR_SMS_PKG_DUPLICATION") == 19
+    assert balance(platform) == 998

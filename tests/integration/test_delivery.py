@@ -1,0 +1,222 @@
+"""The dispatcher and simulator moving items and packages through their states."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from service.delivery.dispatcher import Dispatcher
+from service.delivery.simulator import SimulatorCarrier
+from service.domain.constants import ItemState, PackageState
+from service.domain.errors import DomainError
+from service.services import delivery
+from service.services.clock import FixedClock
+from tests.conftest import add_customer, make_platform
+from tests.integration.helpers import (
+    SMS,
+    balance,
+    call,
+    item_states,
+    ledger_sum,
+    package_row,
+    principal,
+)
+
+RULES = {"01": "delivered", "02": "undelivered", "03": "rejected", "04": "silent"}
+NUMBERS = ["905321111101", "905321111102", "905321111103", "905321111104"]
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2026, 3, 2, 8, 0))
+
+
+@pytest.fixture
+def setup(db, clock):
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=100)
+    carrier = SimulatorCarrier(clock, RULES, report_delay=5)
+    yield platform, Dispatcher(platform, carrier, owner="test-worker"), carrier
+    platform.store.dispose()
+
+
+def create(platform, **fields):
+    return call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
+
+
+def test_items_reach_every_final_state_and_failures_are_refunded(setup, clock):
+    platform, dispatcher, _ = setup
+    pkg = create(platform, numbers=NUMBERS)
+    assert balance(platform) == 96
+
+    dispatcher.run_once()
+    states = item_states(platform, pkg)
+    assert states == {"905321111101": ItemState.SENT, "905321111102": ItemState.SENT,
+                      "905321111103": ItemState.REJECTED, "905321111104": ItemState.SENT}
+    assert package_row(platform, pkg)["state"] == PackageState.SENT
+    assert balance(platform) == 97  # the rejected one is back at once
+
+    clock.advance(seconds=5)
+    dispatcher.run_once()
+    states = item_states(platform, pkg)
+    assert states["905321111101"] == ItemState.DELIVERED
+    assert states["905321111102"] == ItemState.UNDELIVERED
+    assert states["905321111104"] == ItemState.SENT
+    assert package_row(platform, pkg)["state"] == PackageState.PARTLY_REPORTED
+    assert balance(platform) == 98
+
+    clock.advance(minutes=1440 + 60)  # validity + the hour of grace
+    dispatcher.run_once()
+    assert item_states(platform, pkg)["905321111104"] == ItemState.TIMED_OUT
+    assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
+    assert balance(platform) == 99  # only the delivered one is paid for
+    assert ledger_sum(platform, principal(platform).user_id) == 99
+
+
+def test_package_moves_queueing_sending_sent_completed(setup, clock):
+    platform, dispatcher, _ = setup
+    pkg = create(platform, numbers=["905321111101", "905321111111"])
+    assert package_row(platform, pkg)["state"] == PackageState.QUEUEING
+    dispatcher.batch = 1
+    dispatcher.send_lane(1)
+    assert package_row(platform, pkg)["state"] == PackageState.SENDING
+    dispatcher.send_lane(1)
+    assert package_row(platform, pkg)["state"] == PackageState.SENT
+    clock.advance(seconds=5)
+    dispatcher.settle()
+    assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
+
+
+def test_all_rejected_package_is_rejected_and_fully_refunded(setup):
+    platform, dispatcher, _ = setup
+    pkg = create(platform, numbers=["905321111103", "905321111203"])
+    dispatcher.run_once()
+    assert package_row(platform, pkg)["state"] == PackageState.REJECTED
+    assert balance(platform) == 100
+
+
+def test_scheduled_package_waits_for_its_date(setup, clock):
+    platform, dispatcher, _ = setup
+    pkg = create(platform, numbers=["905321111101"], sendingDate="2026-03-02 12:00")  # 09:00Z
+    dispatcher.run_once()
+    assert item_states(platform, pkg) == {"905321111101": ItemState.WAITING}
+    assert package_row(platform, pkg)["state"] == PackageState.WAITING
+    clock.advance(hours=1)
+    dispatcher.run_once()
+    assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
+
+
+def test_cancelling_a_scheduled_package_refunds_it_and_nothing_is_sent(setup, clock):
+    platform, dispatcher, carrier = setup
+    pkg = create(platform, numbers=NUMBERS, sendingDate="2026-03-02 12:00")
+    assert call(platform, principal(platform), "sms/cancel", id=pkg) == {"status": 1}
+    assert balance(platform) == 100
+    assert package_row(platform, pkg)["state"] == PackageState.CANCELLED
+    clock.advance(hours=2)
+    dispatcher.drain()
+    assert set(item_states(platform, pkg).values()) == {ItemState.CANCELLED}
+    assert carrier.submitted == 0
+    assert balance(platform) == 100 and ledger_sum(platform, principal(platform).user_id) == 100
+
+
+def test_a_started_package_cannot_be_cancelled(setup):
+    platform, dispatcher, _ = setup
+    pkg = create(platform, numbers=["905321111101"])
+    dispatcher.run_once()
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, principal(platform), "sms/cancel", id=pkg)
+    assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_CHANGEABLE"
+    assert balance(platform) == 99
+
+
+def test_cancel_fails_if_the_dispatcher_claimed_an_item_meanwhile(setup):
+    platform, _, _ = setup
+    pkg = create(platform, numbers=["905321111101", "905321111102"])
+    delivery.claim(platform, "other-worker", lane=1, limit=1)
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, principal(platform), "sms/cancel", id=pkg)
+    assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_CHANGEABLE"
+    assert ItemState.CANCELLED not in item_states(platform, pkg).values()
+
+
+def test_otp_lane_is_served_before_bulk(setup):
+    platform, dispatcher, carrier = setup
+    bulk = create(platform, numbers=[f"90532{n:07d}" for n in range(30)])
+    otp = call(platform, principal(platform), "sms/create-otp", number="905321111101",
+               sender="ACME", content="Kod 1")["pkgID"]
+    dispatcher.batch = 10
+    dispatcher.send_lane(0)
+    assert item_states(platform, otp) == {"905321111101": ItemState.SENT}
+    assert set(item_states(platform, bulk).values()) == {ItemState.WAITING}
+
+
+def test_late_write_of_a_worker_without_the_claim_changes_nothing(setup):
+    platform, _, _ = setup
+    pkg = create(platform, numbers=["905321111101"])
+    claimed = delivery.claim(platform, "worker-a", lane=1, limit=10)
+    forged = [delivery.Submission(c.item_id, False, error="X") for c in claimed]
+    delivery.record_submissions(platform, "worker-b", forged)
+    assert item_states(platform, pkg) == {"905321111101": ItemState.SENDING}
+    assert balance(platform) == 99
+
+
+def test_item_stranded_in_sending_is_not_sent_again_and_times_out(setup, clock):
+    platform, dispatcher, carrier = setup
+    pkg = create(platform, numbers=["905321111101"])
+    delivery.claim(platform, "crashed-worker", lane=1, limit=10)  # never submitted
+    clock.advance(minutes=30)
+    dispatcher.drain()
+    assert carrier.submitted == 0
+    assert item_states(platform, pkg) == {"905321111101": ItemState.SENDING}
+    clock.advance(minutes=1440 + 60)
+    dispatcher.drain()
+    assert item_states(platform, pkg) == {"905321111101": ItemState.TIMED_OUT}
+    assert balance(platform) == 100
+
+
+def test_two_dispatchers_never_claim_the_same_item(setup):
+    platform, _, _ = setup
+    from service.services import credit
+
+    credit.mint(platform, "acme", 200)
+    create(platform, numbers=[f"90532{n:07d}" for n in range(200)])
+    first = delivery.claim(platform, "a", lane=1, limit=120)
+    second = delivery.claim(platform, "b", lane=1, limit=120)
+    ids_a, ids_b = {c.item_id for c in first}, {c.item_id for c in second}
+    assert len(ids_a) == 120 and len(ids_b) == 80 and not ids_a & ids_b
+
+
+def test_report_for_unknown_reference_changes_nothing(setup, clock):
+    platform, _, _ = setup
+    pkg = create(platform, numbers=["905321111101"])
+    report = delivery.Report("no-such-ref", ItemState.DELIVERED, clock.now())
+    assert delivery.apply_reports(platform, [report]) == 1
+    assert item_states(platform, pkg) == {"905321111101": ItemState.WAITING}
+
+
+def test_recreate_sends_a_finished_package_again(setup, clock):
+    platform, dispatcher, _ = setup
+    me = principal(platform)
+    pkg = create(platform, numbers=["905321111101", "905321111102"], customID="first")
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, me, "sms/recreate", id=pkg, title="Yeniden", includeNewNumbers=False)
+    assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_CHANGEABLE"
+    dispatcher.run_once()
+    clock.advance(seconds=5)
+    dispatcher.run_once()
+    again = call(platform, me, "sms/recreate", id=pkg, title="Yeniden",
+                 includeNewNumbers=False)["pkgID"]
+    row = package_row(platform, again)
+    assert (row["title"], row["recreated_from"], row["custom_id"]) == ("Yeniden", pkg, None)
+    assert set(item_states(platform, again)) == {"905321111101", "905321111102"}
+    assert balance(platform) == 100 - 2 + 1 - 2  # undelivered refunded, copy reserved
+
+
+def test_recreate_requires_title_and_include_new_numbers(setup):
+    platform, _, _ = setup
+    me = principal(platform)
+    for fields in ({"id": 1, "includeNewNumbers": True}, {"id": 1, "title": "Yeniden"}):
+        with pytest.raises(DomainError) as excinfo:
+            call(platform, me, "sms/recreate", **fields)
+        assert excinfo.value.err.name == "ERR_INVALID_PARAM"

@@ -1,0 +1,127 @@
+"""Every lookup is the caller's own; listings filter, page and count as documented."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from service.domain.errors import DomainError
+from service.services.clock import FixedClock
+from tests.conftest import add_customer, make_platform
+from tests.integration.helpers import SMS, call, principal
+
+
+@pytest.fixture
+def two_users(platform):
+    add_customer(platform, "acme", 100, "ACME")
+    add_customer(platform, "rival", 100, "RIVAL")
+    pkg = call(platform, principal(platform, "acme"), "sms/create",
+               **{**SMS, "numbers": ["905321111111"], "customID": "acme-1"})["pkgID"]
+    return platform, pkg
+
+
+@pytest.mark.parametrize("path, fields", [
+    ("sms/list-item", {"pkgID": "PKG"}),
+    ("sms/list-item", {"customID": "acme-1"}),
+    ("sms/cancel", {"id": "PKG"}),
+    ("sms/recreate", {"id": "PKG", "title": "Kopya", "includeNewNumbers": False}),
+])
+def test_another_users_package_is_not_found(two_users, path, fields):
+    platform, pkg = two_users
+    fields = {k: (pkg if v == "PKG" else v) for k, v in fields.items()}
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, principal(platform, "rival"), path, **fields)
+    assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_FOUND"
+
+
+def test_listings_show_only_the_callers_packages(two_users):
+    platform, pkg = two_users
+    rival = principal(platform, "rival")
+    assert call(platform, rival, "sms/list", ids=[pkg])["stats"]["totalRecord"] == 0
+    assert call(platform, rival, "sms/summary")["rCount"] == 0
+    assert call(platform, rival, "sms/inquiry-number", gsm="905321111111")["list"] == []
+    mine = call(platform, principal(platform, "acme"), "sms/list", ids=[pkg])
+    assert [p["id"] for p in mine["list"]] == [pkg]
+
+
+def test_list_filters_by_custom_ids_keyword_sender_and_status(platform):
+    add_customer(platform, balance=100)
+    me = principal(platform)
+    a = call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111111"],
+                                            "content": "indirim %50", "customID": "a"})["pkgID"]
+    b = call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111112"],
+                                            "content": "hatırlatma"})["pkgID"]
+    call(platform, me, "sms/cancel", id=b)
+
+    def ids(**filters):
+        return [p["id"] for p in call(platform, me, "sms/list", **filters)["list"]]
+
+    assert ids() == [b, a]
+    assert ids(customIDs=["a", "zz"]) == [a]
+    assert ids(keyword="%50") == [a]
+    assert ids(keyword="_") == []
+    assert ids(sender="NOPE") == []
+    assert ids(status=6) == [b]
+    assert ids(status=1) == [a]
+    with pytest.raises(DomainError):
+        ids(status=9)
+
+
+def test_paging_counts_all_and_returns_one_page(platform):
+    add_customer(platform, balance=100, duplicate_check=False)
+    me = principal(platform)
+    for n in range(25):
+        call(platform, me, "sms/create", **{**SMS, "numbers": [f"9053211{n:05d}"]})
+    page = call(platform, me, "sms/list", pageIndex=2, pageSize=10)
+    assert page["stats"]["totalRecord"] == 25 and len(page["list"]) == 5
+    for size in (9, 1001):
+        with pytest.raises(DomainError) as excinfo:
+            call(platform, me, "sms/list", pageSize=size)
+        assert excinfo.value.field == "pageSize"
+
+
+def test_summary_counts_parts_recipients_and_credit(platform):
+    add_customer(platform, balance=100)
+    me = principal(platform)
+    call(platform, me, "sms/create", **{**SMS, "content": "z" * 200,
+                                        "numbers": ["905321111111", "905321111112"]})
+    assert call(platform, me, "sms/summary") == {
+        "total": 4, "delivered": 0, "undelivered": 0, "pending": 0, "rCount": 2, "credit": 4}
+
+
+def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db):
+    platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
+    add_customer(platform, balance=10)
+    me = principal(platform)
+    for start, finish in (("2026-01-01 00:00", "2026-05-01 00:00"),
+                          ("2026-05-02 00:00", "2026-05-01 00:00")):
+        with pytest.raises(DomainError) as excinfo:
+            call(platform, me, "sms/inquiry-number", gsm="905321111111",
+                 startDate=start, finishDate=finish)
+        assert excinfo.value.err.name == "ERR_INVALID_DATE_RANGE"
+
+
+def test_inquiry_number_finds_what_was_sent_in_the_last_month(db):
+    clock = FixedClock(datetime(2026, 6, 1, 9, 0))
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=10)
+    me = principal(platform)
+    pkg = call(platform, me, "sms/create", **{**SMS, "numbers": ["05321111111"]})["pkgID"]
+    found = call(platform, me, "sms/inquiry-number", gsm="905321111111")
+    assert [(r["pkgID"], r["username"], r["sender"], r["msg"]) for r in found["list"]] == [
+        (pkg, "acme", "ACME", "Merhaba")]
+    clock.advance(days=31)
+    assert call(platform, me, "sms/inquiry-number", gsm="905321111111")["list"] == []
+
+
+def test_list_sender_filters_by_keyword_and_status(platform):
+    from service.services import senders
+
+    add_customer(platform, balance=0, sender="ACME")
+    senders.add_sender(platform, "acme", "ACME2")
+    me = principal(platform)
+    listed = call(platform, me, "sms/list-sender")
+    assert [(s["title"], s["status"]) for s in listed["list"]] == [("ACME", 1), ("ACME2", 0)]
+    assert call(platform, me, "sms/list-sender", status=1)["stats"]["totalRecord"] == 1
+    assert call(platform, me, "sms/list-sender", keyword="2")["list"][0]["title"] == "ACME2"
