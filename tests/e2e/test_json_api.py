@@ -1,0 +1,262 @@
+"""The JSON Node API through a real HTTP server, the way integrators' code calls it."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+import requests
+
+from service.delivery.dispatcher import Dispatcher
+from service.delivery.simulator import SimulatorCarrier
+from service.domain.constants import ItemState
+from tests.conftest import add_customer
+from tests.e2e.conftest import Api
+
+VENDOR_PHP_CREATE = {  # what the vendor's PHP SDK always sends
+    "type": 1, "sendingType": 1, "title": "Kampanya", "encoding": 0, "content": "Merhaba",
+    "numbers": ["905321111111", "905421111112"], "sender": "ACME",
+    "periodicSettings": None, "sendingDate": None, "validity": 60, "commercial": False,
+    "skipAhsQuery": True, "customID": None}
+
+
+def test_create_otp_returns_integer_package_id(api):
+    body = {"number": 5321111111, "sender": "ACME", "encoding": 0,
+            "content": "Dogrulama kodunuz: 123456", "validity": 3, "commercial": False}
+    data = api.data("/sms/create-otp", body)
+    assert isinstance(data["pkgID"], int) and data["pkgID"] > 0
+
+
+def test_create_otp_tolerates_fields_it_does_not_use(api):
+    body = {"number": ["905321111111"], "sender": "ACME", "content": "Kod 1",
+            "type": 0, "sendingType": 0, "title": "otp", "skipAhsQuery": True,
+            "pushSettings": None, "customID": None, "trustDate": None}
+    assert isinstance(api.data("/sms/create-otp", body)["pkgID"], int)
+
+
+@pytest.mark.parametrize("number", [905321111111, "905321111111", "05321111111",
+                                    "5321111111", ["905321111111"]])
+def test_single_sending_accepts_every_number_form(api, number):
+    body = {"type": 1, "sendingType": 0, "title": "Tekil", "content": f"Tekil {number}",
+            "sender": "ACME", "number": number}
+    pkg = api.data("/sms/create", body)["pkgID"]
+    items = api.data("/sms/list-item", {"pkgID": pkg})["list"]
+    assert [i["target"] for i in items] == ["905321111111"]
+
+
+def test_vendor_php_sdk_request_shapes_work(api):
+    assert isinstance(api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"], int)
+    nn = {**VENDOR_PHP_CREATE, "sendingType": 2, "content": "Dinamik Sms",
+          "numbers": [{"nr": 905321111111, "msg": "A kişisine özel"},
+                      {"nr": "905421111112", "msg": "B kişisine özel",
+                       "xid": "a" * 32}]}
+    pkg = api.data("/sms/create", nn)["pkgID"]
+    items = api.data("/sms/list-item", {"pkgID": pkg})["list"]
+    assert {(i["target"], i["msg"]) for i in items} == {
+        ("905321111111", "A kişisine özel"), ("905421111112", "B kişisine özel")}
+
+
+def test_one_to_many_with_custom_fields_fills_placeholders(api):
+    body = {**VENDOR_PHP_CREATE, "content": "Merhaba FIRST_NAME LAST_NAME",
+            "numbers": [{"nr": "905321111111", "cfs": {"FIRST_NAME": "Ayşe",
+                                                       "LAST_NAME": "Kaya"}}],
+            "customFields": ["FIRST_NAME", "LAST_NAME"]}
+    pkg = api.data("/sms/create", body)["pkgID"]
+    assert api.data("/sms/list-item", {"pkgID": pkg})["list"][0]["msg"] == "Merhaba Ayşe Kaya"
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/user/credit"), ("GET", "/sms/list-sender"),
+                                          ("GET", "/sms/list"), ("GET", "/sms/summary")])
+def test_get_functions_answer_get(api, method, path):
+    response = api.session.request(method, api.base + path, timeout=10)
+    assert response.status_code == 200 and response.json()["err"] is None
+
+
+@pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null"])
+def test_post_without_parameters_accepts_empty_and_blank_bodies(api, body):
+    response = api.session.post(api.base + "/user/credit", data=body,
+                                headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.json() == {"err": None, "data": {"credit": 1000}}
+
+
+def test_field_names_are_case_insensitive(api):
+    pkg = api.data("/sms/create", {**VENDOR_PHP_CREATE, "numbers": ["905321111111",
+                                                                   "905051111112"]})["pkgID"]
+    listed = api.data("/sms/list-item", {"PKGID": pkg, "Operator": 2})["list"]
+    assert [i["target"] for i in listed] == ["905051111112"]
+
+
+def test_get_reads_the_query_string(api):
+    pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    response = api.get("/sms/list-item", params={"pkgID": pkg, "pageSize": 10})
+    assert response.json()["data"]["stats"]["totalRecord"] == 2
+
+
+def test_lowercase_authorization_header_is_accepted(server, api):
+    token = base64.b64encode(b"acme:s3cret-pass").decode()
+    response = requests.get(server.url + "/user/credit", headers={"authorization":
+                                                                   f"Basic {token}"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("auth", [("acme", "wrong"), ("nobody", "s3cret-pass"), None])
+def test_bad_credentials_get_one_identical_401(server, api, auth):
+    response = requests.post(server.url + "/user/credit", auth=auth, timeout=10)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.json() == {"data": None, "err": {
+        "status": 401, "code": "ERR_UNAUTHORIZED_REQUEST", "smsCode": "SMS60", "field": None,
+        "message": "Kullanıcı adı veya şifre hatalı."}}
+
+
+def test_error_envelope_has_numeric_status_code_name_and_null_data(api):
+    err = api.error("/sms/create", {**VENDOR_PHP_CREATE, "sender": "NOSUCH"})
+    assert err["status"] == 400 and err["code"] == "ERR_INVALID_SMS_SENDER"
+    assert err["smsCode"] == "SMS62" and err["message"]
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"numbers": ["123", "abc"]}, "ERR_EMPTY_SMS_PACKAGE"),
+    ({"validity": 30}, "ERR_INVALID_PARAM"),
+    ({"encoding": 7}, "ERR_INVALID_PARAM"),
+    ({"sendingType": "x"}, "ERR_INVALID_PARAM"),
+    ({"customID": "has space"}, "ERR_INVALID_PARAM"),
+    ({"title": "t" * 51}, "ERR_INVALID_PARAM"),
+    ({"sendingDate": "2001-01-01 10:00"}, "ERR_INVALID_SMS_SENDING_DATE"),
+    ({"sendingDate": "yarın"}, "ERR_INVALID_PARAM"),
+    ({"periodicSettings": {"periodType": 0, "amount": 1500, "interval": 1}},
+     "ERR_INVALID_PARAM"),
+    ({"pushSettings": {"url": "ftp://x"}}, "ERR_INVALID_PARAM"),
+    ({"content": ""}, "ERR_INVALID_PARAM"),
+    ({"numbers": ["905321111111"] * 1, "content": "a" * 2000}, "ERR_INVALID_PARAM"),
+])
+def test_bad_create_requests_get_their_code_and_change_nothing(api, fields, code):
+    assert api.error("/sms/create", {**VENDOR_PHP_CREATE, **fields})["code"] == code
+    assert api.data("/user/credit") == {"credit": 1000}
+    assert api.data("/sms/list")["stats"]["totalRecord"] == 0
+
+
+def test_insufficient_credit_is_sms18_and_nothing_is_written(server):
+    add_customer(server.platform, "poor", 1, "POOR")
+    api = Api(server.url, "poor")
+    err = api.error("/sms/create", {**VENDOR_PHP_CREATE, "sender": "POOR"})
+    assert (err["code"], err["smsCode"]) == ("ERR_USER_CREDIT_REQUIRED", "SMS18")
+    assert api.data("/sms/list")["stats"]["totalRecord"] == 0
+
+
+def test_custom_id_duplicate_then_lookup_by_custom_ids(api):
+    body = {**VENDOR_PHP_CREATE, "customID": "siparis-42"}
+    pkg = api.data("/sms/create", body)["pkgID"]
+    err = api.error("/sms/create", {**body, "content": "başka"})
+    assert err["code"] == "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION" and err["status"] == 409
+    found = api.data("/sms/list", {"customIDs": ["siparis-42"]})["list"]
+    assert [p["id"] for p in found] == [pkg]
+
+
+def test_list_returns_every_documented_key(api):
+    api.data("/sms/create", VENDOR_PHP_CREATE)
+    package = api.data("/sms/list")["list"][0]
+    for key in ("id", "customID", "type", "uuid", "error", "state", "title", "content",
+                "senders", "encoding", "validity", "isScheduled", "sendingDate",
+                "processingDate", "processInfo", "statistics"):
+        assert key in package
+    assert set(package["statistics"]) >= {"total", "credit", "rCount", "delivered",
+                                          "undelivered"}
+    assert package["processInfo"]["create"]["date"]
+    assert package["senders"] == ["ACME"] and package["isScheduled"] == 0
+
+
+def test_list_item_returns_string_ids_and_every_documented_key(api):
+    pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    item = api.data("/sms/list-item", {"pkgID": pkg})["list"][0]
+    assert set(item) >= {"id", "msg", "error", "state", "credit", "sender", "target",
+                         "setState", "sendingDate", "deliveryDate", "processingDate"}
+    assert isinstance(item["id"], str) and item["id"].isdigit()
+
+
+def test_list_item_needs_a_package_reference(api):
+    assert api.error("/sms/list-item", {})["code"] == "ERR_INVALID_PARAM"
+    assert api.error("/sms/list-item", {"pkgID": 999999})["code"] == "ERR_SMS_PKG_NOT_FOUND"
+
+
+def test_cancel_by_custom_id_refunds(api):
+    body = {**VENDOR_PHP_CREATE, "customID": "iptal-1", "sendingDate": "2099-01-01 10:00"}
+    # A year ahead at most: 2099 is refused, a date next month is fine.
+    assert api.error("/sms/create", body)["code"] == "ERR_INVALID_SMS_SENDING_DATE"
+    from datetime import datetime, timedelta
+
+    later = (datetime.now() + timedelta(days=20)).strftime("%Y-%m-%d %H:%M")
+    api.data("/sms/create", {**body, "sendingDate": later})
+    assert api.data("/user/credit") == {"credit": 998}
+    assert api.data("/sms/cancel", {"customID": "iptal-1"}) == {"status": 1}
+    assert api.data("/user/credit") == {"credit": 1000}
+    assert api.error("/sms/cancel", {"customID": "iptal-1"})["code"] == \
+        "ERR_SMS_PKG_NOT_CHANGEABLE"
+
+
+def test_inquiry_number_more_than_three_months_is_sms31(api):
+    err = api.error("/sms/inquiry-number", {"gsm": "905321111111",
+                                            "startDate": "2026-01-01 00:00",
+                                            "finishDate": "2026-06-01 00:00"})
+    assert (err["code"], err["smsCode"]) == ("ERR_INVALID_DATE_RANGE", "SMS31")
+
+
+def test_malformed_json_is_a_400_envelope(api):
+    response = api.session.post(api.base + "/sms/create", data=b"{not json",
+                                headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["err"]["code"] == "ERR_BAD_REQUEST"
+
+
+def test_json_array_body_is_a_400_envelope(api):
+    response = api.post("/sms/create", [1, 2])
+    assert response.status_code == 400 and response.json()["data"] is None
+
+
+def test_oversized_body_is_413_and_writes_nothing(server, api):
+    limit = server.platform.settings.max_body_bytes
+    body = b'{"content": "' + b"a" * limit + b'"}'
+    response = api.session.post(api.base + "/sms/create", data=body,
+                                headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["err"]["code"] == "ERR_REQUEST_TOO_LARGE"
+
+
+def test_unknown_function_is_a_404_envelope(api):
+    response = api.post("/sms/no-such-function", {})
+    assert response.status_code == 404
+    assert response.json()["err"]["code"] == "ERR_NOT_FOUND"
+
+
+def test_post_only_function_refuses_get(api):
+    response = api.get("/sms/create")
+    assert response.status_code == 405 and response.json()["err"]["status"] == 405
+
+
+def test_sent_sms_is_delivered_and_visible_in_list_item(server, api):
+    carrier = SimulatorCarrier(server.platform.clock, {"02": "undelivered"}, report_delay=0)
+    dispatcher = Dispatcher(server.platform, carrier)
+    dispatcher.start()
+    try:
+        body = {**VENDOR_PHP_CREATE, "numbers": ["905321111101", "905321111102"]}
+        pkg = api.data("/sms/create", body)["pkgID"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            listed = api.data("/sms/list", {"ids": [pkg]})["list"][0]
+            if listed["state"] == 6:
+                break
+            time.sleep(0.05)
+    finally:
+        dispatcher.stop()
+    items = {i["target"]: i for i in api.data("/sms/list-item", {"pkgID": pkg})["list"]}
+    assert items["905321111101"]["state"] == ItemState.DELIVERED
+    assert items["905321111101"]["deliveryDate"]
+    assert items["905321111102"]["state"] == ItemState.UNDELIVERED
+    assert listed["statistics"]["delivered"] == 1 and listed["statistics"]["undelivered"] == 1
+    assert api.data("/user/credit") == {"credit": 999}
+
+
+def test_health_endpoint_needs_no_credentials(server):
+    assert requests.get(server.url + "/health").json() == {"err": None,
+                                                           "data": {"status": "ok"}}
