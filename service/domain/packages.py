@@ -42,10 +42,9 @@ ITEM_TRANSITIONS: Mapping[ItemState, frozenset[ItemState]] = {
 }
 # Package states a customer may still cancel from: nothing has been handed to a carrier.
 CANCELLABLE_PACKAGE_STATES = frozenset({PackageState.WAITING, PackageState.QUEUEING})
-# Package states from which /sms/recreate may copy a package.
+# Package states from which /sms/recreate may copy a package: completed or wholly failed.
 RECREATABLE_PACKAGE_STATES = frozenset(
-    {PackageState.COMPLETED, PackageState.SENDING_FAILED, PackageState.REJECTED,
-     PackageState.CANCELLED}
+    {PackageState.COMPLETED, PackageState.SENDING_FAILED, PackageState.REJECTED}
 )
 # /sms/list `status` filters as sets of package states (the "periodic" filter is separate).
 REPORT_FILTER_STATES: Mapping[ReportFilter, frozenset[PackageState]] = {

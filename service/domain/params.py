@@ -7,12 +7,15 @@ A value that is present but wrong raises ERR_INVALID_PARAM naming the field.
 
 from __future__ import annotations
 
+import builtins
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from service.domain.errors import invalid
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: str.isdigit() admits '²'
 _TRUE = {"1", "true", "yes", "on", "evet"}
 _FALSE = {"0", "false", "no", "off", "hayir", "hayır"}
 
@@ -59,11 +62,11 @@ class Params(Mapping[str, Any]):
         """Whether the field carries a value."""
         return self.raw(key) is not None
 
-    def int(self, key: str, default: int | None = None) -> int | None:
+    def int(self, key: builtins.str, default: builtins.int | None = None) -> builtins.int | None:
         """An integer field; "12" and 12.0 are accepted, "abc" and 1.5 are not."""
         return to_int(self.raw(key), key, default)
 
-    def str(self, key: str, default: str | None = None) -> str | None:
+    def str(self, key: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         """A text field, stripped of surrounding whitespace; numbers become text."""
         value = self.raw(key)
         if value is None:
@@ -72,11 +75,11 @@ class Params(Mapping[str, Any]):
             raise invalid(key, "metin olmalı")
         return str(value).strip()
 
-    def bool(self, key: str, default: bool | None = None) -> bool | None:
+    def bool(self, key: builtins.str, default: builtins.bool | None = None) -> builtins.bool | None:
         """A boolean field: true/false, 1/0 and their strings."""
         return to_bool(self.raw(key), key, default)
 
-    def list(self, key: str) -> list[Any] | None:
+    def list(self, key: builtins.str) -> builtins.list[Any] | None:
         """A list field; a single value is taken as a one-element list."""
         value = self.raw(key)
         if value is None:
@@ -85,7 +88,7 @@ class Params(Mapping[str, Any]):
             return [v for v in value if not is_blank(v)]
         return [value]
 
-    def dict(self, key: str) -> Params | None:
+    def dict(self, key: builtins.str) -> Params | None:
         """A nested object field, as Params; empty means not given."""
         value = self.raw(key)
         if value is None:
@@ -94,7 +97,7 @@ class Params(Mapping[str, Any]):
             raise invalid(key, "nesne olmalı")
         return Params(value)
 
-    def date(self, key: str) -> datetime | None:
+    def date(self, key: builtins.str) -> datetime | None:
         """A local date-time in the API's format ("yyyy-MM-dd HH:mm"), naive."""
         return to_datetime(self.raw(key), key)
 
@@ -111,7 +114,7 @@ def to_int(value: Any, field: str, default: int | None = None) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("+-").isdigit():
+        if _INTEGER.fullmatch(text):
             return int(text)
     raise invalid(field, "tam sayı olmalı")
 
@@ -134,7 +137,7 @@ def to_bool(value: Any, field: str, default: bool | None = None) -> bool | None:
 
 
 def to_datetime(value: Any, field: str) -> datetime | None:
-    """Parse the API's date formats; a datetime passes through."""
+    """Parse the API's date formats (naive local time); a datetime passes through as is."""
     if is_blank(value):
         return None
     if isinstance(value, datetime):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from service.domain.constants import Operator
@@ -18,6 +19,9 @@ for _p in (*range(500, 508), *range(550, 560)):
 _PREFIXES["510"] = Operator.NETGSM
 del _p
 
+# Separators people type inside numbers: "0532 123 45 67", "+90 (532) 123-45-67".
+_SEPARATORS = re.compile(r"[\s\-().]")
+
 
 def normalize(value: Any) -> str | None:
     """905xxxxxxxxx from 905…, 05…, 5… (int or string); None when it is not such a number."""
@@ -28,7 +32,7 @@ def normalize(value: Any) -> str | None:
     elif isinstance(value, float) and value.is_integer():
         text = str(int(value))
     elif isinstance(value, str):
-        text = value.strip()
+        text = _SEPARATORS.sub("", value)
         if text.startswith("+"):
             text = text[1:]
     else:

@@ -90,9 +90,10 @@ def _recipients(request: SendRequest, params: Params) -> None:
         if raw is None:
             raw = params.raw("numbers")
         values = raw if isinstance(raw, list) else [raw]
-        if raw is None or len(values) != 1:
-            raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, "Tekil gönderimde tek numara olmalı.",
-                              field="number")
+        if raw is None or not values:
+            raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, field="number")
+        if len(values) != 1:
+            raise invalid("number", "tekil gönderimde tek numara olmalı")
         entries: list[Any] = values
     else:
         entries = params.list("numbers") or params.list("number") or []
@@ -111,6 +112,8 @@ def _recipients(request: SendRequest, params: Params) -> None:
 def _recipient(entry: Any, request: SendRequest) -> Recipient | None:
     if not isinstance(entry, Mapping):
         number = normalize(entry)
+        if request.sending_type == SendingType.MANY_TO_MANY and not request.content:
+            return None  # N-N without its own text or a shared one: nothing to send
         return Recipient(number) if number else None
     item = Params(entry)
     number = normalize(item.raw("nr"))
@@ -131,13 +134,19 @@ def _recipient(entry: Any, request: SendRequest) -> Recipient | None:
 
 
 def fill_placeholders(content: str, fields: Mapping[str, Any]) -> str:
-    """Replace KEY placeholders in the text by the recipient's values (longest key first)."""
-    for key in sorted(fields, key=len, reverse=True):
+    """Replace KEY placeholders by the recipient's values in one pass, longest key first.
+
+    One pass: a filled-in value is never searched again ("KADAR" keeps its "AD").
+    """
+    values: dict[str, str] = {}
+    for key, value in fields.items():
         if not _PLACEHOLDER_KEY.fullmatch(key):
             raise invalid("cfs", f"geçersiz alan adı {key!r}")
-        value = fields[key]
-        content = content.replace(key.upper(), "" if is_blank(value) else str(value))
-    return content
+        values[key.upper()] = "" if is_blank(value) else str(value)
+    if not values:
+        return content
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(values, key=len, reverse=True)))
+    return pattern.sub(lambda m: values[m.group(0)], content)
 
 
 def _content(value: Any) -> str | None:
