@@ -32,6 +32,8 @@ class Settings:
     embedded_worker: bool = True
     # Seconds a verified credential stays cached in process.
     auth_cache_seconds: int = 300
+    # Seconds a cached credential is trusted without re-reading the user row.
+    auth_revalidate_seconds: float = 1.0
     # Failed logins allowed per account and per address within auth_fail_window seconds.
     auth_fail_limit: int = 10
     auth_fail_window: int = 300

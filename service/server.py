@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 from service.config import Settings
 
 
-class FinsmsServer(BaseApplication):  # type: ignore[misc]
+class FinsmsServer(BaseApplication):
     """gunicorn running create_app(settings) in every worker."""
 
     def __init__(self, settings: Settings) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from service.domain.constants import UserType
 from service.domain.errors import DomainError, Err
@@ -35,6 +35,8 @@ class Principal:
 _PRINCIPAL_COLUMNS = (users.c.id, users.c.uuid, users.c.username, users.c.user_type,
                       users.c.unlimited, users.c.duplicate_check, users.c.password_hash,
                       users.c.active)
+
+_BY_USERNAME = select(*_PRINCIPAL_COLUMNS).where(users.c.username == bindparam("name"))
 
 
 class Throttle:
@@ -72,19 +74,37 @@ class Throttle:
         return fails
 
 
+@dataclass
+class _Verified:
+    """A credential verified against `password_hash`, trusted without the database until
+    `fresh_until` and without Argon2 until `valid_until` (monotonic seconds)."""
+
+    password_hash: str
+    principal: Principal
+    fresh_until: float
+    valid_until: float
+
+
 class Authenticator:
-    """Checks username and password; a hit in the cache costs no Argon2 hash."""
+    """Checks username and password; a cache hit costs no Argon2 hash.
+
+    A verified credential is trusted for `revalidate_seconds` without reading the user
+    row; after that the row is read again (a changed password or a deactivated user then
+    fails). A password changed through this process's `forget` fails at once.
+    """
 
     MAX_CACHE = 10_000
 
     def __init__(self, store: Store, secret: bytes, *, cache_seconds: float, fail_limit: int,
-                 fail_window: float, time_cost: int, memory_kib: int) -> None:
+                 fail_window: float, time_cost: int, memory_kib: int,
+                 revalidate_seconds: float = 1.0) -> None:
         self.store = store
         self.secret = secret
         self.cache_seconds = cache_seconds
+        self.revalidate_seconds = revalidate_seconds
         self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         self.throttle = Throttle(fail_limit, fail_window)
-        self._cache: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._lock = threading.Lock()
         self._dummy_hash = self.hasher.hash("finsms-dummy-password")
 
@@ -92,17 +112,28 @@ class Authenticator:
         """An Argon2id hash of the password."""
         return self.hasher.hash(password)
 
+    def forget(self, username: str) -> None:
+        """Drop every cached credential of a user (after a password change)."""
+        with self._lock:
+            for key in [k for k, v in self._cache.items() if v.principal.username == username]:
+                del self._cache[key]
+
     def authenticate(self, username: str | None, password: str | None,
                      remote_addr: str | None = None) -> Principal:
         """The principal for these credentials; one identical error for every wrong guess."""
+        key = hmac.new(self.secret, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        with self._lock:
+            entry = self._cache.get(key)
+        if entry is not None and entry.fresh_until > time.monotonic():
+            return entry.principal
         keys = [f"user:{(username or '').lower()}", f"addr:{remote_addr or '-'}"]
         wait = max(self.throttle.retry_after(k) for k in keys)
         if wait:
             raise DomainError(Err.ERR_TOO_MANY_REQUESTS, retry_after=wait)
-        principal = self._check(username or "", password or "")
+        principal = self._check(key, entry, username or "", password or "")
         if principal is None:
-            for key in keys:
-                self.throttle.fail(key)
+            for throttle_key in keys:
+                self.throttle.fail(throttle_key)
             raise DomainError(Err.ERR_UNAUTHORIZED_REQUEST)
         self.throttle.clear(keys[0])
         return principal
@@ -110,35 +141,33 @@ class Authenticator:
     def principal_of(self, username: str) -> Principal:
         """The principal of a user by name, without credentials (for operators' tools)."""
         with self.store.read() as conn:
-            row = conn.execute(select(*_PRINCIPAL_COLUMNS).where(
-                users.c.username == username)).first()
+            row = conn.execute(_BY_USERNAME, {"name": username}).first()
         if row is None:
             raise DomainError(Err.ERR_USER_NOT_FOUND, username)
         return _principal(row)
 
-    def _check(self, username: str, password: str) -> Principal | None:
+    def _check(self, key: bytes, entry: _Verified | None, username: str,
+               password: str) -> Principal | None:
         with self.store.read() as conn:
-            row = conn.execute(select(*_PRINCIPAL_COLUMNS).where(
-                users.c.username == username)).first()
+            row = conn.execute(_BY_USERNAME, {"name": username}).first()
         if row is None or not row.active:
             self._verify(self._dummy_hash, password)  # same cost as a real miss
             return None
-        key = hmac.new(self.secret, f"{username}\0{password}".encode(), hashlib.sha256).digest()
-        if not self._cached(key, row.password_hash) and not self._verify(row.password_hash,
-                                                                          password):
-            return None
-        self._remember(key, row.password_hash)
-        return _principal(row)
-
-    def _cached(self, key: bytes, current_hash: str) -> bool:
+        now = time.monotonic()
         # The entry names the hash it was verified against: a changed password misses.
-        with self._lock:
-            entry = self._cache.get(key)
-        return entry is not None and entry[0] == current_hash and entry[1] > time.monotonic()
+        known = entry is not None and entry.password_hash == row.password_hash \
+            and entry.valid_until > now
+        if not known and not self._verify(row.password_hash, password):
+            return None
+        principal = _principal(row)
+        self._remember(key, _Verified(
+            row.password_hash, principal, now + self.revalidate_seconds,
+            entry.valid_until if known and entry else now + self.cache_seconds))
+        return principal
 
-    def _remember(self, key: bytes, password_hash: str) -> None:
+    def _remember(self, key: bytes, verified: _Verified) -> None:
         with self._lock:
-            self._cache[key] = (password_hash, time.monotonic() + self.cache_seconds)
+            self._cache[key] = verified
             self._cache.move_to_end(key)
             while len(self._cache) > self.MAX_CACHE:
                 self._cache.popitem(last=False)

@@ -8,6 +8,7 @@ from typing import Any
 from service.config import Settings
 from service.domain.params import Params
 from service.services.auth import Authenticator, Principal
+from service.services.cache import TtlCache
 from service.services.clock import Clock, LocalTime
 from service.services.registry import Operation
 from service.store.db import Store
@@ -28,7 +29,10 @@ class Platform:
         self.auth = Authenticator(
             self.store, secret, cache_seconds=settings.auth_cache_seconds,
             fail_limit=settings.auth_fail_limit, fail_window=settings.auth_fail_window,
-            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
+            revalidate_seconds=settings.auth_revalidate_seconds)
+        # Approved (user, sender) pairs; a revoked approval applies within this window.
+        self.approved_senders = TtlCache(settings.auth_revalidate_seconds)
 
     def authenticate(self, username: str | None, password: str | None,
                      remote_addr: str | None = None) -> Principal:

@@ -39,7 +39,8 @@ class Operation:
         """The service function behind this operation."""
         module, func = self.handler_name.split(":")
         mod = __import__(f"service.services.{module}", fromlist=[func])
-        return getattr(mod, func)  # type: ignore[no-any-return]
+        handler: Handler = getattr(mod, func)
+        return handler
 
 
 OPERATIONS: tuple[Operation, ...] = (

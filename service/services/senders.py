@@ -6,7 +6,7 @@ import re
 import uuid as uuidlib
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.constants import SenderState
@@ -36,14 +36,21 @@ def list_senders(platform: Platform, principal: Principal, params: Params) -> di
                        lambda r: {"uuid": r["uuid"], "status": r["status"], "title": r["title"]})
 
 
-def require_approved(conn: Connection, user_id: int, title: str | None) -> str:
+_SENDER_STATUS = select(senders.c.status).where(senders.c.user_id == bindparam("uid"),
+                                                senders.c.title == bindparam("title"))
+
+
+def require_approved(platform: Platform, conn: Connection, user_id: int,
+                     title: str | None) -> str:
     """The sender title when it is one of the user's approved senders."""
     if not title:
         raise DomainError(Err.ERR_INVALID_SMS_SENDER, "Gönderici başlığı zorunlu.", field="sender")
-    status = conn.execute(select(senders.c.status).where(
-        senders.c.user_id == user_id, senders.c.title == title)).scalar()
+    if platform.approved_senders.get((user_id, title)):
+        return title
+    status = conn.execute(_SENDER_STATUS, {"uid": user_id, "title": title}).scalar()
     if status != SenderState.APPROVED:
         raise DomainError(Err.ERR_INVALID_SMS_SENDER, field="sender")
+    platform.approved_senders.put((user_id, title), True)
     return title
 
 
@@ -79,6 +86,7 @@ def set_sender_status(platform: Platform, username: str, title: str,
             .values(status=int(state)).returning(senders.c.uuid)).first()
     if row is None:
         raise DomainError(Err.ERR_BAD_REQUEST, f"{username} için {title} başlığı yok.")
+    platform.approved_senders.clear()
     return {"uuid": row.uuid, "title": title, "status": int(state), "user": username}
 
 

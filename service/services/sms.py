@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +29,12 @@ from service.store.schema import items, packages, recent_sends
 
 OTP_LANE, BULK_LANE = 0, 1
 _ITEM_CHUNK = 20_000  # rows per executemany: bounded memory for very large packages
+
+# Built once: creating a package is the hot path of the API.
+_INSERT_PACKAGE = insert(packages).returning(packages.c.id)
+_INSERT_ITEMS = insert(items)
+_CUSTOM_ID_TAKEN = select(packages.c.id).where(packages.c.user_id == bindparam("uid"),
+                                               packages.c.custom_id == bindparam("cid"))
 
 
 def create_otp(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
@@ -58,7 +64,7 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
     priced = list(_price(req, platform.settings.max_message_parts))
     total_parts = sum(p.parts for p in priced)
     with platform.store.write() as conn:
-        require_approved(conn, principal.user_id, req.sender)
+        require_approved(platform, conn, principal.user_id, req.sender)
         package_id = _insert_package(conn, platform, principal, req, start, now, priced,
                                      total_parts, recreated_from)
         if check_duplicates and principal.duplicate_check:
@@ -116,13 +122,11 @@ def _insert_package(conn: Connection, platform: Platform, principal: Principal,
         recipients=len(priced), invalid_count=req.invalid_count, parts=total_parts,
         credit=0 if principal.unlimited else total_parts, source="node",
         recreated_from=recreated_from, created_at=now, updated_at=now)
-    if req.custom_id and conn.execute(select(packages.c.id).where(
-            packages.c.user_id == principal.user_id,
-            packages.c.custom_id == req.custom_id)).first():
+    if req.custom_id and conn.execute(_CUSTOM_ID_TAKEN, {"uid": principal.user_id,
+                                                         "cid": req.custom_id}).first():
         raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID")
     try:
-        return int(conn.execute(insert(packages).values(**values)
-                                .returning(packages.c.id)).scalar_one())
+        return int(conn.execute(_INSERT_PACKAGE, values).scalar_one())
     except IntegrityError:
         # A concurrent create won the customID between our check and our insert.
         raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID") from None
@@ -158,7 +162,7 @@ def _insert_items(conn: Connection, package_id: int, req: sending.SendRequest,
         for index, p in enumerate(priced)
     ]
     for offset in range(0, len(rows), _ITEM_CHUNK):
-        conn.execute(insert(items), rows[offset:offset + _ITEM_CHUNK])
+        conn.execute(_INSERT_ITEMS, rows[offset:offset + _ITEM_CHUNK])
 
 
 def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
@@ -201,7 +205,7 @@ def recreate(platform: Platform, principal: Principal, params: Params) -> dict[s
                                     recreated_from=int(pkg["id"]))}
 
 
-def _copy_request(pkg: Any, title: str | None, rows: list[Any]) -> sending.SendRequest:
+def _copy_request(pkg: Any, title: str | None, rows: Sequence[Any]) -> sending.SendRequest:
     periodic = json.loads(pkg["periodic"]) if pkg["periodic"] else None
     return sending.SendRequest(
         sms_type=SmsType(pkg["sms_type"]), sending_type=sending.SendingType(pkg["sending_type"]),

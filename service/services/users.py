@@ -59,6 +59,7 @@ def set_password(platform: Platform, username: str, password: str) -> None:
                             .values(password_hash=password_hash)).rowcount
     if not done:
         raise DomainError(Err.ERR_USER_NOT_FOUND, username)
+    platform.auth.forget(username)
 
 
 def set_options(platform: Platform, username: str, **options: bool) -> dict[str, Any]:
@@ -70,6 +71,7 @@ def set_options(platform: Platform, username: str, **options: bool) -> dict[str,
             if not conn.execute(update(users).where(users.c.username == username)
                                 .values(**values)).rowcount:
                 raise DomainError(Err.ERR_USER_NOT_FOUND, username)
+        platform.auth.forget(username)
     return get_user(platform, username)
 
 

@@ -107,3 +107,25 @@ def test_ledger_records_every_movement(platform):
     entries = credit.ledger(platform, "bayi")
     assert [(e["amount"], e["balanceAfter"], e["reason"]) for e in entries] == [
         (-20, 30, "transfer_out"), (50, 50, "topup")]
+
+
+def test_password_changed_by_another_process_stops_working_after_the_revalidation_window(db):
+    import time
+
+    serving = make_platform(db, auth_revalidate_seconds=0.2)
+    admin = make_platform(db)
+    add_customer(serving)
+    serving.authenticate("acme", PASSWORD)
+    users.set_password(admin, "acme", "changed-elsewhere")
+    serving.authenticate("acme", PASSWORD)  # still inside the window
+    time.sleep(0.25)
+    with pytest.raises(DomainError):
+        serving.authenticate("acme", PASSWORD)
+
+
+def test_deactivating_a_user_in_this_process_locks_it_out_at_once(platform):
+    add_customer(platform)
+    platform.authenticate("acme", PASSWORD)
+    users.set_options(platform, "acme", active=False)
+    with pytest.raises(DomainError):
+        platform.authenticate("acme", PASSWORD)

@@ -206,3 +206,19 @@ def test_large_package_is_written_whole(platform):
     pkg = call(platform, principal(platform), "sms/create", **{**SMS, "numbers": numbers})
     assert count(platform, items, items.c.package_id == pkg["pkgID"]) == 25_000
     assert balance(platform) == 5_000
+
+
+def test_banning_a_sender_stops_it_within_the_revalidation_window(db):
+    import time
+
+    from service.services import senders
+
+    platform = make_platform(db, auth_revalidate_seconds=0.2)
+    admin = make_platform(db)
+    add_customer(platform, balance=10)
+    call(platform, principal(platform), "sms/create", **{**SMS, "numbers": ["905321111111"]})
+    senders.set_sender_status(admin, "acme", "ACME", 3)
+    time.sleep(0.25)
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, principal(platform), "sms/create", **{**SMS, "numbers": ["905321111112"]})
+    assert excinfo.value.err.name == "ERR_INVALID_SMS_SENDER"

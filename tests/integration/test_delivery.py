@@ -141,7 +141,7 @@ def test_cancel_fails_if_the_dispatcher_claimed_an_item_meanwhile(setup):
 
 
 def test_otp_lane_is_served_before_bulk(setup):
-    platform, dispatcher, carrier = setup
+    platform, dispatcher, _ = setup
     bulk = create(platform, numbers=[f"90532{n:07d}" for n in range(30)])
     otp = call(platform, principal(platform), "sms/create-otp", number="905321111101",
                sender="ACME", content="Kod 1")["pkgID"]

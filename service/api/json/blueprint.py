@@ -70,7 +70,7 @@ def _authenticate(platform: Platform) -> Principal:
 
 def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
     """(username, password) from an HTTP Basic Authorization header, Nones if absent."""
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         return None, None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
@@ -82,15 +82,16 @@ def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
 
 def _params() -> Params:
     fields: dict[str, Any] = dict(request.args.items())
-    fields.update(request.form.items())
-    fields.update(_json_body())
+    raw = request.get_data(cache=True)
+    if raw.lstrip()[:1] in (b"{", b"[", b'"', b"n") or request.is_json:
+        # Clients send JSON bodies under any Content-Type (curl -d says form-urlencoded).
+        fields.update(_json_body(raw))
+    elif raw.strip():
+        fields.update(request.form.items())
     return Params(fields)
 
 
-def _json_body() -> dict[str, Any]:
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return {}
-    raw = request.get_data(cache=True)
+def _json_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
