@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import PASSWORD, Database, LiveServer, add_customer, make_platform, \
-    start_server
+from tests.conftest import PASSWORD, Database, LiveServer, add_customer, make_platform, start_server
 
 
 class Api:

@@ -260,3 +260,15 @@ def test_sent_sms_is_delivered_and_visible_in_list_item(server, api):
 def test_health_endpoint_needs_no_credentials(server):
     assert requests.get(server.url + "/health").json() == {"err": None,
                                                            "data": {"status": "ok"}}
+
+
+def test_json_body_sent_as_form_urlencoded_is_read_as_json(api):
+    # `curl -d '{...}'` and some PHP clients send JSON without a JSON content type.
+    response = api.session.post(api.base + "/sms/list-sender", data=b'{"pageSize": 10}',
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.json()["data"]["stats"]["totalRecord"] == 1
+
+
+def test_form_fields_are_read_too(api):
+    response = api.session.post(api.base + "/sms/list-sender", data={"keyword": "NONE"})
+    assert response.json()["data"]["stats"]["totalRecord"] == 0

@@ -1,0 +1,160 @@
+"""Benchmark: /sms/create-otp against a bare Flask endpoint, and a 100,000-number package.
+
+Both endpoints are served the same way (gunicorn, same workers and threads) on loopback
+and loaded by wrk with the same connections and duration, in one run; their ratio is the
+overhead of FinSMS (auth, validation, a transaction writing package, item and ledger).
+Usage: python3.11 scripts/bench_api.py [--seconds 10] [--database URL] [--json out.json]
+Needs wrk (Debian package `wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from flask import Flask, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+USER, PASSWORD = "bench", "bench-password"
+
+bare_app = Flask("bare")
+
+
+@bare_app.post("/bare")
+def _bare() -> Response:
+    """The baseline: parse a JSON body, answer an envelope; no auth, no database."""
+    from flask import request
+
+    body = request.get_json(force=True, silent=True) or {}
+    return Response(json.dumps({"err": None, "data": {"n": len(body)}}),
+                    mimetype="application/json")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Wait for a server to answer."""
+    for _ in range(150):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:  # not listening yet, or still booting
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def wrk(url: str, body: dict[str, object], seconds: int, auth: str | None) -> float:
+    """Requests per second of POSTing this body, by wrk."""
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    lua = "wrk.method = 'POST'\nwrk.body = [[" + json.dumps(body) + "]]\n" + "".join(
+        f"wrk.headers['{k}'] = '{v}'\n" for k, v in headers.items())
+    lua += ("done = function(summary, latency, requests)\n"
+            "  io.write(string.format('non2xx %d\\n', summary.errors.status))\nend\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "-s", f.name, url],
+                         capture_output=True, text=True, check=True).stdout
+    os.unlink(f.name)
+    errors = int(re.search(r"non2xx (\d+)", out).group(1))  # type: ignore[union-attr]
+    if errors:
+        raise SystemExit(f"{errors} non-2xx answers from {url}:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def finsms(env: dict[str, str], *args: str) -> None:
+    """Run a finsms CLI command."""
+    subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="finsms-bench-"))
+    env = {**os.environ, "FINSMS_DATABASE_URL": args.database or f"sqlite:///{tmp / 'b.db'}",
+           "FINSMS_EMBEDDED_WORKER": "0", "FINSMS_WORKERS": str(args.workers),
+           "PYTHONPATH": str(ROOT)}
+    finsms(env, "migrate")
+    finsms(env, "user", "create", USER, "--password", PASSWORD, "--type", "3")
+    finsms(env, "credit", "add", USER, "100000000")
+    finsms(env, "sender", "add", USER, "BENCH", "--approve")
+    finsms(env, "user", "set", USER, "--duplicate-check", "off")
+    port, bare_port = free_port(), free_port()
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host",
+                               "127.0.0.1", "--port", str(port)], env=env)
+    bare = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers),
+                             "-k", "gthread", "--threads", "4", "-b",
+                             f"127.0.0.1:{bare_port}", "scripts.bench_api:bare_app"],
+                            env=env, cwd=ROOT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_up(f"{base}/health", server)
+        wait_up(f"http://127.0.0.1:{bare_port}/", bare)
+        results = measure(base, f"http://127.0.0.1:{bare_port}/bare", args.seconds)
+    finally:
+        for proc in (server, bare):
+            proc.terminate()
+            proc.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(results, args.json)
+
+
+def measure(base: str, bare_url: str, seconds: int) -> dict[str, float]:
+    """The three figures: bare rate, create-otp rate, 100k package seconds."""
+    auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    otp = {"number": "905321234567", "sender": "BENCH", "content": "Dogrulama kodunuz: 123456",
+           "validity": 3}
+    wrk(f"{base}/sms/create-otp", otp, 2, auth)  # warm up caches and connections
+    wrk(bare_url, otp, 2, None)
+    bare_rate = wrk(bare_url, otp, seconds, None)
+    otp_rate = wrk(f"{base}/sms/create-otp", otp, seconds, auth)
+    numbers = [f"90532{n:07d}" for n in range(100_000)]
+    body = {"type": 1, "sendingType": 1, "title": "Bench 100k", "content": "Kampanya metni",
+            "sender": "BENCH", "numbers": numbers}
+    start = time.perf_counter()
+    answer = requests.post(f"{base}/sms/create", json=body, auth=(USER, PASSWORD), timeout=120)
+    big = time.perf_counter() - start
+    assert answer.json()["err"] is None, answer.text
+    return {"bare_rps": bare_rate, "create_otp_rps": otp_rate,
+            "ratio": otp_rate / bare_rate, "package_100k_seconds": big}
+
+
+def report(results: dict[str, float], path: str | None) -> None:
+    """Print the figures and targets; optionally write them as JSON."""
+    print(f"bare Flask endpoint     {results['bare_rps']:9.0f} req/s")
+    print(f"/sms/create-otp         {results['create_otp_rps']:9.0f} req/s")
+    print(f"ratio create-otp / bare {results['ratio']:9.2f}   (target >= 0.33)")
+    print(f"100,000-number package  {results['package_100k_seconds']:9.2f} s     (target < 3 s)")
+    if path:
+        Path(path).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
