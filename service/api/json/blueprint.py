@@ -6,13 +6,12 @@ may be empty, the JSON literal "" or an object; GET functions also read the quer
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
 from flask import Blueprint, Response, request
 
+from service.api.basic_auth import basic_credentials
 from service.domain.errors import DomainError, Err
 from service.domain.params import Params
 from service.services.platform import Platform, Principal
@@ -66,18 +65,6 @@ def make_blueprint(platform: Platform) -> Blueprint:
 def _authenticate(platform: Platform) -> Principal:
     username, password = basic_credentials(request.headers.get("Authorization"))
     return platform.authenticate(username, password, request.remote_addr)
-
-
-def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
-    """(username, password) from an HTTP Basic Authorization header, Nones if absent."""
-    if not header or header[:6].lower() != "basic ":
-        return None, None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    username, sep, password = decoded.partition(":")
-    return (username, password) if sep else (None, None)
 
 
 def _params() -> Params:
