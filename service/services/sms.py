@@ -25,14 +25,15 @@ from service.services.auth import Principal
 from service.services.lookup import find_package, package_ref
 from service.services.platform import Platform
 from service.services.senders import require_approved
+from service.store.bulk import insert_rows
 from service.store.schema import items, packages, recent_sends
 
 OTP_LANE, BULK_LANE = 0, 1
-_ITEM_CHUNK = 20_000  # rows per executemany: bounded memory for very large packages
+_ITEM_COLUMNS = ("package_id", "target", "msg", "xid", "operator", "parts", "encoding",
+                 "state", "lane", "due_at", "refunded")
 
 # Built once: creating a package is the hot path of the API.
 _INSERT_PACKAGE = insert(packages).returning(packages.c.id)
-_INSERT_ITEMS = insert(items)
 _CUSTOM_ID_TAKEN = select(packages.c.id).where(packages.c.user_id == bindparam("uid"),
                                                packages.c.custom_id == bindparam("cid"))
 
@@ -69,9 +70,10 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
                                      total_parts, recreated_from)
         if check_duplicates and principal.duplicate_check:
             _claim_fingerprint(conn, principal.user_id, req, package_id, now)
+        _insert_items(conn, package_id, req, priced, start)
+        # Last: the debit locks the user's row until commit, so it is held briefly.
         if not principal.unlimited:
             credit.debit(conn, principal.user_id, total_parts, now, "package", package_id)
-        _insert_items(conn, package_id, req, priced, start)
     return package_id
 
 
@@ -154,15 +156,11 @@ def _insert_items(conn: Connection, package_id: int, req: sending.SendRequest,
                   priced: list[_Priced], start: datetime) -> None:
     lane = OTP_LANE if req.otp or req.sms_type == SmsType.OTP else BULK_LANE
     waiting = int(ItemState.WAITING)
-    rows = [
-        {"package_id": package_id, "target": p.recipient.target, "msg": p.recipient.msg,
-         "xid": p.recipient.xid, "operator": operator_of(p.recipient.target),
-         "parts": p.parts, "encoding": p.encoding, "state": waiting, "lane": lane,
-         "due_at": rules.split_due(start, index, req.periodic)}
-        for index, p in enumerate(priced)
-    ]
-    for offset in range(0, len(rows), _ITEM_CHUNK):
-        conn.execute(_INSERT_ITEMS, rows[offset:offset + _ITEM_CHUNK])
+    rows = [(package_id, p.recipient.target, p.recipient.msg, p.recipient.xid,
+             operator_of(p.recipient.target), p.parts, p.encoding, waiting, lane,
+             rules.split_due(start, index, req.periodic), False)
+            for index, p in enumerate(priced)]
+    insert_rows(conn, items, _ITEM_COLUMNS, rows)
 
 
 def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
