@@ -20,6 +20,7 @@ from service.services.platform import Platform
 from service.services.sms import BULK_LANE, OTP_LANE
 
 log = logging.getLogger("finsms.dispatcher")
+HOUSEKEEPING_SECONDS = 60.0
 
 
 class Dispatcher:
@@ -34,6 +35,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._maintenance_lock = threading.Lock()
+        self._next_housekeeping = 0.0
 
     def send_lane(self, lane: int) -> int:
         """Claim and hand over one batch of a lane; how many items went."""
@@ -48,7 +50,11 @@ class Dispatcher:
         """Apply the carrier's delivery reports and time out what never got one."""
         with self._maintenance_lock:
             done = delivery.apply_reports(self.platform, self.carrier.poll_reports())
-            return done + delivery.expire(self.platform)
+            done += delivery.expire(self.platform)
+            if time.monotonic() >= self._next_housekeeping:
+                self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
+                delivery.forget_old_fingerprints(self.platform)
+            return done
 
     def run_once(self) -> int:
         """One pass over both lanes, OTP first, then reports: how much work was done."""

@@ -59,14 +59,31 @@ class Report:
     error: str | None = None
 
 
+def _due(lane: int, now: datetime) -> Any:
+    return select(items.c.id).where(items.c.state == int(ItemState.WAITING),
+                                    items.c.lane == lane, items.c.due_at <= now)
+
+
+def _expired(now: datetime) -> Any:
+    return select(items.c.id).where(
+        items.c.state.in_([int(ItemState.SENDING), int(ItemState.SENT)]),
+        items.c.expires_at <= now)
+
+
+def _any(platform: Platform, query: Any) -> bool:
+    # A read first: idle dispatchers must not take SQLite's write lock many times a second.
+    with platform.store.read() as conn:
+        return conn.execute(query.limit(1)).first() is not None
+
+
 def claim(platform: Platform, owner: str, lane: int, limit: int) -> list[Claimed]:
     """Claim up to `limit` due items of a lane; they are "sending" once this returns."""
     now = platform.clock.now()
+    if not _any(platform, _due(lane, now)):
+        return []
     lease = now + timedelta(seconds=platform.settings.lease_seconds)
     with platform.store.write() as conn:
-        due = (select(items.c.id).where(items.c.state == int(ItemState.WAITING),
-                                        items.c.lane == lane, items.c.due_at <= now)
-               .order_by(items.c.due_at, items.c.id).limit(limit))
+        due = _due(lane, now).order_by(items.c.due_at, items.c.id).limit(limit)
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         rows = conn.execute(
@@ -143,16 +160,26 @@ def apply_reports(platform: Platform, reports: Sequence[Report]) -> int:
 def expire(platform: Platform, limit: int = 5000) -> int:
     """Time out items with no report past validity + 60 minutes (state 5), and refund."""
     now = platform.clock.now()
+    if not _any(platform, _expired(now)):
+        return 0
     with platform.store.write() as conn:
-        stale = (select(items.c.id).where(items.c.state.in_([int(ItemState.SENDING),
-                                                            int(ItemState.SENT)]),
-                                          items.c.expires_at <= now).limit(limit))
+        stale = _expired(now).limit(limit)
         rows = conn.execute(update(items).where(items.c.id.in_(stale.scalar_subquery()))
                             .values(state=int(ItemState.TIMED_OUT), lease_until=None)
                             .returning(items.c.package_id)).all()
         settle(conn, {r.package_id for r in rows}, now)
-        conn.execute(delete(recent_sends).where(recent_sends.c.expires_at <= now))
     return len(rows)
+
+
+def forget_old_fingerprints(platform: Platform) -> int:
+    """Delete duplicate-check entries whose window has passed."""
+    now = platform.clock.now()
+    if not _any(platform, select(recent_sends.c.user_id).where(
+            recent_sends.c.expires_at <= now)):
+        return 0
+    with platform.store.write() as conn:
+        return int(conn.execute(delete(recent_sends).where(
+            recent_sends.c.expires_at <= now)).rowcount)
 
 
 def settle(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:

@@ -220,3 +220,27 @@ def test_recreate_requires_title_and_include_new_numbers(setup):
         with pytest.raises(DomainError) as excinfo:
             call(platform, me, "sms/recreate", **fields)
         assert excinfo.value.err.name == "ERR_INVALID_PARAM"
+
+
+def test_idle_dispatcher_takes_no_write_lock(setup, monkeypatch):
+    platform, dispatcher, _ = setup
+    writes = []
+    real = platform.store.write
+    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    dispatcher._next_housekeeping = float("inf")
+    for _ in range(5):
+        dispatcher.run_once()
+    assert writes == []
+
+
+def test_expired_duplicate_fingerprints_are_forgotten(setup, clock):
+    platform, _, _ = setup
+    from service.store.schema import recent_sends
+    from tests.integration.helpers import count
+
+    create(platform, numbers=["905321111101"])
+    assert count(platform, recent_sends) == 1
+    assert delivery.forget_old_fingerprints(platform) == 0
+    clock.advance(minutes=31)
+    assert delivery.forget_old_fingerprints(platform) == 1
+    assert count(platform, recent_sends) == 0
