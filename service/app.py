@@ -11,6 +11,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.api.json.blueprint import envelope, make_blueprint
+from service.api.soap import make_soap_app
 from service.config import Settings
 from service.domain.errors import DomainError, Err
 from service.services.platform import Platform
@@ -49,11 +50,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     """The whole WSGI app: JSON at /, SOAP at /soap, behind ProxyFix when trusted."""
     platform = platform or Platform(settings or Settings.from_env())
     flask_app = create_flask(platform)
-    mounts: dict[str, Any] = {}
-    soap = _soap_app(platform)
-    if soap is not None:
-        mounts["/soap"] = soap
-    app: Any = DispatcherMiddleware(flask_app, mounts)
+    app: Any = DispatcherMiddleware(flask_app, {"/soap": make_soap_app(platform)})
     hops = platform.settings.trusted_proxies
     if hops:
         app = ProxyFix(app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -61,10 +58,3 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.flask = flask_app
     return app
 
-
-def _soap_app(platform: Platform) -> Any:
-    try:
-        from service.api.soap import make_soap_app
-    except ImportError:  # the SOAP adapter is optional until it is built
-        return None
-    return make_soap_app(platform)

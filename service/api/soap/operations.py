@@ -1,0 +1,131 @@
+"""What each Node API function looks like over SOAP: its input fields and its data type.
+
+This table is the only place to touch when service.services.registry gains a function:
+add one `OpSpec` under the function's JSON path (its SOAP name comes from the registry).
+A test fails for every registry entry without a spec here.
+
+Field names are the JSON field names (the SOAP adapter hands the services the same
+plain dict the JSON API does); every operation also takes `username` and `password`.
+Inputs only shape the WSDL: requests are read from the XML itself (wire.py), so unknown
+fields real clients send are passed on like over JSON, and the services coerce values.
+
+Adding a function, e.g. /contact/create registered as `createContact`:
+
+    CONTACT = struct("Contact", uuid=STR, gsm=STR, details=OBJECT,
+                     groups=list_of(STR, "GroupUuidList"))
+    SPECS["contact/create"] = op(CONTACT, gsm=STR, details=OBJECT,
+                                 groupUUIDs=list_of(STR, "GroupUuidInput"))
+
+Kinds: INT (xs:int), LONG (xs:long, ids and counters), STR, BOOL, ANY (xs:anyType item),
+OBJECT (free-form keys, e.g. custom contact details), `struct(...)`, `list_of(...)`.
+Type names are global in the schema: give every struct and list its own name. Output
+structs list every key the JSON API returns (tests/e2e/soap/test_cross_protocol.py
+checks); then run scripts/export_wsdl.py and add the call to tests/e2e/soap/test_zeep.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.api.soap.model import ANY, BOOL, INT, LONG, STR, Struct, list_of, struct
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """The request fields and the `data` type of one operation."""
+
+    inputs: Struct
+    output: Struct
+
+
+def op(output: Struct, **inputs: object) -> OpSpec:
+    """An operation returning `output` and taking `inputs` (besides the credentials)."""
+    return OpSpec(struct("_inputs", **inputs), output)
+
+
+# --- request types --------------------------------------------------------------------
+PERIODIC = struct("PeriodicSettings", periodType=INT, amount=INT, interval=INT)
+PUSH = struct("PushSettings", url=STR)
+# N-N recipients. `<numbers>` items are xs:anyType so that generated clients can send a
+# plain number (1-N) or this struct (N-N) in the same list; the struct is published so
+# that they can name it in xsi:type (see soap-notes.md: string or struct items each break
+# one of the two forms in PHP).
+NUMBER_MESSAGE = struct("NumberMessage", nr=STR, msg=STR, xid=STR)
+NUMBERS = list_of(ANY, "NumberList")
+IDS = list_of(LONG, "IdList")
+CUSTOM_IDS = list_of(STR, "CustomIdList")
+PAGING = {"pageIndex": INT, "pageSize": INT}
+
+PUBLISHED = (NUMBER_MESSAGE,)  # request types no operation field names directly
+
+# --- response types -------------------------------------------------------------------
+ERROR = struct("Error", status=INT, code=STR, message=STR, smsCode=STR, field=STR)
+STATS = struct("ListStats", totalRecord=LONG)
+
+PACKAGE_ID = struct("PackageId", pkgID=LONG)
+STATUS = struct("OperationStatus", status=INT)
+CREDIT = struct("UserCredit", credit=LONG)
+
+PACKAGE = struct(
+    "SmsPackage",
+    id=LONG, customID=STR, type=INT, sendingType=INT, uuid=STR, error=STR, state=INT,
+    title=STR, content=STR, senders=list_of(STR, "SenderTitleList"), encoding=INT,
+    validity=INT,
+    statistics=struct("PackageStatistics", total=LONG, credit=LONG, rCount=LONG,
+                      delivered=LONG, undelivered=LONG, invalid=LONG),
+    isScheduled=INT, sendingDate=STR, processingDate=STR,
+    periodicSettings=struct("PackagePeriodicSettings", periodType=INT, interval=INT,
+                            amount=INT),
+    pushSettings=struct("PackagePushSettings", url=STR),
+    commercial=BOOL,
+    processInfo=struct("ProcessInfo", create=struct("ProcessStep", date=STR),
+                       update=struct("ProcessStep", date=STR)),
+)
+PACKAGE_LIST = struct("SmsPackageList", stats=STATS,
+                      list=list_of(PACKAGE, "SmsPackageArray"))
+
+ITEM = struct(
+    "SmsPackageItem",
+    id=STR, msg=STR, xid=STR, error=STR, credit=INT, state=INT, sender=STR, target=STR,
+    operator=INT, setState=INT, sendingDate=STR, deliveryDate=STR, processingDate=STR,
+)
+ITEM_LIST = struct("SmsPackageItemList", stats=STATS,
+                   list=list_of(ITEM, "SmsPackageItemArray"))
+
+SENDER = struct("SmsSender", uuid=STR, status=INT, title=STR)
+SENDER_LIST = struct("SmsSenderList", stats=STATS, list=list_of(SENDER, "SmsSenderArray"))
+
+SUMMARY = struct("SmsSummary", total=LONG, delivered=LONG, undelivered=LONG, pending=LONG,
+                 rCount=LONG, credit=LONG)
+
+INQUIRY = struct(
+    "NumberInquiryRecord",
+    userUUID=STR, username=STR, sender=STR, encoding=INT, validity=INT, sendingDate=STR,
+    pkgID=LONG, pkgType=INT, state=INT, msg=STR, operator=INT, deliveryDate=STR,
+)
+INQUIRY_LIST = struct("NumberInquiryList", stats=STATS,
+                      list=list_of(INQUIRY, "NumberInquiryArray"))
+
+# --- the operations, by JSON path -----------------------------------------------------
+SPECS: dict[str, OpSpec] = {
+    "sms/create-otp": op(
+        PACKAGE_ID, number=STR, sender=STR, content=STR, encoding=INT, validity=INT,
+        pushSettings=PUSH, commercial=BOOL, customID=STR, trustDate=STR),
+    "sms/create": op(
+        PACKAGE_ID, type=INT, sendingType=INT, title=STR, content=STR, number=STR,
+        numbers=NUMBERS, encoding=INT, sender=STR, periodicSettings=PERIODIC,
+        sendingDate=STR, validity=INT, pushSettings=PUSH, commercial=BOOL, customID=STR),
+    "sms/list": op(
+        PACKAGE_LIST, ids=IDS, customIDs=CUSTOM_IDS, keyword=STR, sender=STR, status=INT,
+        startDate=STR, finishDate=STR, **PAGING),
+    "sms/list-item": op(
+        ITEM_LIST, pkgID=LONG, uuid=STR, customID=STR, target=STR, operator=INT, state=INT,
+        **PAGING),
+    "sms/list-sender": op(SENDER_LIST, keyword=STR, status=INT, **PAGING),
+    "sms/cancel": op(STATUS, id=LONG, uuid=STR, customID=STR),
+    "sms/recreate": op(PACKAGE_ID, id=LONG, uuid=STR, title=STR, includeNewNumbers=BOOL),
+    "sms/summary": op(SUMMARY, startDate=STR, finishDate=STR),
+    "sms/inquiry-number": op(
+        INQUIRY_LIST, gsm=STR, sender=STR, startDate=STR, finishDate=STR, **PAGING),
+    "user/credit": op(CREDIT),
+}
