@@ -52,6 +52,7 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     workers: int = 2
+    threads: int = 4  # per worker process (gunicorn gthread)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod

@@ -21,7 +21,7 @@ class FinsmsServer(BaseApplication):
         self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
         self.cfg.set("workers", self.settings.workers)
         self.cfg.set("worker_class", "gthread")
-        self.cfg.set("threads", 4)
+        self.cfg.set("threads", self.settings.threads)
         self.cfg.set("accesslog", None)
         self.cfg.set("post_worker_init", _start_dispatcher if self.settings.embedded_worker
                      else _no_dispatcher)
