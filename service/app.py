@@ -41,6 +41,12 @@ def create_flask(platform: Platform) -> Flask:
 
     @app.get("/health")
     def _health() -> Response:
+        # Load balancers take a server out on non-200: answer 503 when the database is gone.
+        try:
+            platform.store.ping()
+        except Exception:
+            log.exception("health check: database unreachable")
+            return envelope(error=DomainError(Err.ERR_SYSTEM_MAINTENANCE, "Veritabanı yok."))
         return envelope({"status": "ok"})
 
     return app

@@ -12,8 +12,10 @@ Node API's envelope as plain dicts and lists. They raise only `DomainError`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,10 +39,7 @@ class Operation:
 
     def handler(self) -> Handler:
         """The service function behind this operation."""
-        module, func = self.handler_name.split(":")
-        mod = __import__(f"service.services.{module}", fromlist=[func])
-        handler: Handler = getattr(mod, func)
-        return handler
+        return _resolve(self.handler_name)
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -58,3 +57,11 @@ OPERATIONS: tuple[Operation, ...] = (
 
 BY_PATH = {op.path: op for op in OPERATIONS}
 BY_SOAP_NAME = {op.soap_name: op for op in OPERATIONS}
+
+
+@cache
+def _resolve(handler_name: str) -> Handler:
+    # Imported on first use: the services import the platform, which imports this module.
+    module, func = handler_name.split(":")
+    handler: Handler = getattr(importlib.import_module(f"service.services.{module}"), func)
+    return handler

@@ -56,6 +56,11 @@ class Store:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

@@ -272,3 +272,13 @@ def test_json_body_sent_as_form_urlencoded_is_read_as_json(api):
 def test_form_fields_are_read_too(api):
     response = api.session.post(api.base + "/sms/list-sender", data={"keyword": "NONE"})
     assert response.json()["data"]["stats"]["totalRecord"] == 0
+
+
+def test_health_is_503_when_the_database_is_unreachable(server, monkeypatch):
+    def broken():
+        raise OSError("database gone")
+
+    monkeypatch.setattr(server.platform.store, "ping", broken)
+    response = requests.get(server.url + "/health")
+    assert response.status_code == 503
+    assert response.json()["err"]["code"] == "ERR_SYSTEM_MAINTENANCE"

@@ -17,9 +17,6 @@ from service.domain.params import Params
 from service.services.platform import Platform, Principal
 from service.services.registry import BY_PATH
 
-# Paths real clients call that mean an existing function.
-ALIASES: dict[str, str] = {}
-
 
 def envelope(data: Any = None, error: DomainError | None = None) -> Response:
     """The Node API envelope; on error `data` is null and the HTTP status is err.status."""
@@ -48,7 +45,7 @@ def make_blueprint(platform: Platform) -> Blueprint:
     @bp.route("/<group>/<function>", methods=["GET", "POST"])
     def call(group: str, function: str) -> Response:
         path = f"{group}/{function}".lower()
-        op = BY_PATH.get(ALIASES.get(path, path))
+        op = BY_PATH.get(path)
         try:
             if op is None:
                 raise DomainError(Err.ERR_NOT_FOUND, f"/{path}")
