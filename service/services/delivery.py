@@ -191,19 +191,23 @@ def settle(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:
 
 
 def _refund_failed(conn: Connection, package_ids: list[int], now: datetime) -> None:
-    failed = and_(items.c.package_id.in_(package_ids), items.c.refunded.is_(False),
-                  items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]))
-    owed = conn.execute(
-        select(items.c.package_id, packages.c.user_id, packages.c.credit,
-               func.sum(items.c.parts))
-        .join(packages, packages.c.id == items.c.package_id).where(failed)
-        .group_by(items.c.package_id, packages.c.user_id, packages.c.credit)).all()
+    # Claim the refund and learn its size in one statement: a concurrent settler of the
+    # same items (another dispatcher, on PostgreSQL) re-checks `refunded` under the row
+    # lock and gets nothing back, so every item is refunded exactly once.
+    claimed = conn.execute(
+        update(items).where(items.c.package_id.in_(package_ids), items.c.refunded.is_(False),
+                            items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]))
+        .values(refunded=True).returning(items.c.package_id, items.c.parts)).all()
+    owed: dict[int, int] = defaultdict(int)
+    for package_id, parts in claimed:
+        owed[package_id] += parts
     if not owed:
         return
-    conn.execute(update(items).where(failed).values(refunded=True))
-    for package_id, user_id, reserved, parts in owed:
+    for package_id, user_id, reserved in conn.execute(
+            select(packages.c.id, packages.c.user_id, packages.c.credit)
+            .where(packages.c.id.in_(list(owed)))):
         if reserved:  # packages of unlimited users reserved nothing
-            credit.refund(conn, user_id, int(parts), now, "refund", package_id)
+            credit.refund(conn, user_id, owed[package_id], now, "refund", package_id)
 
 
 def refresh_packages(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:

@@ -58,3 +58,50 @@ def test_concurrent_duplicates_are_refused_but_one(db):
     assert sum(isinstance(r, int) for r in results) == 1
     assert results.count("ERR_SMS_PKG_DUPLICATION") == 19
     assert balance(platform) == 998
+
+
+def test_two_settlers_of_one_package_refund_it_once(pg_db):
+    """Two dispatchers settling the same failed items at once (PostgreSQL, many workers)."""
+    import threading
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from service.domain.constants import ItemState
+    from service.services import delivery
+    from service.store.schema import items
+
+    platform = make_platform(pg_db)
+    add_customer(platform, balance=10)
+    pkg = call(platform, principal(platform), "sms/create",
+               **{**SMS, "numbers": ["905321111111", "905321111112"]})["pkgID"]
+    with platform.store.write() as conn:
+        conn.execute(update(items).where(items.c.package_id == pkg)
+                     .values(state=int(ItemState.UNDELIVERED)))
+    now = datetime(2026, 1, 1)
+    first_in = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with platform.store.write() as conn:
+            delivery.settle(conn, [pkg], now)
+            first_in.set()
+            release.wait(10)  # hold the transaction open while the second one runs
+
+    def second() -> None:
+        first_in.wait(10)
+        with platform.store.write() as conn:
+            delivery.settle(conn, [pkg], now)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    first_in.wait(10)
+    import time
+
+    time.sleep(0.3)  # let the second settler reach the rows the first one holds
+    release.set()
+    for t in threads:
+        t.join(20)
+    assert balance(platform) == 10
+    assert ledger_sum(platform, principal(platform).user_id) == 10
