@@ -212,16 +212,20 @@ def _refund_failed(conn: Connection, package_ids: list[int], now: datetime) -> N
 
 def refresh_packages(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:
     """Derive each package's state from its items' states."""
-    ids = list(package_ids)
+    ids = sorted(set(package_ids))
     if not ids:
         return
+    # Lock the packages (in id order: no deadlocks) before counting, so that a concurrent
+    # settler counts after our commit and sees our items; counting first could leave two
+    # dispatchers each writing a state that misses the other's last report.
+    facts = conn.execute(select(packages.c.id, packages.c.state, packages.c.sending_date)
+                         .where(packages.c.id.in_(ids)).order_by(packages.c.id)
+                         .with_for_update()).all()
     counts: dict[int, dict[int, int]] = defaultdict(dict)
     for package_id, state, n in conn.execute(
             select(items.c.package_id, items.c.state, func.count())
             .where(items.c.package_id.in_(ids)).group_by(items.c.package_id, items.c.state)):
         counts[package_id][state] = n
-    facts = conn.execute(select(packages.c.id, packages.c.state, packages.c.sending_date)
-                         .where(packages.c.id.in_(ids))).all()
     for package_id, current, sending_date in facts:
         if current == PackageState.CANCELLED:
             continue

@@ -105,3 +105,47 @@ def test_two_settlers_of_one_package_refund_it_once(pg_db):
         t.join(20)
     assert balance(platform) == 10
     assert ledger_sum(platform, principal(platform).user_id) == 10
+
+
+def test_last_two_reports_applied_concurrently_complete_the_package(pg_db):
+    """Each of two dispatchers settles one item; neither may leave a stale package state."""
+    import threading
+    import time
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from service.domain.constants import ItemState, PackageState
+    from service.services import delivery
+    from service.store.schema import items
+    from tests.integration.helpers import package_row
+
+    platform = make_platform(pg_db)
+    add_customer(platform, balance=10)
+    pkg = call(platform, principal(platform), "sms/create",
+               **{**SMS, "numbers": ["905321111111", "905321111112"]})["pkgID"]
+    with platform.store.write() as conn:
+        conn.execute(update(items).where(items.c.package_id == pkg)
+                     .values(state=int(ItemState.SENT)))
+    now = datetime(2026, 1, 1)
+    first_in, release = threading.Event(), threading.Event()
+
+    def deliver(target: str, hold: bool) -> None:
+        with platform.store.write() as conn:
+            conn.execute(update(items).where(items.c.target == target)
+                         .values(state=int(ItemState.DELIVERED)))
+            delivery.settle(conn, [pkg], now)
+            if hold:
+                first_in.set()
+                release.wait(10)
+
+    first = threading.Thread(target=deliver, args=("905321111111", True))
+    first.start()
+    first_in.wait(10)
+    second = threading.Thread(target=deliver, args=("905321111112", False))
+    second.start()
+    time.sleep(0.3)
+    release.set()
+    first.join(20)
+    second.join(20)
+    assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
