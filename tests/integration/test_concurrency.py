@@ -149,3 +149,22 @@ def test_last_two_reports_applied_concurrently_complete_the_package(pg_db):
     first.join(20)
     second.join(20)
     assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
+
+
+def test_transfers_both_ways_between_two_users_never_deadlock(db):
+    from service.domain.constants import UserType
+    from service.services import credit, users
+    from tests.conftest import PASSWORD
+
+    platform = make_platform(db, pool_size=10)
+    users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    add_customer(platform, "acme", 0, parent="bayi")
+    credit.mint(platform, "bayi", 1000)
+    credit.transfer(platform, "bayi", "acme", 500)
+
+    def move(amount):
+        credit.transfer(platform, "bayi", "acme", amount)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(move, [1, -1] * 40))
+    assert balance(platform, "acme") == 500
