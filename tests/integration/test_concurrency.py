@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
+from sqlalchemy import update
+
+from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
-from service.store.schema import packages
+from service.services import delivery
+from service.store.schema import items, packages
 from tests.conftest import add_customer, make_platform
-from tests.integration.helpers import SMS, balance, call, count, ledger_sum, principal
+from tests.integration.helpers import (
+    SMS,
+    balance,
+    call,
+    count,
+    ledger_sum,
+    package_row,
+    principal,
+)
+
+NOW = datetime(2026, 1, 1)
 
 
 def _race(platform, bodies, workers):
@@ -60,96 +77,68 @@ def test_concurrent_duplicates_are_refused_but_one(db):
     assert balance(platform) == 998
 
 
-def test_two_settlers_of_one_package_refund_it_once(pg_db):
-    """Two dispatchers settling the same failed items at once (PostgreSQL, many workers)."""
-    import threading
-    from datetime import datetime
 
-    from sqlalchemy import update
+def _overlap(platform, first, second) -> None:
+    """Run `first` and `second` each in its own transaction, `second` starting while
+    `first` still holds its transaction open: the interleaving that breaks
+    read-then-write code on PostgreSQL."""
+    first_in, release = threading.Event(), threading.Event()
 
-    from service.domain.constants import ItemState
-    from service.services import delivery
-    from service.store.schema import items
+    def run_first() -> None:
+        with platform.store.write() as conn:
+            first(conn)
+            first_in.set()
+            release.wait(10)
 
-    platform = make_platform(pg_db)
+    def run_second() -> None:
+        with platform.store.write() as conn:
+            second(conn)
+
+    one = threading.Thread(target=run_first)
+    one.start()
+    first_in.wait(10)
+    two = threading.Thread(target=run_second)
+    two.start()
+    time.sleep(0.3)  # let the second transaction reach the rows the first one holds
+    release.set()
+    one.join(20)
+    two.join(20)
+
+
+def _two_recipients_in_state(platform, state: ItemState) -> int:
     add_customer(platform, balance=10)
     pkg = call(platform, principal(platform), "sms/create",
                **{**SMS, "numbers": ["905321111111", "905321111112"]})["pkgID"]
     with platform.store.write() as conn:
-        conn.execute(update(items).where(items.c.package_id == pkg)
-                     .values(state=int(ItemState.UNDELIVERED)))
-    now = datetime(2026, 1, 1)
-    first_in = threading.Event()
-    release = threading.Event()
+        conn.execute(update(items).where(items.c.package_id == pkg).values(state=int(state)))
+    return int(pkg)
 
-    def first() -> None:
-        with platform.store.write() as conn:
-            delivery.settle(conn, [pkg], now)
-            first_in.set()
-            release.wait(10)  # hold the transaction open while the second one runs
 
-    def second() -> None:
-        first_in.wait(10)
-        with platform.store.write() as conn:
-            delivery.settle(conn, [pkg], now)
+def test_two_settlers_of_one_package_refund_it_once(pg_db):
+    platform = make_platform(pg_db)
+    pkg = _two_recipients_in_state(platform, ItemState.UNDELIVERED)
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    first_in.wait(10)
-    import time
+    def settle(conn) -> None:
+        delivery.settle(conn, [pkg], NOW)
 
-    time.sleep(0.3)  # let the second settler reach the rows the first one holds
-    release.set()
-    for t in threads:
-        t.join(20)
+    _overlap(platform, settle, settle)
     assert balance(platform) == 10
     assert ledger_sum(platform, principal(platform).user_id) == 10
 
 
 def test_last_two_reports_applied_concurrently_complete_the_package(pg_db):
-    """Each of two dispatchers settles one item; neither may leave a stale package state."""
-    import threading
-    import time
-    from datetime import datetime
-
-    from sqlalchemy import update
-
-    from service.domain.constants import ItemState, PackageState
-    from service.services import delivery
-    from service.store.schema import items
-    from tests.integration.helpers import package_row
-
     platform = make_platform(pg_db)
-    add_customer(platform, balance=10)
-    pkg = call(platform, principal(platform), "sms/create",
-               **{**SMS, "numbers": ["905321111111", "905321111112"]})["pkgID"]
-    with platform.store.write() as conn:
-        conn.execute(update(items).where(items.c.package_id == pkg)
-                     .values(state=int(ItemState.SENT)))
-    now = datetime(2026, 1, 1)
-    first_in, release = threading.Event(), threading.Event()
+    pkg = _two_recipients_in_state(platform, ItemState.SENT)
 
-    def deliver(target: str, hold: bool) -> None:
-        with platform.store.write() as conn:
+    def deliver(target: str):
+        def run(conn) -> None:
             conn.execute(update(items).where(items.c.target == target)
                          .values(state=int(ItemState.DELIVERED)))
-            delivery.settle(conn, [pkg], now)
-            if hold:
-                first_in.set()
-                release.wait(10)
+            delivery.settle(conn, [pkg], NOW)
+        return run
 
-    first = threading.Thread(target=deliver, args=("905321111111", True))
-    first.start()
-    first_in.wait(10)
-    second = threading.Thread(target=deliver, args=("905321111112", False))
-    second.start()
-    time.sleep(0.3)
-    release.set()
-    first.join(20)
-    second.join(20)
+    _overlap(platform, deliver("905321111111"), deliver("905321111112"))
     assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
-
 
 def test_transfers_both_ways_between_two_users_never_deadlock(db):
     from service.domain.constants import UserType

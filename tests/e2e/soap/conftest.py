@@ -77,16 +77,21 @@ def seed_vendor_user(platform: Platform, balance: int = 100_000) -> None:
     users.set_options(platform, VENDOR_USER, duplicate_check=False)
 
 
-@pytest.fixture
-def soap_server(sqlite_db: Database) -> Iterator[SoapServer]:
-    """The real app over SQLite on loopback, with the vendor examples' user."""
+def serve_vendor(db: Database) -> Iterator[SoapServer]:
+    """The real app over `db` on a free loopback port, with the vendor examples' user."""
     port = free_port()
-    platform = make_platform(sqlite_db, public_url=f"http://127.0.0.1:{port}")
+    platform = make_platform(db, public_url=f"http://127.0.0.1:{port}")
     seed_vendor_user(platform)
     server = SoapServer(platform, port)
     yield server
     server.close()
     platform.store.dispose()
+
+
+@pytest.fixture
+def soap_server(sqlite_db: Database) -> Iterator[SoapServer]:
+    """The real app over SQLite on loopback, with the vendor examples' user."""
+    yield from serve_vendor(sqlite_db)
 
 
 @pytest.fixture

@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Database, make_platform
+from tests.conftest import Database
 from tests.e2e.soap.conftest import (
     VENDOR_PASSWORD,
     VENDOR_USER,
     SoapServer,
-    free_port,
     missing,
     require_tool,
-    seed_vendor_user,
+    serve_vendor,
 )
 
 HERE = Path(__file__).parent
@@ -138,14 +137,7 @@ def run_java(classes: Path, wsdl_url: str, endpoint: str | None = None) -> dict[
 def other_server(sqlite_template: Path, tmp_path: Path) -> Iterator[SoapServer]:
     """A second live server: another address, so another target namespace."""
     shutil.copy(sqlite_template, tmp_path / "other.db")
-    db = Database("sqlite", f"sqlite:///{tmp_path / 'other.db'}")
-    port = free_port()
-    platform = make_platform(db, public_url=f"http://127.0.0.1:{port}")
-    seed_vendor_user(platform)
-    server = SoapServer(platform, port)
-    yield server
-    server.close()
-    platform.store.dispose()
+    yield from serve_vendor(Database("sqlite", f"sqlite:///{tmp_path / 'other.db'}"))
 
 
 def test_java_wsimport_client(soap_server: SoapServer, json_api, tmp_path: Path) -> None:
