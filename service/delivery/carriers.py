@@ -21,6 +21,10 @@ class Carrier(Protocol):
         """Delivery reports that arrived since the last poll."""
         ...
 
+    def requeue(self, reports: Sequence[Report]) -> None:
+        """Take back reports that could not be applied; the next poll returns them."""
+        ...
+
     def close(self) -> None:
         """Release the link."""
         ...

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from service.delivery.carriers import Carrier
 from service.services import delivery
@@ -21,6 +22,19 @@ from service.services.sms import BULK_LANE, OTP_LANE
 
 log = logging.getLogger("finsms.dispatcher")
 HOUSEKEEPING_SECONDS = 60.0
+
+
+def _retry(step: Callable[[], object], attempts: int = 5, pause: float = 0.05) -> None:
+    """Run a step that is safe to repeat, retrying transient database errors."""
+    for attempt in range(attempts):
+        try:
+            step()
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            log.warning("retrying after a failed attempt", exc_info=True)
+            time.sleep(pause * 2**attempt)
 
 
 class Dispatcher:
@@ -43,13 +57,20 @@ class Dispatcher:
         if not claimed:
             return 0
         results = self.carrier.submit(claimed)
-        delivery.record_submissions(self.platform, self.owner, results)
+        # The carrier has the items now: what it answered must be recorded, so retry (the
+        # owner/state fence makes a repeat harmless) rather than strand them in "sending".
+        _retry(lambda: delivery.record_submissions(self.platform, self.owner, results))
         return len(claimed)
 
     def settle(self) -> int:
         """Apply the carrier's delivery reports and time out what never got one."""
         with self._maintenance_lock:
-            done = delivery.apply_reports(self.platform, self.carrier.poll_reports())
+            reports = self.carrier.poll_reports()
+            try:
+                done = delivery.apply_reports(self.platform, reports)
+            except Exception:
+                self.carrier.requeue(reports)  # not lost: the next pass applies them
+                raise
             done += delivery.expire(self.platform)
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS

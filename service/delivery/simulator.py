@@ -87,5 +87,11 @@ class SimulatorCarrier:
                 out.append(heapq.heappop(self._pending)[2])
         return out
 
+    def requeue(self, reports: Sequence[Report]) -> None:
+        """Put reports back to be polled again."""
+        with self._lock:
+            for report in reports:
+                heapq.heappush(self._pending, (report.at, next(self._seq), report))
+
     def close(self) -> None:
         """Nothing to release."""

@@ -83,7 +83,7 @@ def transfer(platform: Platform, parent: str, child: str, amount: int) -> dict[s
         # Both rows locked in id order first: a transfer and a take-back between the same
         # two users would otherwise lock them in opposite orders and deadlock.
         conn.execute(select(users.c.id).where(users.c.id.in_([parent_id, child_id]))
-                     .order_by(users.c.id).with_for_update()).all()
+                     .order_by(users.c.id).with_for_update(key_share=True)).all()
         giver, taker = (parent_id, child_id) if amount > 0 else (child_id, parent_id)
         err = (Err.ERR_PARENT_USER_CREDIT_REQUIRED if amount > 0
                else Err.ERR_USER_CREDIT_DECREASING_LIMITED)

@@ -17,7 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from service.domain import packages as rules
-from service.domain.constants import ItemState, PackageState
+from service.domain.constants import (
+    NORMAL_VALIDITY,
+    REPORT_GRACE_MINUTES,
+    ItemState,
+    PackageState,
+)
 from service.services import credit
 from service.services.platform import Platform
 from service.store.schema import items, packages, recent_sends
@@ -65,9 +70,14 @@ def _due(lane: int, now: datetime) -> Any:
 
 
 def _expired(now: datetime) -> Any:
+    # Sent items expire at validity + 60 minutes. An item left "sending" by a crash between
+    # claim and record was perhaps handed over: it is never sent again, and is settled once
+    # even the longest validity (plus the hour) has passed since it was claimed.
+    stranded_before = now - timedelta(minutes=NORMAL_VALIDITY[1] + REPORT_GRACE_MINUTES)
     return select(items.c.id).where(
-        items.c.state.in_([int(ItemState.SENDING), int(ItemState.SENT)]),
-        items.c.expires_at <= now)
+        ((items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= now))
+        | ((items.c.state == int(ItemState.SENDING))
+           & (items.c.processing_date <= stranded_before)))
 
 
 def _any(platform: Platform, query: Any) -> bool:
@@ -95,7 +105,6 @@ def claim(platform: Platform, owner: str, lane: int, limit: int) -> list[Claimed
         if not rows:
             return []
         pkgs = _package_facts(conn, {r.package_id for r in rows})
-        _set_expiry(conn, owner, pkgs, now)
         refresh_packages(conn, pkgs.keys(), now)
     return [Claimed(r.id, r.package_id, r.target, r.msg or pkgs[r.package_id]["content"] or "",
                     r.encoding, r.parts, r.operator, pkgs[r.package_id]["sender"],
@@ -108,28 +117,24 @@ def _package_facts(conn: Connection, package_ids: Iterable[int]) -> dict[int, An
     return {r.id: r._mapping for r in rows}
 
 
-def _set_expiry(conn: Connection, owner: str, pkgs: dict[int, Any], now: datetime) -> None:
-    # An item with no report by validity + 60 minutes is settled as timed out; set at claim
-    # time so that an item stranded in "sending" by a crash is settled too.
-    for package_id, facts in pkgs.items():
-        conn.execute(update(items).where(
-            items.c.package_id == package_id, items.c.claim_owner == owner,
-            items.c.state == int(ItemState.SENDING), items.c.expires_at.is_(None))
-            .values(expires_at=rules.expires_at(now, facts["validity"])))
-
-
 def record_submissions(platform: Platform, owner: str, results: Sequence[Submission]) -> int:
     """Apply the carrier's answers to claimed items; rejected ones are refunded."""
     now = platform.clock.now()
-    accepted = [{"b_id": r.item_id, "b_ref": r.carrier_ref} for r in results if r.accepted]
     rejected = [{"b_id": r.item_id, "b_err": r.error} for r in results if not r.accepted]
     fence = and_(items.c.id == bindparam("b_id"), items.c.claim_owner == owner,
                  items.c.state == int(ItemState.SENDING))
     with platform.store.write() as conn:
+        validity = dict(conn.execute(
+            select(items.c.id, packages.c.validity).join(
+                packages, packages.c.id == items.c.package_id)
+            .where(items.c.id.in_([r.item_id for r in results if r.accepted]))).all())
+        accepted = [{"b_id": r.item_id, "b_ref": r.carrier_ref,
+                     "b_exp": rules.expires_at(now, validity.get(r.item_id, 0))}
+                    for r in results if r.accepted]
         if accepted:
             conn.execute(update(items).where(fence).values(
                 state=int(ItemState.SENT), carrier_ref=bindparam("b_ref"), sending_date=now,
-                lease_until=None), accepted)
+                expires_at=bindparam("b_exp"), lease_until=None), accepted)
         if rejected:
             conn.execute(update(items).where(fence).values(
                 state=int(ItemState.REJECTED), error=bindparam("b_err"), sending_date=now,
@@ -215,12 +220,14 @@ def refresh_packages(conn: Connection, package_ids: Iterable[int], now: datetime
     ids = sorted(set(package_ids))
     if not ids:
         return
-    # Lock the packages (in id order: no deadlocks) before counting, so that a concurrent
-    # settler counts after our commit and sees our items; counting first could leave two
-    # dispatchers each writing a state that misses the other's last report.
+    # Lock the packages (in id order) before counting, so that a concurrent settler counts
+    # after our commit and sees our items; counting first could leave two dispatchers each
+    # writing a state that misses the other's last report. FOR NO KEY UPDATE: it does not
+    # conflict with the key-share locks item writes take on their package (foreign key),
+    # which a plain FOR UPDATE does, deadlocking dispatchers and cancels.
     facts = conn.execute(select(packages.c.id, packages.c.state, packages.c.sending_date)
                          .where(packages.c.id.in_(ids)).order_by(packages.c.id)
-                         .with_for_update()).all()
+                         .with_for_update(key_share=True)).all()
     counts: dict[int, dict[int, int]] = defaultdict(dict)
     for package_id, state, n in conn.execute(
             select(items.c.package_id, items.c.state, func.count())

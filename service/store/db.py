@@ -33,7 +33,8 @@ class Store:
         if self.is_sqlite:
             return _sqlite_engine(self.url, pool_size)
         kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size * 2,
-                                  "pool_timeout": 60, "pool_pre_ping": True}
+                                  "pool_timeout": 60, "pool_pre_ping": True,
+                                  "hide_parameters": True}
         if search_path:
             kwargs["connect_args"] = {"options": f"-c search_path={search_path}"}
         return create_engine(self.url, **kwargs)
@@ -69,8 +70,9 @@ class Store:
 def _sqlite_engine(url: str, pool_size: int) -> Engine:
     # Pooled connections keep their pragmas; a connection serves one thread at a time, so
     # check_same_thread is off. WAL lets readers run beside the single writer.
+    # hide_parameters: a database error's message must not carry SMS texts (OTP codes).
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                           pool_timeout=60,
+                           pool_timeout=60, hide_parameters=True,
                            connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

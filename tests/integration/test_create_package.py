@@ -222,3 +222,12 @@ def test_banning_a_sender_stops_it_within_the_revalidation_window(db):
     with pytest.raises(DomainError) as excinfo:
         call(platform, principal(platform), "sms/create", **{**SMS, "numbers": ["905321111112"]})
     assert excinfo.value.err.name == "ERR_INVALID_SMS_SENDER"
+
+
+def test_database_errors_do_not_carry_message_texts(platform):
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError) as excinfo, platform.store.write() as conn:
+        conn.execute(insert(packages).values(uuid="x", content="Kodunuz 987654"))
+    assert "987654" not in str(excinfo.value)

@@ -244,3 +244,35 @@ def test_expired_duplicate_fingerprints_are_forgotten(setup, clock):
     clock.advance(minutes=31)
     assert delivery.forget_old_fingerprints(platform) == 1
     assert count(platform, recent_sends) == 0
+
+
+def test_reports_survive_a_failed_settle_pass(setup, clock, monkeypatch):
+    platform, dispatcher, _ = setup
+    pkg = create(platform, numbers=["905321111101"])
+    dispatcher.run_once()
+    clock.advance(seconds=5)
+    real = delivery.apply_reports
+    monkeypatch.setattr(delivery, "apply_reports", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        dispatcher.settle()
+    monkeypatch.setattr(delivery, "apply_reports", real)
+    dispatcher.settle()
+    assert item_states(platform, pkg) == {"905321111101": ItemState.DELIVERED}
+    assert balance(platform) == 99
+
+
+def test_a_failed_record_of_the_carriers_answer_is_retried(setup, monkeypatch):
+    platform, dispatcher, _ = setup
+    pkg = create(platform, numbers=["905321111101"])
+    real, calls = delivery.record_submissions, []
+
+    def flaky(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("deadlock detected")
+        return real(*args)
+
+    monkeypatch.setattr(delivery, "record_submissions", flaky)
+    dispatcher.send_lane(1)
+    assert len(calls) == 2
+    assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
