@@ -225,9 +225,16 @@ def test_banning_a_sender_stops_it_within_the_revalidation_window(db):
 
 
 def test_database_errors_do_not_carry_message_texts(platform):
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select
     from sqlalchemy.exc import IntegrityError
 
+    add_customer(platform, balance=10)
+    pkg = call(platform, principal(platform), "sms/create", **{**SMS, "numbers": ["905321111111"]})
+    with platform.store.read() as conn:
+        row = dict(conn.execute(select(packages).where(packages.c.id == pkg["pkgID"]))
+                   .mappings().one())
+    row.pop("id")
+    row["content"] = "Kodunuz 987654"  # same uuid: a unique-key violation
     with pytest.raises(IntegrityError) as excinfo, platform.store.write() as conn:
-        conn.execute(insert(packages).values(uuid="x", content="Kodunuz 987654"))
+        conn.execute(insert(packages).values(**row))
     assert "987654" not in str(excinfo.value)
