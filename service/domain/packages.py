@@ -23,6 +23,7 @@ from service.domain.constants import (
 )
 from service.domain.errors import DomainError, Err, invalid
 
+MAX_SPLIT_INTERVAL = 366 * 24 * 60  # minutes; the whole split must fit in a year anyway
 _CUSTOM_ID = re.compile(rf"[A-Za-z0-9.\-]{{1,{CUSTOM_ID_MAX}}}")
 
 # Item states after which nothing more happens to the item.
@@ -160,11 +161,20 @@ def check_periodic(period_type: int | None, interval: int | None,
         return Periodic(ptype)
     if interval is None and amount is None:
         return Periodic(ptype)
-    if interval is None or interval < 1:
-        raise invalid("periodicSettings.interval", "en az 1 olmalı")
+    if interval is None or not 1 <= interval <= MAX_SPLIT_INTERVAL:
+        raise invalid("periodicSettings.interval", f"1 ile {MAX_SPLIT_INTERVAL} arasında olmalı")
     if amount is None or amount < SPLIT_AMOUNT_STEP or amount % SPLIT_AMOUNT_STEP:
         raise invalid("periodicSettings.amount", "1000 ve katları olmalı")
     return Periodic(ptype, interval, amount)
+
+
+def check_split_span(start: datetime, recipients: int, periodic: Periodic | None,
+                     now: datetime) -> None:
+    """A split sending must finish within the year a schedule may reach."""
+    if periodic is None or not periodic.is_split or recipients == 0:
+        return
+    if split_due(start, recipients - 1, periodic) > now + timedelta(days=366):
+        raise invalid("periodicSettings.interval", "son parça en fazla bir yıl sonra olmalı")
 
 
 def split_due(start: datetime, index: int, periodic: Periodic | None) -> datetime:

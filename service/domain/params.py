@@ -16,6 +16,10 @@ from typing import Any
 from service.domain.errors import invalid
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: str.isdigit() admits '²'
+# Every integer field fits a signed 64-bit column; anything larger is a wrong value.
+INT_MAX = 2**63 - 1
+# Dates outside this range are typing errors, and overflow time-zone arithmetic.
+DATE_MIN, DATE_MAX = datetime(2000, 1, 1), datetime(2100, 12, 31, 23, 59, 59)
 _TRUE = {"1", "true", "yes", "on", "evet"}
 _FALSE = {"0", "false", "no", "off", "hayir", "hayır"}
 
@@ -73,7 +77,7 @@ class Params(Mapping[str, Any]):
             return default
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise invalid(key, "metin olmalı")
-        return str(value).strip()
+        return check_text(str(value).strip(), key)
 
     def bool(self, key: builtins.str, default: builtins.bool | None = None) -> builtins.bool | None:
         """A boolean field: true/false, 1/0 and their strings."""
@@ -103,20 +107,28 @@ class Params(Mapping[str, Any]):
 
 
 def to_int(value: Any, field: str, default: int | None = None) -> int | None:
-    """Coerce one value to int or raise ERR_INVALID_PARAM for `field`."""
+    """Coerce one value to a 64-bit int or raise ERR_INVALID_PARAM for `field`."""
     if is_blank(value):
         return default
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if _INTEGER.fullmatch(text):
-            return int(text)
-    raise invalid(field, "tam sayı olmalı")
+    number: int | None = None
+    if isinstance(value, bool | int) or (isinstance(value, float) and value.is_integer()):
+        number = int(value)
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        number = int(value.strip())
+    if number is None or abs(number) > INT_MAX:
+        raise invalid(field, "tam sayı olmalı")
+    return number
+
+
+def check_text(text: str, field: str) -> str:
+    """Text a database can store: no NUL characters and no unpaired UTF-16 surrogates."""
+    if "\x00" in text:
+        raise invalid(field, "NUL karakteri içeremez")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid(field, "geçersiz Unicode karakteri içeriyor") from None
+    return text
 
 
 def to_bool(value: Any, field: str, default: bool | None = None) -> bool | None:
@@ -146,7 +158,10 @@ def to_datetime(value: Any, field: str) -> datetime | None:
         text = value.strip()
         for fmt in _DATE_FORMATS:
             try:
-                return datetime.strptime(text, fmt)
+                parsed = datetime.strptime(text, fmt)
             except ValueError:
                 continue
+            if not DATE_MIN <= parsed <= DATE_MAX:
+                raise invalid(field, "2000 ile 2100 arasında bir tarih olmalı")
+            return parsed
     raise invalid(field, "tarih 'yyyy-MM-dd HH:mm' biçiminde olmalı")

@@ -18,7 +18,7 @@ from typing import Any
 from service.domain import packages as rules
 from service.domain.constants import Encoding, SendingType, SmsType
 from service.domain.errors import DomainError, Err, invalid
-from service.domain.params import Params, is_blank
+from service.domain.params import Params, check_text, is_blank
 from service.domain.phone import normalize
 
 _PLACEHOLDER_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -154,7 +154,7 @@ def _content(value: Any) -> str | None:
         return None
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise invalid("content", "metin olmalı")
-    return str(value) if str(value).strip() else None
+    return check_text(str(value), "content") if str(value).strip() else None
 
 
 def _periodic(settings: Params | None) -> rules.Periodic | None:

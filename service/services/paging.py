@@ -12,6 +12,8 @@ from service.domain.constants import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PAGE_SIZE
 from service.domain.errors import invalid
 from service.domain.params import Params
 
+PAGE_INDEX_MAX = 10_000_000  # an offset beyond this is a client's bug, and overflows
+
 
 @dataclass(frozen=True)
 class Page:
@@ -25,8 +27,8 @@ class Page:
         """pageIndex (from 0) and pageSize (10..1000) of a request, defaulted."""
         index = params.int("pageIndex", 0) or 0
         size = params.int("pageSize", PAGE_SIZE_DEFAULT) or PAGE_SIZE_DEFAULT
-        if index < 0:
-            raise invalid("pageIndex", "negatif olamaz")
+        if not 0 <= index <= PAGE_INDEX_MAX:
+            raise invalid("pageIndex", f"0 ile {PAGE_INDEX_MAX} arasında olmalı")
         if not PAGE_SIZE_MIN <= size <= PAGE_SIZE_MAX:
             raise invalid("pageSize", f"{PAGE_SIZE_MIN} ile {PAGE_SIZE_MAX} arasında olmalı")
         return cls(index, size)

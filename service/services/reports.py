@@ -16,11 +16,12 @@ from service.domain.constants import (
     INQUIRY_DEFAULT_DAYS,
     INQUIRY_MAX_DAYS,
     ItemState,
+    Operator,
     ReportFilter,
 )
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.packages import REPORT_FILTER_STATES
-from service.domain.params import Params, to_int
+from service.domain.params import Params, check_text, to_int
 from service.domain.phone import normalize
 from service.services.auth import Principal
 from service.services.lookup import find_package, package_ref
@@ -28,6 +29,7 @@ from service.services.paging import Page, listing
 from service.services.platform import Platform
 from service.store.schema import items, packages, users
 
+LIST_FILTER_MAX = 1000  # ids / customIDs per /sms/list request (SMS43 beyond)
 UNDELIVERED_STATES = (int(ItemState.UNDELIVERED), int(ItemState.TIMED_OUT),
                       int(ItemState.REJECTED))
 
@@ -46,10 +48,10 @@ def list_packages(platform: Platform, principal: Principal, params: Params) -> d
 
 
 def _filter_packages(platform: Platform, query: Any, params: Params) -> Any:
-    ids = [_int(v, "ids") for v in params.list("ids") or []]
+    ids = [_int(v, "ids") for v in _limited(params, "ids")]
     if ids:
         query = query.where(packages.c.id.in_(ids))
-    custom_ids = [str(v) for v in params.list("customIDs") or []]
+    custom_ids = [check_text(str(v), "customIDs") for v in _limited(params, "customIDs")]
     if custom_ids:
         query = query.where(packages.c.custom_id.in_(custom_ids))
     keyword = params.str("keyword")
@@ -134,13 +136,29 @@ def _filter_items(query: Any, params: Params) -> Any:
     target = params.str("target")
     if target:
         query = query.where(items.c.target.contains(target, autoescape=True))
-    operator = params.int("operator")
+    operator = _member(Operator, params.int("operator"), "operator")
     if operator is not None:
         query = query.where(items.c.operator == operator)
-    state = params.int("state")
+    state = _member(ItemState, params.int("state"), "state")
     if state is not None:
         query = query.where(items.c.state == state)
     return query
+
+
+def _member(kind: Any, value: int | None, field: str) -> int | None:
+    if value is None:
+        return None
+    if value not in {int(m) for m in kind}:
+        raise invalid(field, "geçersiz değer")
+    return value
+
+
+def _limited(params: Params, field: str) -> list[Any]:
+    values = params.list(field) or []
+    if len(values) > LIST_FILTER_MAX:
+        raise DomainError(Err.ERR_REQUEST_PARAM_LIMIT, f"{field}: en fazla {LIST_FILTER_MAX}",
+                          field=field)
+    return values
 
 
 def item_view(platform: Platform, pkg: Any, row: Any) -> dict[str, Any]:

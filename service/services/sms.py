@@ -62,6 +62,7 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
     """Write a package and its items, reserving credit, in one transaction; its id."""
     now = platform.clock.now()
     start = _start(platform, req, now)
+    rules.check_split_span(start, len(req.recipients), req.periodic, now)
     priced = list(_price(req, platform.settings.max_message_parts))
     total_parts = sum(p.parts for p in priced)
     with platform.store.write() as conn:

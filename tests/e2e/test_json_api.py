@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 
 import pytest
@@ -282,3 +283,54 @@ def test_health_is_503_when_the_database_is_unreachable(server, monkeypatch):
     response = requests.get(server.url + "/health")
     assert response.status_code == 503
     assert response.json()["err"]["code"] == "ERR_SYSTEM_MAINTENANCE"
+
+
+HOSTILE = [
+    ("/sms/list-item", {"pkgID": 2**63}, "ERR_INVALID_PARAM"),
+    ("/sms/cancel", {"id": 1e30}, "ERR_INVALID_PARAM"),
+    ("/sms/list", {"ids": [2**64]}, "ERR_INVALID_PARAM"),
+    ("/sms/list", {"pageIndex": 10**17}, "ERR_INVALID_PARAM"),
+    ("/sms/list", {"ids": list(range(1001))}, "ERR_REQUEST_PARAM_LIMIT"),
+    ("/sms/list", {"customIDs": ["x"] * 1001}, "ERR_REQUEST_PARAM_LIMIT"),
+    ("/sms/list", {"keyword": "a\u0000b"}, "ERR_INVALID_PARAM"),
+    ("/sms/list-item", {"customID": "a\u0000"}, "ERR_INVALID_PARAM"),
+    ("/sms/summary", {"startDate": "0001-01-01 00:00"}, "ERR_INVALID_PARAM"),
+    ("/sms/inquiry-number", {"gsm": "905321111111", "startDate": "9999-12-31 00:00"},
+     "ERR_INVALID_PARAM"),
+    ("/sms/create", {**VENDOR_PHP_CREATE, "sendingDate": "0001-01-01 00:00"},
+     "ERR_INVALID_PARAM"),
+    ("/sms/create", {**VENDOR_PHP_CREATE, "content": "a\ud800b"}, "ERR_INVALID_PARAM"),
+    ("/sms/create", {**VENDOR_PHP_CREATE, "content": "a\u0000b"}, "ERR_INVALID_PARAM"),
+    ("/sms/create", {**VENDOR_PHP_CREATE, "sender": "AC\u0000ME"}, "ERR_INVALID_PARAM"),
+    ("/sms/create", {**VENDOR_PHP_CREATE, "periodicSettings": {
+        "periodType": 0, "amount": 1000, "interval": 10**10}}, "ERR_INVALID_PARAM"),
+    ("/sms/create", {**VENDOR_PHP_CREATE, "numbers": [f"90532{n:07d}" for n in range(2001)],
+                     "periodicSettings": {"periodType": 0, "amount": 1000,
+                                          "interval": 400 * 24 * 60}}, "ERR_INVALID_PARAM"),
+]
+
+
+@pytest.mark.parametrize("path, body, code", HOSTILE, ids=[f"{p}:{c}" for p, _, c in HOSTILE])
+def test_hostile_values_get_a_clear_error_on_both_databases(any_server, path, body, code):
+    add_customer(any_server.platform, "acme", 100_000, "ACME")
+    api = Api(any_server.url, "acme")
+    raw = json.dumps(body).encode()  # json keeps lone surrogates as \\ud800 escapes
+    response = api.session.post(api.base + path, data=raw,
+                                headers={"Content-Type": "application/json"})
+    assert response.json()["err"]["code"] == code, response.text
+    assert api.data("/sms/list")["stats"]["totalRecord"] == 0
+
+
+@pytest.mark.parametrize("field, value", [("state", 40000), ("operator", 99999)])
+def test_item_filters_outside_their_tables_are_invalid(any_server, field, value):
+    add_customer(any_server.platform, "acme", 10, "ACME")
+    api = Api(any_server.url, "acme")
+    pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    assert api.error("/sms/list-item", {"pkgID": pkg, field: value})["field"] == field
+
+
+def test_deeply_nested_json_is_a_400(api):
+    body = b'{"a":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    response = api.session.post(api.base + "/sms/create", data=body,
+                                headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
