@@ -190,9 +190,13 @@ def expires_at(sent: datetime, validity: int) -> datetime:
     return sent + timedelta(minutes=validity + REPORT_GRACE_MINUTES)
 
 
-def fingerprint(sender: str, pairs: Iterable[tuple[str, str]]) -> str:
-    """A digest of sender and (number, text) pairs, order-free: what "the same SMS" means."""
+def fingerprint(sender: str, pairs: Iterable[tuple[str, str]],
+                scheduled_for: datetime | None = None) -> str:
+    """A digest of sender, (number, text) pairs and, for a scheduled package, its minute:
+    what "the same SMS" means. Order-free."""
     digest = hashlib.sha256(sender.encode())
+    if scheduled_for is not None:
+        digest.update(scheduled_for.strftime("@%Y-%m-%d %H:%M").encode())
     for number, text in sorted(pairs):
         digest.update(b"\x00" + number.encode() + b"\x01" + text.encode())
     return digest.hexdigest()

@@ -85,6 +85,11 @@ class _Verified:
     valid_until: float
 
 
+# An address may fail this many times the per-account limit (over all accounts): proxies
+# and NATs put many honest clients behind one address.
+ADDRESS_FACTOR = 10
+
+
 class Authenticator:
     """Checks username and password; a cache hit costs no Argon2 hash.
 
@@ -104,6 +109,7 @@ class Authenticator:
         self.revalidate_seconds = revalidate_seconds
         self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         self.throttle = Throttle(fail_limit, fail_window)
+        self.address_throttle = Throttle(fail_limit * ADDRESS_FACTOR, fail_window)
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._lock = threading.Lock()
         self._dummy_hash = self.hasher.hash("finsms-dummy-password")
@@ -126,16 +132,19 @@ class Authenticator:
             entry = self._cache.get(key)
         if entry is not None and entry.fresh_until > time.monotonic():
             return entry.principal
-        keys = [f"user:{(username or '').lower()}", f"addr:{remote_addr or '-'}"]
-        wait = max(self.throttle.retry_after(k) for k in keys)
+        # Failures count per account *and* address, so nobody can lock a customer out by
+        # guessing from elsewhere; an address spraying many accounts has a looser limit.
+        pair = f"pair:{(username or '').lower()}:{remote_addr or '-'}"
+        address = f"addr:{remote_addr or '-'}"
+        wait = max(self.throttle.retry_after(pair), self.address_throttle.retry_after(address))
         if wait:
             raise DomainError(Err.ERR_TOO_MANY_REQUESTS, retry_after=wait)
         principal = self._check(key, entry, username or "", password or "")
         if principal is None:
-            for throttle_key in keys:
-                self.throttle.fail(throttle_key)
+            self.throttle.fail(pair)
+            self.address_throttle.fail(address)
             raise DomainError(Err.ERR_UNAUTHORIZED_REQUEST)
-        self.throttle.clear(keys[0])
+        self.throttle.clear(pair)
         return principal
 
     def principal_of(self, username: str) -> Principal:

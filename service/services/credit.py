@@ -13,13 +13,18 @@ from service.services.auth import Principal
 from service.services.platform import Platform
 from service.store.schema import credit_ledger, users
 
+_BALANCE = select(users.c.credit).where(users.c.id == bindparam("uid"))
+
 
 def get_credit(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
     """/user/credit: the caller's balance."""
+    return {"credit": balance(platform, principal.user_id)}
+
+
+def balance(platform: Platform, user_id: int) -> int:
+    """A user's balance now."""
     with platform.store.read() as conn:
-        balance = conn.execute(select(users.c.credit).where(
-            users.c.id == principal.user_id)).scalar_one()
-    return {"credit": int(balance)}
+        return int(conn.execute(_BALANCE, {"uid": user_id}).scalar_one())
 
 
 # Built once: these run on every package created, and statement building is not free.

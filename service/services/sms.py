@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +29,7 @@ from service.store.bulk import insert_rows
 from service.store.schema import items, packages, recent_sends
 
 OTP_LANE, BULK_LANE = 0, 1
+_PRECHECK_RECIPIENTS = 1000
 _ITEM_COLUMNS = ("package_id", "target", "msg", "xid", "operator", "parts", "encoding",
                  "state", "lane", "due_at", "refunded")
 
@@ -65,12 +66,18 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
     rules.check_split_span(start, len(req.recipients), req.periodic, now)
     priced = list(_price(req, platform.settings.max_message_parts))
     total_parts = sum(p.parts for p in priced)
+    if len(priced) > _PRECHECK_RECIPIENTS and not principal.unlimited \
+            and credit.balance(platform, principal.user_id) < total_parts:
+        # A large package holds the write lock for seconds: fail before taking it. The
+        # conditional debit below stays the rule; this only spares the others the wait.
+        raise DomainError(Err.ERR_USER_CREDIT_REQUIRED)
     with platform.store.write() as conn:
         require_approved(platform, conn, principal.user_id, req.sender)
         package_id = _insert_package(conn, platform, principal, req, start, now, priced,
                                      total_parts, recreated_from)
         if check_duplicates and principal.duplicate_check:
-            _claim_fingerprint(conn, principal.user_id, req, package_id, now)
+            _claim_fingerprint(conn, principal.user_id, req, package_id, now,
+                               start if start > now else None)
         _insert_items(conn, package_id, req, priced, start)
         # Last: the debit locks the user's row until commit, so it is held briefly.
         if not principal.unlimited:
@@ -136,10 +143,11 @@ def _insert_package(conn: Connection, platform: Platform, principal: Principal,
 
 
 def _claim_fingerprint(conn: Connection, user_id: int, req: sending.SendRequest,
-                       package_id: int, now: datetime) -> None:
+                       package_id: int, now: datetime, scheduled: datetime | None) -> None:
     content = req.content or ""
     digest = rules.fingerprint(req.sender or "",
-                               ((r.target, r.msg or content) for r in req.recipients))
+                               ((r.target, r.msg or content) for r in req.recipients),
+                               scheduled)
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(recent_sends).values(
         user_id=user_id, fingerprint=digest, package_id=package_id,
@@ -182,6 +190,8 @@ def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str
             state=int(PackageState.CANCELLED), updated_at=now))
         if pkg["credit"]:
             credit.refund(conn, principal.user_id, int(pkg["credit"]), now, "cancel", pkg["id"])
+        # A cancelled package was never sent: the same SMS may be sent again at once.
+        conn.execute(delete(recent_sends).where(recent_sends.c.package_id == pkg["id"]))
     return {"status": 1}
 
 

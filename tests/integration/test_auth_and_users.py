@@ -38,16 +38,29 @@ def test_wrong_user_and_wrong_password_fail_alike(platform):
     assert all(e == errors[0] for e in errors)
 
 
-def test_repeated_failures_are_throttled_per_account(db):
+def test_repeated_failures_are_throttled_per_account_and_address(db):
     platform = make_platform(db, auth_fail_limit=3)
     add_customer(platform)
     for _ in range(3):
         with pytest.raises(DomainError):
             platform.authenticate("acme", "wrong", "10.0.0.1")
     with pytest.raises(DomainError) as excinfo:
-        platform.authenticate("acme", PASSWORD, "10.0.0.2")
+        platform.authenticate("acme", PASSWORD, "10.0.0.1")
     assert excinfo.value.err.name == "ERR_TOO_MANY_REQUESTS"
     assert excinfo.value.retry_after and excinfo.value.retry_after > 0
+    # Guessing from elsewhere does not lock the real client out.
+    assert platform.authenticate("acme", PASSWORD, "10.0.0.2").username == "acme"
+
+
+def test_an_address_spraying_many_accounts_is_throttled(db):
+    platform = make_platform(db, auth_fail_limit=2)
+    add_customer(platform)
+    for n in range(20):
+        with pytest.raises(DomainError):
+            platform.authenticate(f"user{n}", "wrong", "10.0.0.9")
+    with pytest.raises(DomainError) as excinfo:
+        platform.authenticate("acme", PASSWORD, "10.0.0.9")
+    assert excinfo.value.err.name == "ERR_TOO_MANY_REQUESTS"
 
 
 def test_inactive_user_cannot_log_in(platform):

@@ -238,3 +238,39 @@ def test_database_errors_do_not_carry_message_texts(platform):
     with pytest.raises(IntegrityError) as excinfo, platform.store.write() as conn:
         conn.execute(insert(packages).values(**row))
     assert "987654" not in str(excinfo.value)
+
+
+def test_a_cancelled_package_does_not_count_as_a_duplicate(db):
+    clock = FixedClock(datetime(2026, 1, 5, 9, 0))
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=10)
+    me = principal(platform)
+    body = {**SMS, "numbers": ["905321111111"], "sendingDate": "2026-01-05 18:00"}
+    pkg = call(platform, me, "sms/create", **body)["pkgID"]
+    call(platform, me, "sms/cancel", id=pkg)
+    call(platform, me, "sms/create", **body)
+    assert balance(platform) == 9
+
+
+def test_the_same_reminder_scheduled_for_two_dates_is_not_a_duplicate(db):
+    clock = FixedClock(datetime(2026, 1, 5, 9, 0))
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=10)
+    me = principal(platform)
+    body = {**SMS, "numbers": ["905321111111"]}
+    call(platform, me, "sms/create", **body, sendingDate="2026-03-10 10:00")
+    call(platform, me, "sms/create", **body, sendingDate="2026-03-17 10:00")
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, me, "sms/create", **body, sendingDate="2026-03-17 10:00")
+    assert err_of(excinfo) == "ERR_SMS_PKG_DUPLICATION"
+
+
+def test_a_large_package_without_credit_is_refused_before_any_write(platform, monkeypatch):
+    add_customer(platform, balance=5)
+    writes = []
+    real = platform.store.write
+    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, principal(platform), "sms/create",
+             **{**SMS, "numbers": [f"90532{n:07d}" for n in range(1001)]})
+    assert err_of(excinfo) == "ERR_USER_CREDIT_REQUIRED" and writes == []
