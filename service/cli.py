@@ -20,7 +20,6 @@ from service.domain.constants import SenderState, UserType
 from service.domain.errors import DomainError
 from service.services import credit, senders, users
 from service.services.platform import Platform
-from service.store.migrate import upgrade
 
 DEMO_USER, DEMO_PASSWORD, DEMO_SENDER, DEMO_CREDIT = "demo", "demo1234", "FINSMS", 1000
 
@@ -80,7 +79,7 @@ def _password(args: argparse.Namespace) -> str:
 def cmd_migrate(args: argparse.Namespace) -> dict[str, str]:
     """Bring the database schema up to date."""
     platform = _platform(args)
-    upgrade(platform.store)
+    platform.migrate()
     return {"status": "migrated", "database": platform.store.engine.url.render_as_string()}
 
 
@@ -92,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port,
                               workers=args.workers or settings.workers)
     platform = Platform(settings)
-    upgrade(platform.store)
+    platform.migrate()
     if args.demo:
         seed_demo(platform)
     platform.store.dispose()
@@ -104,7 +103,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     from service.delivery.factory import make_dispatcher
 
     platform = _platform(args)
-    upgrade(platform.store)
+    platform.migrate()
     dispatcher = make_dispatcher(platform)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -34,6 +34,12 @@ class Platform:
         # Approved (user, sender) pairs; a revoked approval applies within this window.
         self.approved_senders = TtlCache(settings.auth_revalidate_seconds)
 
+    def migrate(self) -> None:
+        """Bring the database schema up to date."""
+        from service.store.migrate import upgrade
+
+        upgrade(self.store)
+
     def authenticate(self, username: str | None, password: str | None,
                      remote_addr: str | None = None) -> Principal:
         """The caller behind these credentials, or ERR_UNAUTHORIZED_REQUEST."""

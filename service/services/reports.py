@@ -56,7 +56,8 @@ def _filter_packages(platform: Platform, query: Any, params: Params) -> Any:
         query = query.where(packages.c.custom_id.in_(custom_ids))
     keyword = params.str("keyword")
     if keyword:
-        query = query.where(packages.c.content.contains(keyword, autoescape=True))
+        # Case-insensitive on both databases (SQLite's LIKE is, PostgreSQL's is not).
+        query = query.where(packages.c.content.icontains(keyword, autoescape=True))
     sender = params.str("sender")
     if sender:
         query = query.where(packages.c.sender == sender)

@@ -124,7 +124,7 @@ def _insert_package(conn: Connection, platform: Platform, principal: Principal,
         content=req.content, sender=req.sender, encoding=int(req.encoding),
         validity=req.validity,
         state=int(PackageState.WAITING if scheduled else PackageState.QUEUEING),
-        lane=OTP_LANE if req.otp or req.sms_type == SmsType.OTP else BULK_LANE,
+        lane=_lane(req),
         sending_date=start, is_scheduled=scheduled,
         periodic=json.dumps(req.periodic.as_dict()) if req.periodic else None,
         push_url=req.push_url, commercial=req.commercial,
@@ -161,9 +161,14 @@ def _claim_fingerprint(conn: Connection, user_id: int, req: sending.SendRequest,
         raise DomainError(Err.ERR_SMS_PKG_DUPLICATION)
 
 
+def _lane(req: sending.SendRequest) -> int:
+    """OTPs travel in their own lane, never behind bulk packages."""
+    return OTP_LANE if req.otp or req.sms_type == SmsType.OTP else BULK_LANE
+
+
 def _insert_items(conn: Connection, package_id: int, req: sending.SendRequest,
                   priced: list[_Priced], start: datetime) -> None:
-    lane = OTP_LANE if req.otp or req.sms_type == SmsType.OTP else BULK_LANE
+    lane = _lane(req)
     waiting = int(ItemState.WAITING)
     rows = [(package_id, p.recipient.target, p.recipient.msg, p.recipient.xid,
              operator_of(p.recipient.target), p.parts, p.encoding, waiting, lane,

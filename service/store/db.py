@@ -53,7 +53,8 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction (a consistent snapshot on both databases)."""
+        """A read transaction (READ COMMITTED on PostgreSQL: a count and the page after it
+        may differ by what committed in between)."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
 

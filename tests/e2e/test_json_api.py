@@ -334,3 +334,23 @@ def test_deeply_nested_json_is_a_400(api):
     response = api.session.post(api.base + "/sms/create", data=body,
                                 headers={"Content-Type": "application/json"})
     assert response.status_code == 400
+
+
+def test_form_body_starting_with_n_is_read_as_a_form(api):
+    response = api.session.post(api.base + "/sms/list-sender", data={"nothing": "x",
+                                                                    "keyword": "NONE"})
+    assert response.json()["data"]["stats"]["totalRecord"] == 0
+
+
+def test_repeated_query_parameters_are_a_list(api):
+    first = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    second = api.data("/sms/create", {**VENDOR_PHP_CREATE, "content": "ikinci"})["pkgID"]
+    listed = api.get("/sms/list", params=[("ids", first), ("ids", second)]).json()
+    assert {p["id"] for p in listed["data"]["list"]} == {first, second}
+
+
+def test_keyword_filter_ignores_case_on_both_databases(any_server):
+    add_customer(any_server.platform, "acme", 10, "ACME")
+    api = Api(any_server.url, "acme")
+    api.data("/sms/create", {**VENDOR_PHP_CREATE, "content": "Büyük İNDİRİM Fırsatı"})
+    assert api.data("/sms/list", {"keyword": "fırsatı"})["stats"]["totalRecord"] == 1

@@ -65,9 +65,11 @@ def _authenticate(platform: Platform) -> Principal:
 
 
 def _params() -> Params:
-    fields: dict[str, Any] = dict(request.args.items())
+    # A repeated query parameter (?ids=1&ids=2) is a list.
+    fields: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
     raw = request.get_data(cache=True)
-    if raw.lstrip()[:1] in (b"{", b"[", b'"', b"n") or request.is_json:
+    start = raw.lstrip()[:1]
+    if start in (b"{", b"[", b'"') or raw.strip() == b"null" or request.is_json:
         # Clients send JSON bodies under any Content-Type (curl -d says form-urlencoded).
         fields.update(_json_body(raw))
     elif raw.strip():
