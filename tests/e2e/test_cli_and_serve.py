@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-FINSMS = [sys.executable, "-m", "service.cli"]
+FINSMS = [sys.executable, "-m", "service"]
 
 
 def run(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
