@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -89,7 +89,7 @@ class Params(Mapping[str, Any]):
         if value is None:
             return None
         if isinstance(value, list | tuple):
-            return [v for v in value if not is_blank(v)]
+            return list_items(value, key)
         return [value]
 
     def dict(self, key: builtins.str) -> Params | None:
@@ -104,6 +104,17 @@ class Params(Mapping[str, Any]):
     def date(self, key: builtins.str) -> datetime | None:
         """A local date-time in the API's format ("yyyy-MM-dd HH:mm"), naive."""
         return to_datetime(self.raw(key), key)
+
+
+def list_items(values: Iterable[Any], field: str) -> list[Any]:
+    """A list's items; a blank item is an error, never dropped in silence (a client that
+    failed to serialise an entry would otherwise reach fewer recipients than it meant)."""
+    items = []
+    for index, value in enumerate(values):
+        if is_blank(value):
+            raise invalid(field, f"{index + 1}. öğe boş")
+        items.append(value)
+    return items
 
 
 def to_int(value: Any, field: str, default: int | None = None) -> int | None:

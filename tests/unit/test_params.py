@@ -201,8 +201,12 @@ def test_list_takes_a_single_value_as_one_element_list():
     assert Params({"numbers": "905551234567"}).list("numbers") == ["905551234567"]
 
 
-def test_list_drops_blank_elements():
-    assert Params({"ids": [1, None, "", " ", 2]}).list("ids") == [1, 2]
+@pytest.mark.parametrize("blank", [None, "", " ", {}])
+def test_a_blank_list_element_is_an_error_naming_field_and_position(blank):
+    with pytest.raises(DomainError) as excinfo:
+        Params({"ids": [1, blank, 2]}).list("ids")
+    assert excinfo.value.err is Err.ERR_INVALID_PARAM
+    assert excinfo.value.field == "ids" and "2." in excinfo.value.message
 
 
 def test_list_accepts_tuples():

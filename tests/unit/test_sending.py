@@ -112,10 +112,10 @@ def test_invalid_numbers_are_skipped_and_counted():
     assert req.invalid_count == 4
 
 
-def test_blank_entries_are_dropped_without_counting():
-    req = create(sendingType=1, numbers=[A, None, "", B])
-    assert [r.target for r in req.recipients] == [A, B]
-    assert req.invalid_count == 0
+@pytest.mark.parametrize("blank", [None, ""])
+def test_a_blank_number_entry_refuses_the_package(blank):
+    # Not dropped in silence: the client meant someone there.
+    raises(Err.ERR_INVALID_PARAM, "numbers", sendingType=1, numbers=[A, blank, B])
 
 
 def test_all_invalid_numbers_make_an_empty_package():

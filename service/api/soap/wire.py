@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from service.domain.errors import invalid
+from service.domain.params import list_items
 
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 CREDENTIAL_FIELDS = ("username", "password")
@@ -56,13 +56,7 @@ def _value(element: Any, path: str) -> Any:
 
 
 def _as_list(items: Iterable[Any], path: str) -> list[Any]:
-    values = []
-    for index, item in enumerate(items):
-        value = _value(item, f"{path}[{index}]")
-        if value is None:
-            raise invalid(path, f"{index + 1}. öğe boş")
-        values.append(value)
-    return values
+    return list_items((_value(item, f"{path}[{i}]") for i, item in enumerate(items)), path)
 
 
 def _as_dict(element: Any, kids: list[Any], path: str) -> dict[str, Any] | None:
