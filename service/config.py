@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 
@@ -53,15 +53,12 @@ class Settings:
     argon2_memory_kib: int = 65536
     workers: int = 2
     threads: int = 4  # per worker process (gunicorn gthread)
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         """Settings from the environment, with keyword overrides on top."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = os.environ.get(f"FINSMS_{f.name.upper()}")
             if raw is None:
                 continue

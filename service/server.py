@@ -23,8 +23,8 @@ class FinsmsServer(BaseApplication):
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("threads", self.settings.threads)
         self.cfg.set("accesslog", None)
-        self.cfg.set("post_worker_init", _start_dispatcher if self.settings.embedded_worker
-                     else _no_dispatcher)
+        if self.settings.embedded_worker:
+            self.cfg.set("post_worker_init", _start_dispatcher)
 
     def load(self) -> Any:
         """The WSGI app, built after the fork so no connection is shared between workers."""
@@ -40,10 +40,6 @@ def _start_dispatcher(worker: Any) -> None:
     dispatcher = make_dispatcher(platform)
     dispatcher.start()
     worker.wsgi.dispatcher = dispatcher
-
-
-def _no_dispatcher(worker: Any) -> None:
-    return None
 
 
 def serve(settings: Settings) -> None:

@@ -67,6 +67,13 @@ def can_move(src: ItemState, dst: ItemState) -> bool:
     return dst in ITEM_TRANSITIONS.get(src, frozenset())
 
 
+def sources(*targets: ItemState) -> list[int]:
+    """The item states from which every one of `targets` may be reached: the states a
+    write moving items to them must find (what the SQL fences test)."""
+    found = [src for src in ITEM_TRANSITIONS if all(can_move(src, t) for t in targets)]
+    return [int(s) for s in found]
+
+
 def package_state(counts: Mapping[int, int], scheduled_future: bool) -> PackageState:
     """The package state implied by how many of its items are in each item state."""
     total = sum(counts.values())

@@ -64,8 +64,15 @@ class Report:
     error: str | None = None
 
 
+def movable_to(*targets: ItemState) -> Any:
+    """SQL: the item is in a state from which it may move to `targets` (the fence of a
+    write). A single state is an equality, which executemany accepts and IN is not."""
+    states = rules.sources(*targets)
+    return items.c.state == states[0] if len(states) == 1 else items.c.state.in_(states)
+
+
 def _due(lane: int, now: datetime) -> Any:
-    return select(items.c.id).where(items.c.state == int(ItemState.WAITING),
+    return select(items.c.id).where(movable_to(ItemState.SENDING),
                                     items.c.lane == lane, items.c.due_at <= now)
 
 
@@ -122,7 +129,7 @@ def record_submissions(platform: Platform, owner: str, results: Sequence[Submiss
     now = platform.clock.now()
     rejected = [{"b_id": r.item_id, "b_err": r.error} for r in results if not r.accepted]
     fence = and_(items.c.id == bindparam("b_id"), items.c.claim_owner == owner,
-                 items.c.state == int(ItemState.SENDING))
+                 movable_to(ItemState.SENT, ItemState.REJECTED))
     with platform.store.write() as conn:
         validity = dict(conn.execute(
             select(items.c.id, packages.c.validity).join(
@@ -153,7 +160,8 @@ def apply_reports(platform: Platform, reports: Sequence[Report]) -> int:
               for r in reports if r.state in (ItemState.DELIVERED, ItemState.UNDELIVERED)]
     with platform.store.write() as conn:
         conn.execute(update(items).where(
-            items.c.carrier_ref == bindparam("b_ref"), items.c.state == int(ItemState.SENT))
+            items.c.carrier_ref == bindparam("b_ref"),
+            movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED))
             .values(state=bindparam("b_state"), delivery_date=bindparam("b_at"),
                     error=bindparam("b_err")), params)
         touched = {r.package_id for r in conn.execute(select(items.c.package_id).where(

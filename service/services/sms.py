@@ -22,6 +22,7 @@ from service.domain.params import Params
 from service.domain.phone import operator_of
 from service.services import credit
 from service.services.auth import Principal
+from service.services.delivery import movable_to
 from service.services.lookup import find_package, package_ref
 from service.services.platform import Platform
 from service.services.senders import require_approved
@@ -187,7 +188,8 @@ def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE)
         # Only waiting items move; if the dispatcher took any, the package has started.
         moved = conn.execute(update(items).where(
-            items.c.package_id == pkg["id"], items.c.state == int(ItemState.WAITING))
+            items.c.package_id == pkg["id"],
+            movable_to(ItemState.CANCELLED))
             .values(state=int(ItemState.CANCELLED), refunded=True)).rowcount
         if moved != pkg["recipients"]:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Gönderim başladı.")

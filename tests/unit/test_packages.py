@@ -513,3 +513,14 @@ def test_fingerprint_ties_each_text_to_its_number():
 
 def test_fingerprint_changes_when_a_recipient_is_added():
     assert fingerprint("S", PAIRS) != fingerprint("S", [*PAIRS, ("905001234567", "x")])
+
+
+def test_sources_are_the_states_a_write_must_find():
+    from service.domain.packages import sources
+
+    assert sources(ItemState.SENDING) == [ItemState.WAITING]
+    assert sources(ItemState.SENT, ItemState.REJECTED) == [ItemState.SENDING]
+    assert sources(ItemState.DELIVERED, ItemState.UNDELIVERED) == [ItemState.SENT]
+    assert sources(ItemState.CANCELLED) == [ItemState.WAITING]
+    assert sources(ItemState.TIMED_OUT) == [ItemState.SENDING, ItemState.SENT]
+    assert sources(ItemState.WAITING) == []
