@@ -108,9 +108,13 @@ packages = Table(
     Column("recreated_from", BigId, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
-    UniqueConstraint("user_id", "custom_id", name="uq_packages_user_custom_id"),
     Index("ix_packages_user_created", "user_id", "created_at"),
 )
+# Partial: most packages carry no customID, and those need no index entry (a page less
+# written per package created). Unique per user where given.
+Index("uq_packages_user_custom_id", packages.c.user_id, packages.c.custom_id, unique=True,
+      sqlite_where=packages.c.custom_id.isnot(None),
+      postgresql_where=packages.c.custom_id.isnot(None))
 
 items = Table(
     "items",
@@ -137,8 +141,12 @@ items = Table(
     Column("refunded", Boolean, nullable=False, server_default=text("false")),
     Index("ix_items_package_state", "package_id", "state"),
     Index("ix_items_target", "target"),
-    Index("ix_items_carrier_ref", "carrier_ref"),
 )
+# Delivery reports find their item by the carrier's reference, which is only set once the
+# item is handed over: items still waiting need no index entry.
+Index("ix_items_carrier_ref", items.c.carrier_ref,
+      sqlite_where=items.c.carrier_ref.isnot(None),
+      postgresql_where=items.c.carrier_ref.isnot(None))
 # The dispatcher's queue: waiting items by lane and due time (partial where supported).
 Index(
     "ix_items_due",
