@@ -11,6 +11,7 @@ from service.domain.errors import DomainError, Err, invalid
 from service.domain.params import Params
 from service.services.auth import Principal
 from service.services.platform import Platform
+from service.store.prepared import Prepared
 from service.store.schema import credit_ledger, users
 
 _BALANCE = select(users.c.credit).where(users.c.id == bindparam("uid"))
@@ -28,18 +29,21 @@ def balance(platform: Platform, user_id: int) -> int:
 
 
 # Built once: these run on every package created, and statement building is not free.
-_DEBIT = (update(users)
-          .where(users.c.id == bindparam("uid"), users.c.credit >= bindparam("amount"))
-          .values(credit=users.c.credit - bindparam("amount")).returning(users.c.credit))
+_DEBIT = Prepared(update(users)
+                  .where(users.c.id == bindparam("uid"), users.c.credit >= bindparam("amount"))
+                  .values(credit=users.c.credit - bindparam("amount"))
+                  .returning(users.c.credit))
 _REFUND = (update(users).where(users.c.id == bindparam("uid"))
            .values(credit=users.c.credit + bindparam("amount")).returning(users.c.credit))
-_LEDGER = insert(credit_ledger)
+_LEDGER = Prepared(insert(credit_ledger), ("user_id", "amount", "balance_after", "reason",
+                                           "package_id", "counterpart_id", "note",
+                                           "created_at"))
 
 
 def debit(conn: Connection, user_id: int, amount: int, now: datetime, reason: str,
           package_id: int | None = None, err: Err = Err.ERR_USER_CREDIT_REQUIRED) -> int:
     """Take `amount` from the balance in one conditional update; never below zero."""
-    balance = conn.execute(_DEBIT, {"uid": user_id, "amount": amount}).scalar()
+    balance = _DEBIT.scalar(conn, {"uid": user_id, "amount": amount})
     if balance is None:
         raise DomainError(err)
     _ledger(conn, user_id, -amount, balance, reason, now, package_id)
@@ -57,7 +61,7 @@ def refund(conn: Connection, user_id: int, amount: int, now: datetime, reason: s
 def _ledger(conn: Connection, user_id: int, amount: int, balance: int | None, reason: str,
             now: datetime, package_id: int | None = None, counterpart_id: int | None = None,
             note: str | None = None) -> None:
-    conn.execute(_LEDGER, {
+    _LEDGER.execute(conn, {
         "user_id": user_id, "amount": amount, "balance_after": balance, "reason": reason,
         "package_id": package_id, "counterpart_id": counterpart_id, "note": note,
         "created_at": now})

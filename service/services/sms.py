@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid as uuidlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +26,8 @@ from service.services.lookup import find_package, package_ref
 from service.services.platform import Platform
 from service.services.senders import require_approved
 from service.store.bulk import insert_rows
+from service.store.ids import uuid7
+from service.store.prepared import Prepared
 from service.store.schema import items, packages, recent_sends
 
 OTP_LANE, BULK_LANE = 0, 1
@@ -34,10 +35,16 @@ _PRECHECK_RECIPIENTS = 1000
 _ITEM_COLUMNS = ("package_id", "target", "msg", "xid", "operator", "parts", "encoding",
                  "state", "lane", "due_at", "refunded")
 
-# Built once: creating a package is the hot path of the API.
-_INSERT_PACKAGE = insert(packages).returning(packages.c.id)
-_CUSTOM_ID_TAKEN = select(packages.c.id).where(packages.c.user_id == bindparam("uid"),
-                                               packages.c.custom_id == bindparam("cid"))
+_PACKAGE_COLUMNS = ("uuid", "user_id", "custom_id", "sms_type", "sending_type", "title",
+                    "content", "sender", "encoding", "validity", "state", "lane",
+                    "sending_date", "is_scheduled", "periodic", "push_url", "commercial",
+                    "trust_date", "recipients", "invalid_count", "parts", "credit", "source",
+                    "recreated_from", "created_at", "updated_at")
+
+# Prepared once: creating a package is the hot path of the API.
+_INSERT_PACKAGE = Prepared(insert(packages).returning(packages.c.id), _PACKAGE_COLUMNS)
+_CUSTOM_ID_TAKEN = Prepared(select(packages.c.id).where(
+    packages.c.user_id == bindparam("uid"), packages.c.custom_id == bindparam("cid")))
 
 
 def create_otp(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
@@ -120,7 +127,7 @@ def _insert_package(conn: Connection, platform: Platform, principal: Principal,
     scheduled = start > now
     title = req.title or f"{platform.local.to_local(start):%Y-%m-%d %H:%M} tarihli gönderim"
     values = dict(
-        uuid=str(uuidlib.uuid4()), user_id=principal.user_id, custom_id=req.custom_id,
+        uuid=uuid7(), user_id=principal.user_id, custom_id=req.custom_id,
         sms_type=int(req.sms_type), sending_type=int(req.sending_type), title=title,
         content=req.content, sender=req.sender, encoding=int(req.encoding),
         validity=req.validity,
@@ -133,14 +140,29 @@ def _insert_package(conn: Connection, platform: Platform, principal: Principal,
         recipients=len(priced), invalid_count=req.invalid_count, parts=total_parts,
         credit=0 if principal.unlimited else total_parts, source="node",
         recreated_from=recreated_from, created_at=now, updated_at=now)
-    if req.custom_id and conn.execute(_CUSTOM_ID_TAKEN, {"uid": principal.user_id,
-                                                         "cid": req.custom_id}).first():
+    if req.custom_id and _CUSTOM_ID_TAKEN.first(conn, {"uid": principal.user_id,
+                                                       "cid": req.custom_id}):
         raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID")
     try:
-        return int(conn.execute(_INSERT_PACKAGE, values).scalar_one())
+        return int(_INSERT_PACKAGE.scalar(conn, values))
     except IntegrityError:
         # A concurrent create won the customID between our check and our insert.
         raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID") from None
+
+
+def _fingerprint_upsert(dialect: Any) -> Prepared:
+    stmt = dialect.insert(recent_sends)
+    # Take the slot when it is free or its window has passed; otherwise it is a duplicate.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[recent_sends.c.user_id, recent_sends.c.fingerprint],
+        set_={"package_id": stmt.excluded.package_id, "expires_at": stmt.excluded.expires_at},
+        where=recent_sends.c.expires_at <= bindparam("now"))
+    return Prepared(stmt.returning(recent_sends.c.package_id),
+                    ("user_id", "fingerprint", "package_id", "expires_at"))
+
+
+_CLAIM_FINGERPRINT = {"postgresql": _fingerprint_upsert(postgresql),
+                      "sqlite": _fingerprint_upsert(sqlite)}
 
 
 def _claim_fingerprint(conn: Connection, user_id: int, req: sending.SendRequest,
@@ -149,16 +171,11 @@ def _claim_fingerprint(conn: Connection, user_id: int, req: sending.SendRequest,
     digest = rules.fingerprint(req.sender or "",
                                ((r.target, r.msg or content) for r in req.recipients),
                                scheduled)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(recent_sends).values(
-        user_id=user_id, fingerprint=digest, package_id=package_id,
-        expires_at=now + timedelta(minutes=DUPLICATE_WINDOW_MINUTES))
-    # Take the slot when it is free or its window has passed; otherwise it is a duplicate.
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[recent_sends.c.user_id, recent_sends.c.fingerprint],
-        set_={"package_id": stmt.excluded.package_id, "expires_at": stmt.excluded.expires_at},
-        where=recent_sends.c.expires_at <= now)
-    if conn.execute(stmt.returning(recent_sends.c.package_id)).first() is None:
+    claim = _CLAIM_FINGERPRINT[conn.dialect.name]
+    taken = claim.first(conn, {
+        "user_id": user_id, "fingerprint": digest, "package_id": package_id,
+        "expires_at": now + timedelta(minutes=DUPLICATE_WINDOW_MINUTES), "now": now})
+    if taken is None:
         raise DomainError(Err.ERR_SMS_PKG_DUPLICATION)
 
 

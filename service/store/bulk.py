@@ -31,12 +31,17 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
         cursor.executemany(sql, convert(rows[offset:offset + _CHUNK]))
 
 
+def _bind_processor(table: Table, column: str, conn: Connection) -> Callable[[Any], Any] | None:
+    # The dialect's own implementation of the type: the generic DateTime has no processor.
+    return table.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+
+
 def _converter(conn: Connection, table: Table, columns: Sequence[str]) -> Callable[
         [Sequence[Sequence[Any]]], Sequence[Sequence[Any]]]:
     # The columns' own bind processors (SQLite stores DateTime as text), applied only
     # where a column has one; values repeated across rows are converted once.
     procs = [(i, p) for i, c in enumerate(columns)
-             if (p := table.c[c].type.bind_processor(conn.dialect)) is not None]
+             if (p := _bind_processor(table, c, conn)) is not None]
     if not procs:
         return lambda rows: rows
 
