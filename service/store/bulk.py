@@ -5,10 +5,12 @@ for a 100,000-recipient package, and these rows need none of it beyond type conv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
 
 _CHUNK = 20_000  # rows per executemany: bounded memory for very large packages
 
@@ -26,22 +28,23 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
                 copy.write_row(row)
         return
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
-    convert = _converter(conn, table, columns)
+    convert = _converter(conn.dialect, table, tuple(columns))
     for offset in range(0, len(rows), _CHUNK):
         cursor.executemany(sql, convert(rows[offset:offset + _CHUNK]))
 
 
-def _bind_processor(table: Table, column: str, conn: Connection) -> Callable[[Any], Any] | None:
+def _bind_processor(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any] | None:
     # The dialect's own implementation of the type: the generic DateTime has no processor.
-    return table.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _converter(conn: Connection, table: Table, columns: Sequence[str]) -> Callable[
+@functools.lru_cache(maxsize=64)
+def _converter(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Callable[
         [Sequence[Sequence[Any]]], Sequence[Sequence[Any]]]:
     # The columns' own bind processors (SQLite stores DateTime as text), applied only
     # where a column has one; values repeated across rows are converted once.
     procs = [(i, p) for i, c in enumerate(columns)
-             if (p := _bind_processor(table, c, conn)) is not None]
+             if (p := _bind_processor(table, c, dialect)) is not None]
     if not procs:
         return lambda rows: rows
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+
+log = logging.getLogger("finsms.store")
 
 
 def normalize_url(url: str) -> str:
@@ -28,6 +32,8 @@ class Store:
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = self._make_engine(pool_size, search_path)
         self._writers = _WriterQueue(self.engine.url.database) if self.is_sqlite else None
+        self._checkpointer = _Checkpointer.for_database(self.engine.url.database) \
+            if self.is_sqlite else None
 
     def _make_engine(self, pool_size: int, search_path: str | None) -> Engine:
         if self.is_sqlite:
@@ -46,6 +52,8 @@ class Store:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
             return
+        if self._checkpointer is not None:
+            self._checkpointer.ensure_running()
         with self._writers, self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
@@ -64,7 +72,9 @@ class Store:
             conn.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and stop the checkpointer."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
 
@@ -81,8 +91,11 @@ def _sqlite_engine(url: str, pool_size: int) -> Engine:
         # Take transaction control from pysqlite so BEGIN IMMEDIATE is ours to issue.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # wal_autocheckpoint=0: the committing request would otherwise copy the WAL back
+        # and fsync every ~1000 pages, inside its transaction's lock; _Checkpointer does it.
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
-                       "foreign_keys=ON"):
+                       "foreign_keys=ON", "wal_autocheckpoint=0",
+                       f"journal_size_limit={_WAL_SIZE_LIMIT}"):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -130,3 +143,59 @@ class _WriterQueue:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
+
+
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a reset WAL file is truncated back to
+_CHECKPOINT_SECONDS = 0.1
+
+
+class _Checkpointer:
+    """Copies the SQLite WAL back into the database file from a thread of its own.
+
+    A PASSIVE checkpoint waits for nobody and blocks nobody, so writers never pay for it;
+    once everything is copied and no reader is left on the old WAL, the next writer starts
+    the WAL over from the beginning.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = -1
+
+    @classmethod
+    def for_database(cls, database: str | None) -> _Checkpointer | None:
+        """A checkpointer for a database file; None in memory (there is no WAL)."""
+        return None if not database or database == ":memory:" else cls(database)
+
+    def ensure_running(self) -> None:
+        """Start the thread unless it runs in this process already."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child does not inherit threads
+                self._stopping.clear()
+                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
+                                                daemon=True)
+                self._thread.start()
+                self._pid = os.getpid()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        with self._lock:
+            thread, self._thread, self._pid = self._thread, None, -1
+            self._stopping.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, check_same_thread=False)
+        try:
+            while not self._stopping.wait(_CHECKPOINT_SECONDS):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            conn.close()
