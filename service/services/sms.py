@@ -79,7 +79,7 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
         # A large package holds the write lock for seconds: fail before taking it. The
         # conditional debit below stays the rule; this only spares the others the wait.
         raise DomainError(Err.ERR_USER_CREDIT_REQUIRED)
-    with platform.store.write() as conn:
+    def write(conn: Connection) -> int:
         require_approved(platform, conn, principal.user_id, req.sender)
         package_id = _insert_package(conn, platform, principal, req, start, now, priced,
                                      total_parts, recreated_from)
@@ -90,7 +90,9 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
         # Last: the debit locks the user's row until commit, so it is held briefly.
         if not principal.unlimited:
             credit.debit(conn, principal.user_id, total_parts, now, "package", package_id)
-    return package_id
+        return package_id
+
+    return platform.store.write_job(write)
 
 
 def _start(platform: Platform, req: sending.SendRequest, now: datetime) -> datetime:

@@ -7,13 +7,16 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from service.store.group_commit import GroupCommit
+
 log = logging.getLogger("finsms.store")
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -34,6 +37,8 @@ class Store:
         self._writers = _WriterQueue(self.engine.url.database) if self.is_sqlite else None
         self._checkpointer = _Checkpointer.for_database(self.engine.url.database) \
             if self.is_sqlite else None
+        self.group_commit = GroupCommit(self.write) if self.is_sqlite else None
+        self._writer: tuple[int, Connection] | None = None  # (pid, SQLite write connection)
 
     def _make_engine(self, pool_size: int, search_path: str | None) -> Engine:
         if self.is_sqlite:
@@ -54,10 +59,36 @@ class Store:
             return
         if self._checkpointer is not None:
             self._checkpointer.ensure_running()
-        with self._writers, self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+        with self._writers:
+            conn = self._writer_connection()
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if conn.invalidated:  # the database went away under it: start afresh
+                    self._drop_writer()
+
+    def _writer_connection(self) -> Connection:
+        # The writes of a process are serialised by _writers, so one connection serves
+        # them all: no pool checkout per transaction, and a page cache kept between them.
+        if self._writer is None or self._writer[0] != os.getpid():
+            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            self._writer = (os.getpid(), conn)
+        return self._writer[1]
+
+    def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None and writer[0] == os.getpid():
+            writer[1].close()
+
+    def write_job(self, job: Callable[[Connection], T]) -> T:
+        """job(conn) in a write transaction; on SQLite possibly shared with other jobs
+        (group commit), each in a savepoint of its own. The job must leave the
+        transaction to its caller: no commit, no rollback, no savepoint of its own."""
+        if self.group_commit is not None:
+            return self.group_commit.run(job)
+        with self.write() as conn:
+            return job(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -75,6 +106,9 @@ class Store:
         """Close every pooled connection and stop the checkpointer."""
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        if self._writers is not None:
+            with self._writers:
+                self._drop_writer()
         self.engine.dispose()
 
 

@@ -1,0 +1,139 @@
+"""Group commit on SQLite: jobs that arrive together share a transaction, not a fate."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from service.domain.errors import DomainError, Err
+from service.store.schema import items, recent_sends
+
+
+class Outcome:
+    """What one thread's job returned or raised."""
+
+    def __init__(self) -> None:
+        self.value: object = None
+        self.error: BaseException | None = None
+
+
+def _row(n):
+    return {"user_id": 1, "fingerprint": f"fp-{n}", "package_id": n,
+            "expires_at": datetime(2026, 1, 1)}
+
+
+def _insert(n, fail=None):
+    def job(conn):
+        conn.execute(insert(recent_sends), _row(n))
+        if fail is not None:
+            raise fail
+        return n
+    return job
+
+
+def _stored(store):
+    with store.read() as conn:
+        return sorted(r.package_id for r in conn.execute(select(recent_sends.c.package_id)))
+
+
+def _submit(store, job):
+    outcome = Outcome()
+
+    def run():
+        try:
+            outcome.value = store.write_job(job)
+        except BaseException as exc:
+            outcome.error = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _while_a_transaction_runs(store, jobs):
+    """Hold the store's transaction in a first job while `jobs` queue up behind it."""
+    release = threading.Event()
+
+    def blocker(conn):
+        release.wait(10)
+        return "first"
+
+    first = _submit(store, blocker)
+    deadline = time.monotonic() + 10
+    while store.group_commit.batches == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    queued = [_submit(store, job) for job in jobs]
+    while store.group_commit.waiting() < len(jobs) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    release.set()
+    for thread, _ in [first, *queued]:
+        thread.join(10)
+    return [outcome for _, outcome in queued]
+
+
+@pytest.fixture
+def store(sqlite_db):
+    s = sqlite_db.store()
+    yield s
+    s.dispose()
+
+
+def test_jobs_arriving_during_a_transaction_share_the_next_one(store):
+    outcomes = _while_a_transaction_runs(store, [_insert(n) for n in range(1, 6)])
+    assert [o.value for o in outcomes] == [1, 2, 3, 4, 5]
+    assert (store.group_commit.batches, store.group_commit.jobs) == (2, 6)
+    assert _stored(store) == [1, 2, 3, 4, 5]
+
+
+def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store):
+    refused = DomainError(Err.ERR_USER_CREDIT_REQUIRED)
+    outcomes = _while_a_transaction_runs(store, [_insert(1), _insert(2, fail=refused),
+                                                 _insert(3)])
+    assert [o.value for o in outcomes] == [1, None, 3]
+    assert outcomes[1].error is refused
+    assert _stored(store) == [1, 3]
+
+
+def test_a_database_error_inside_one_job_leaves_the_others_committed(store):
+    duplicate = _insert(1)  # the same primary key twice: the second insert fails
+    outcomes = _while_a_transaction_runs(store, [_insert(1), duplicate, _insert(2)])
+    assert isinstance(outcomes[1].error, IntegrityError)
+    assert (outcomes[0].value, outcomes[2].value) == (1, 2)
+    assert _stored(store) == [1, 2]
+
+
+def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
+    def orphan_item(conn):
+        # Checked at commit only: the whole shared transaction fails there.
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        conn.execute(insert(items), {"package_id": 999_999, "target": "905321234567",
+                                     "parts": 1, "encoding": 0, "state": 0, "lane": 0,
+                                     "due_at": datetime(2026, 1, 1)})
+        return "orphan"
+
+    outcomes = _while_a_transaction_runs(store, [_insert(1), orphan_item, _insert(2)])
+    assert all(isinstance(o.error, IntegrityError) for o in outcomes)
+    assert _stored(store) == []
+
+
+def test_a_lone_job_that_fails_rolls_its_transaction_back(store):
+    with pytest.raises(DomainError):
+        store.write_job(_insert(7, fail=DomainError(Err.ERR_USER_CREDIT_REQUIRED)))
+    assert _stored(store) == []
+    assert store.write_job(_insert(8)) == 8
+    assert _stored(store) == [8]
+
+
+def test_postgresql_runs_each_job_in_its_own_transaction(pg_db):
+    store = pg_db.store()
+    try:
+        assert store.group_commit is None
+        assert store.write_job(_insert(5)) == 5
+        assert _stored(store) == [5]
+    finally:
+        store.dispose()
