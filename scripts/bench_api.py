@@ -62,8 +62,31 @@ def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def wrk(url: str, body: dict[str, object], seconds: int, auth: str | None) -> float:
-    """Requests per second of POSTing this body, by wrk."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process and its children (the gunicorn workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:  # exited meanwhile
+            continue
+        total += (int(stat[11]) + int(stat[12])) / tick  # utime, stime
+        pids.extend(int(c) for c in children)
+    return total
+
+
+def wrk(url: str, body: dict[str, object], seconds: int, auth: str | None,
+        server: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """Requests per second of POSTing this body, by wrk, and the server's CPU µs per request.
+
+    The CPU figure is the steadier of the two on a shared machine: time stolen by other
+    tenants lowers the rate but is not charged to the server's processes.
+    """
+    before = cpu_seconds(server.pid)
     headers = {"Content-Type": "application/json"}
     if auth:
         headers["Authorization"] = auth
@@ -76,10 +99,13 @@ def wrk(url: str, body: dict[str, object], seconds: int, auth: str | None) -> fl
     out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "-s", f.name, url],
                          capture_output=True, text=True, check=True).stdout
     os.unlink(f.name)
+    used = cpu_seconds(server.pid) - before
     errors = int(re.search(r"non2xx (\d+)", out).group(1))  # type: ignore[union-attr]
     if errors:
         raise SystemExit(f"{errors} non-2xx answers from {url}:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return rate, used / total * 1e6
 
 
 def finsms(env: dict[str, str], *args: str) -> None:
@@ -122,7 +148,7 @@ def main() -> None:
         wait_up(f"{base}/health", server)
         wait_up(f"http://127.0.0.1:{bare_port}/", bare)
         results = measure(base, f"http://127.0.0.1:{bare_port}/bare", args.seconds,
-                          args.rounds)
+                          args.rounds, server, bare)
     finally:
         for proc in (server, bare):
             proc.terminate()
@@ -131,7 +157,8 @@ def main() -> None:
     report(results, args.json)
 
 
-def measure(base: str, bare_url: str, seconds: int, rounds: int) -> dict[str, float]:
+def measure(base: str, bare_url: str, seconds: int, rounds: int,
+            server: subprocess.Popen[bytes], bare: subprocess.Popen[bytes]) -> dict[str, float]:
     """Bare and create-otp rates in back-to-back pairs (median), and the 100k package time.
 
     The machine is shared and noisy: each round measures both endpoints one after the
@@ -142,17 +169,20 @@ def measure(base: str, bare_url: str, seconds: int, rounds: int) -> dict[str, fl
     otp = {"number": "905321234567", "sender": "BENCH", "content": "Dogrulama kodunuz: 123456",
            "validity": 3}
     otp_url = f"{base}/sms/create-otp"
-    wrk(otp_url, otp, 2, auth)  # warm up caches and connections
-    wrk(bare_url, otp, 2, None)
+    wrk(otp_url, otp, 2, auth, server)  # warm up caches and connections
+    wrk(bare_url, otp, 2, None, bare)
     pairs = []
     for round_no in range(rounds):
-        first_bare = round_no % 2 == 0
-        a = wrk(bare_url, otp, seconds, None) if first_bare else wrk(otp_url, otp, seconds, auth)
-        b = wrk(otp_url, otp, seconds, auth) if first_bare else wrk(bare_url, otp, seconds, None)
-        bare_rate, otp_rate = (a, b) if first_bare else (b, a)
-        print(f"round {round_no + 1}: bare {bare_rate:.0f}/s create-otp {otp_rate:.0f}/s "
-              f"ratio {otp_rate / bare_rate:.2f}")
-        pairs.append((bare_rate, otp_rate))
+        runs = [("bare", lambda: wrk(bare_url, otp, seconds, None, bare)),
+                ("otp", lambda: wrk(otp_url, otp, seconds, auth, server))]
+        if round_no % 2:
+            runs.reverse()
+        got = {name: run() for name, run in runs}
+        (bare_rate, bare_cpu), (otp_rate, otp_cpu) = got["bare"], got["otp"]
+        print(f"round {round_no + 1}: bare {bare_rate:.0f}/s ({bare_cpu:.0f} µs CPU/req) "
+              f"create-otp {otp_rate:.0f}/s ({otp_cpu:.0f} µs CPU/req) "
+              f"ratio {otp_rate / bare_rate:.2f}", flush=True)
+        pairs.append((bare_rate, otp_rate, bare_cpu, otp_cpu))
     numbers = [f"90532{n:07d}" for n in range(100_000)]
     body = {"type": 1, "sendingType": 1, "title": "Bench 100k", "content": "Kampanya metni",
             "sender": "BENCH", "numbers": numbers}
@@ -163,6 +193,8 @@ def measure(base: str, bare_url: str, seconds: int, rounds: int) -> dict[str, fl
     return {"bare_rps": statistics.median(p[0] for p in pairs),
             "create_otp_rps": statistics.median(p[1] for p in pairs),
             "ratio": statistics.median(p[1] / p[0] for p in pairs),
+            "bare_cpu_us": statistics.median(p[2] for p in pairs),
+            "create_otp_cpu_us": statistics.median(p[3] for p in pairs),
             "package_100k_seconds": big}
 
 
@@ -171,6 +203,8 @@ def report(results: dict[str, float], path: str | None) -> None:
     print(f"bare Flask endpoint     {results['bare_rps']:9.0f} req/s (median)")
     print(f"/sms/create-otp         {results['create_otp_rps']:9.0f} req/s (median)")
     print(f"ratio create-otp / bare {results['ratio']:9.2f}   (median of rounds; target >= 0.33)")
+    print(f"server CPU per request  bare {results['bare_cpu_us']:.0f} µs, "
+          f"create-otp {results['create_otp_cpu_us']:.0f} µs (median)")
     print(f"100,000-number package  {results['package_100k_seconds']:9.2f} s     (target < 3 s)")
     if path:
         Path(path).write_text(json.dumps(results, indent=2))
