@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import insert
 
+from service.store.db import _WAL_RESTART_FRAMES
 from service.store.schema import recent_sends
 
 
@@ -51,3 +52,21 @@ def test_disposing_the_store_stops_its_checkpointer(sqlite_db):
     assert len(_checkpoint_threads()) == already + 1
     store.dispose()
     assert len(_checkpoint_threads()) == already
+
+
+def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_bound(sqlite_db):
+    store = sqlite_db.store()
+    wal = f"{store.engine.url.database}-wal"
+    written = 0
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:  # one writer, never pausing: the hard case
+        with store.write() as conn:
+            conn.execute(insert(recent_sends), {"user_id": 2, "fingerprint": f"w{written}",
+                                                "package_id": written,
+                                                "expires_at": datetime(2026, 1, 1)})
+        written += 1
+    page = 4096
+    assert written * page > 4 * _WAL_RESTART_FRAMES * page  # enough for several restarts
+    # Each commit appends at least one page; without restarts the file holds them all.
+    assert os.path.getsize(wal) < written * page / 2
+    store.dispose()
