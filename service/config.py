@@ -52,7 +52,8 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     workers: int = 2
-    threads: int = 4  # per worker process (gunicorn gthread)
+    # Per worker process (gunicorn gthread); None: 1 on SQLite, 4 on PostgreSQL.
+    threads: int | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -71,6 +72,19 @@ class Settings:
         return replace(self, **changes)
 
     @property
+    def worker_threads(self) -> int:
+        """Threads per worker process.
+
+        SQLite serialises writers, so threads only add GIL hand-offs: measured with
+        scripts/bench_api.py, 2 processes of 1 thread sent the most OTPs per second and
+        kept the most CPU spare. PostgreSQL requests wait on the network: threads overlap
+        those waits.
+        """
+        if self.threads is not None:
+            return self.threads
+        return 1 if self.database_url.startswith("sqlite") else 4
+
+    @property
     def base_url(self) -> str:
         """The public base URL, without a trailing slash."""
         return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
@@ -86,4 +100,6 @@ def _convert(type_name: Any, raw: str) -> Any:
         return float(raw)
     if text.startswith("str | None"):
         return raw or None
+    if text.startswith("int | None"):
+        return int(raw) if raw else None
     return raw
