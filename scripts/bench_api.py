@@ -26,6 +26,8 @@ from pathlib import Path
 import requests
 from flask import Flask, Response
 
+from service.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "bench", "bench-password"
 
@@ -119,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, help="default: the server's own default")
     parser.add_argument("--database")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json")
@@ -127,10 +129,12 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="finsms-bench-"))
-    env = {**os.environ, "FINSMS_DATABASE_URL": args.database or f"sqlite:///{tmp / 'b.db'}",
+    database = args.database or f"sqlite:///{tmp / 'b.db'}"
+    threads = args.threads or Settings(database_url=database).worker_threads
+    env = {**os.environ, "FINSMS_DATABASE_URL": database,
            "FINSMS_EMBEDDED_WORKER": "0", "FINSMS_WORKERS": str(args.workers),
-           "FINSMS_THREADS": str(args.threads),
-           "PYTHONPATH": str(ROOT)}
+           "FINSMS_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+    print(f"gunicorn: {args.workers} workers x {threads} threads, both servers", flush=True)
     finsms(env, "migrate")
     finsms(env, "user", "create", USER, "--password", PASSWORD, "--type", "3")
     finsms(env, "credit", "add", USER, "100000000")
@@ -140,7 +144,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host",
                                "127.0.0.1", "--port", str(port)], env=env)
     bare = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers),
-                             "-k", "gthread", "--threads", str(args.threads), "-b",
+                             "-k", "gthread", "--threads", str(threads), "-b",
                              f"127.0.0.1:{bare_port}", "scripts.bench_api:bare_app"],
                             env=env, cwd=ROOT)
     try:
