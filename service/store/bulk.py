@@ -1,6 +1,7 @@
-"""Writing many rows at once, straight to the driver: COPY on PostgreSQL, executemany on
-SQLite. SQLAlchemy's per-row parameter handling costs more than the database's own work
-for a 100,000-recipient package, and these rows need none of it beyond type conversion.
+"""Writing many rows at once, straight to the driver: COPY on PostgreSQL (executemany for
+a few rows), executemany on SQLite. SQLAlchemy's per-row parameter handling costs more than
+the database's own work for a 100,000-recipient package, and these rows need none of it
+beyond type conversion.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
 _CHUNK = 20_000  # rows per executemany: bounded memory for very large packages
+# Below this, COPY's extra round trips cost more than it saves (an OTP is one row).
+_COPY_MIN_ROWS = 64
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
@@ -22,12 +25,13 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
         return
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     names = ", ".join(f'"{c}"' for c in columns)
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(rows) >= _COPY_MIN_ROWS:
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    marker = "%s" if conn.dialect.name == "postgresql" else "?"
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([marker] * len(columns))})'
     convert = _converter(conn.dialect, table, tuple(columns))
     for offset in range(0, len(rows), _CHUNK):
         cursor.executemany(sql, convert(rows[offset:offset + _CHUNK]))

@@ -62,6 +62,24 @@ def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform
     assert len(texts) == 1, texts
 
 
+@pytest.mark.parametrize("count", [1, 100])  # PostgreSQL: executemany, then COPY
+def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(platform, count):
+    add_customer(platform)
+    user_id = principal(platform).user_id
+    at = datetime(2026, 11, 22, 9, 30, 0, 250)
+    rows = [(user_id, n, "bulk", f"not {n}", at) for n in range(count)]
+    with platform.store.write() as conn:
+        insert_rows(conn, credit_ledger, ("user_id", "amount", "reason", "note", "created_at"),
+                    rows)
+    with platform.store.read() as conn:
+        stored = conn.execute(select(credit_ledger.c.user_id, credit_ledger.c.amount,
+                                     credit_ledger.c.reason, credit_ledger.c.note,
+                                     credit_ledger.c.created_at)
+                              .where(credit_ledger.c.reason == "bulk")
+                              .order_by(credit_ledger.c.amount)).all()
+    assert [tuple(r) for r in stored] == rows
+
+
 def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform):
     add_customer(platform, "acme")
     with platform.store.read() as conn:
