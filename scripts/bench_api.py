@@ -129,7 +129,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="finsms-bench-"))
-    database = args.database or f"sqlite:///{tmp / 'b.db'}"
+    database, schema = bench_database(args.database, tmp)
     threads = args.threads or Settings(database_url=database).worker_threads
     env = {**os.environ, "FINSMS_DATABASE_URL": database,
            "FINSMS_EMBEDDED_WORKER": "0", "FINSMS_WORKERS": str(args.workers),
@@ -158,7 +158,31 @@ def main() -> None:
             proc.terminate()
             proc.wait(30)
         shutil.rmtree(tmp, ignore_errors=True)
+        if schema:
+            run_sql(args.database, f'DROP SCHEMA "{schema}" CASCADE')
     report(results, args.json)
+
+
+def bench_database(url: str | None, tmp: Path) -> tuple[str, str | None]:
+    """The database URL to benchmark on: a new SQLite file, or a new schema of the given
+    PostgreSQL database (dropped afterwards), so runs never see each other's data."""
+    if not url:
+        return f"sqlite:///{tmp / 'b.db'}", None
+    if not url.startswith("postgres"):
+        return url, None
+    schema = f"finsms_bench_{os.getpid()}"
+    run_sql(url, f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}", schema
+
+
+def run_sql(url: str, sql: str) -> None:
+    """One statement on a PostgreSQL database, autocommitted."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as conn:
+        conn.execute(sql)
 
 
 def measure(base: str, bare_url: str, seconds: int, rounds: int,
