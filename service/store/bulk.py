@@ -33,6 +33,9 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     marker = "%s" if conn.dialect.name == "postgresql" else "?"
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([marker] * len(columns))})'
     convert = _converter(conn.dialect, table, tuple(columns))
+    if len(rows) == 1:  # an OTP: psycopg's executemany would open a pipeline for it
+        cursor.execute(sql, convert(rows)[0])
+        return
     for offset in range(0, len(rows), _CHUNK):
         cursor.executemany(sql, convert(rows[offset:offset + _CHUNK]))
 
