@@ -130,7 +130,7 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="finsms-bench-"))
     database, schema = bench_database(args.database, tmp)
-    threads = args.threads or Settings(database_url=database).worker_threads
+    threads = args.threads or Settings().threads
     env = {**os.environ, "FINSMS_DATABASE_URL": database,
            "FINSMS_EMBEDDED_WORKER": "0", "FINSMS_WORKERS": str(args.workers),
            "FINSMS_THREADS": str(threads), "PYTHONPATH": str(ROOT)}

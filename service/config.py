@@ -52,8 +52,11 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     workers: int = 2
-    # Per worker process (gunicorn gthread); None: 1 on SQLite, 4 on PostgreSQL.
-    threads: int | None = None
+    # Per worker process (gunicorn gthread). One: measured with scripts/bench_api.py, more
+    # threads only added GIL and lock hand-offs. SQLite serialises writers (2 workers x 1
+    # thread sent 1765 OTPs/s, 2x2 1494/s, 4x1 1161/s); on PostgreSQL one customer's
+    # creates queue on its balance row (2x1 591/s, 2x4 467/s, 2x8 355/s).
+    threads: int = 1
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -72,19 +75,6 @@ class Settings:
         return replace(self, **changes)
 
     @property
-    def worker_threads(self) -> int:
-        """Threads per worker process.
-
-        SQLite serialises writers, so threads only add GIL hand-offs: measured with
-        scripts/bench_api.py, 2 processes of 1 thread sent the most OTPs per second and
-        kept the most CPU spare. PostgreSQL requests wait on the network: threads overlap
-        those waits.
-        """
-        if self.threads is not None:
-            return self.threads
-        return 1 if self.database_url.startswith("sqlite") else 4
-
-    @property
     def base_url(self) -> str:
         """The public base URL, without a trailing slash."""
         return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
@@ -100,6 +90,4 @@ def _convert(type_name: Any, raw: str) -> Any:
         return float(raw)
     if text.startswith("str | None"):
         return raw or None
-    if text.startswith("int | None"):
-        return int(raw) if raw else None
     return raw

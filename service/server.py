@@ -21,7 +21,7 @@ class FinsmsServer(BaseApplication):
         self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
         self.cfg.set("workers", self.settings.workers)
         self.cfg.set("worker_class", "gthread")
-        self.cfg.set("threads", self.settings.worker_threads)
+        self.cfg.set("threads", self.settings.threads)
         self.cfg.set("accesslog", None)
         if self.settings.embedded_worker:
             self.cfg.set("post_worker_init", _start_dispatcher)

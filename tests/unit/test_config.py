@@ -125,13 +125,8 @@ def test_settings_are_frozen():
         Settings().port = 1  # type: ignore[misc]
 
 
-def test_worker_threads_default_to_one_on_sqlite_and_four_on_postgresql():
-    assert Settings(database_url="sqlite:///x.db").worker_threads == 1
-    assert Settings(database_url="postgresql://db/finsms").worker_threads == 4
 
-
-def test_worker_threads_follow_finsms_threads_when_set(monkeypatch):
+def test_one_thread_per_worker_unless_finsms_threads_says_otherwise(monkeypatch):
+    assert Settings().threads == 1
     monkeypatch.setenv("FINSMS_THREADS", "8")
-    assert Settings.from_env(database_url="sqlite:///x.db").worker_threads == 8
-    monkeypatch.setenv("FINSMS_THREADS", "")
-    assert Settings.from_env(database_url="sqlite:///x.db").worker_threads == 1
+    assert Settings.from_env().threads == 8
