@@ -125,6 +125,8 @@ def main() -> None:
     parser.add_argument("--database")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json")
+    parser.add_argument("--with-dispatcher", action="store_true",
+                        help="run the embedded dispatcher too: the OTPs are also delivered")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -132,7 +134,8 @@ def main() -> None:
     database, schema = bench_database(args.database, tmp)
     threads = args.threads or Settings().threads
     env = {**os.environ, "FINSMS_DATABASE_URL": database,
-           "FINSMS_EMBEDDED_WORKER": "0", "FINSMS_WORKERS": str(args.workers),
+           "FINSMS_EMBEDDED_WORKER": "1" if args.with_dispatcher else "0",
+           "FINSMS_WORKERS": str(args.workers),
            "FINSMS_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
     print(f"gunicorn: {args.workers} workers x {threads} threads, both servers", flush=True)
     finsms(env, "migrate")
