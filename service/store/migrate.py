@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection
 
 from service.store.db import Store
 
@@ -22,7 +24,34 @@ def alembic_config(store: Store) -> Config:
 
 def upgrade(store: Store) -> None:
     """Apply every migration not yet applied."""
+    run(store, command.upgrade, "head")
+
+
+def run(store: Store, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic command (upgrade or downgrade to `revision`) in one transaction.
+
+    On SQLite, changing a constraint rebuilds the table (Alembic's batch mode): with
+    foreign keys enforced, dropping the old `packages` fails as soon as an item points at
+    it. So they are off for the migration (the pragma only takes effect outside a
+    transaction) and every reference is checked before the commit instead.
+    """
     cfg = alembic_config(store)
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with store.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        if store.is_sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+                if store.is_sqlite:
+                    _check_foreign_keys(conn)
+        finally:
+            if store.is_sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left {len(broken)} broken references: {broken[:5]}")
