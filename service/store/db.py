@@ -64,9 +64,13 @@ class Store:
             try:
                 with conn.begin():
                     yield conn
-            finally:
-                if conn.invalidated:  # the database went away under it: start afresh
-                    self._drop_writer()
+            except BaseException:
+                # A failed COMMIT leaves SQLite's transaction open (SQLAlchemy leaves the
+                # rollback to the pool, which this connection never returns to), and a
+                # statement a failed job left half-read fails every later commit. Closing
+                # the connection ends both; the next write opens a fresh one.
+                self._drop_writer()
+                raise
 
     def _writer_connection(self) -> Connection:
         # The writes of a process are serialised by _writers, so one connection serves
@@ -77,8 +81,11 @@ class Store:
         return self._writer[1]
 
     def _drop_writer(self) -> None:
+        # Invalidate: the SQLite connection itself is closed (its statements finalised,
+        # its transaction rolled back) rather than handed back to the pool as it is.
         writer, self._writer = self._writer, None
         if writer is not None and writer[0] == os.getpid():
+            writer[1].invalidate()
             writer[1].close()
 
     def write_job(self, job: Callable[[Connection], T]) -> T:

@@ -14,6 +14,7 @@ let one job's row locks wait on another's and invite deadlocks between processes
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
@@ -110,7 +111,14 @@ def _in_savepoint(conn: Connection, job: _Job[Any]) -> None:
     try:
         job.result = job.fn(conn)
     except Exception as exc:
-        raw.execute("ROLLBACK TO job")  # undo this job only; the transaction goes on
         job.error = exc
+        if not raw.in_transaction:
+            # SQLite gave up the whole transaction (disk full, I/O error): every job of
+            # the batch fails, with this, the real cause.
+            raise
+        # A statement the job left half-read would block ROLLBACK TO and RELEASE: drop
+        # the job's locals (the traceback keeps its lines) so its cursor is finalised.
+        traceback.clear_frames(exc.__traceback__)
+        raw.execute("ROLLBACK TO job")  # undo this job only; the transaction goes on
     raw.execute("RELEASE job")
 

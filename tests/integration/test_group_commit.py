@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import signal
+import sqlite3
 import threading
 import time
 from datetime import datetime
 
 import pytest
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from service.domain.errors import DomainError, Err
 from service.store.schema import items, recent_sends
@@ -137,3 +141,85 @@ def test_postgresql_runs_each_job_in_its_own_transaction(pg_db):
         assert _stored(store) == [5]
     finally:
         store.dispose()
+
+
+def _orphan_item(conn):
+    conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # the commit, not the insert, fails
+    conn.execute(insert(items), {"package_id": 999_999, "target": "905321234567", "parts": 1,
+                                 "encoding": 0, "state": 0, "lane": 0,
+                                 "due_at": datetime(2026, 1, 1)})
+
+
+def _another_process_can_write(path):
+    other = sqlite3.connect(path, timeout=1, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def test_after_a_failed_commit_the_process_writes_again_and_holds_no_lock(store):
+    with pytest.raises(IntegrityError):
+        store.write_job(_orphan_item)
+    assert _another_process_can_write(store.engine.url.database)
+    assert store.write_job(_insert(1)) == 1
+    assert _stored(store) == [1]
+
+
+def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(store):
+    store.write_job(_insert(1))
+    store.write_job(_insert(2))
+
+    def refused(conn):
+        rows = conn.execute(update(recent_sends).values(expires_at=recent_sends.c.expires_at)
+                            .returning(recent_sends.c.package_id))
+        rows.fetchone()  # the statement is still stepping when the job gives up
+        raise ValueError("refused after the first row")
+
+    with pytest.raises(ValueError):
+        store.write_job(refused)
+    assert store.write_job(_insert(3)) == 3
+    assert store.write_job(_insert(4)) == 4
+    assert _stored(store) == [1, 2, 3, 4]
+
+
+def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(store):
+    store.write_job(_insert(100))
+    store.write_job(_insert(101))
+
+    def refused(conn):
+        rows = conn.execute(update(recent_sends).values(expires_at=recent_sends.c.expires_at)
+                            .returning(recent_sends.c.package_id))
+        rows.fetchone()
+        raise ValueError("refused after the first row")
+
+    outcomes = _while_a_transaction_runs(store, [_insert(1), refused, _insert(2)])
+    assert [o.value for o in outcomes] == [1, None, 2]
+    assert isinstance(outcomes[1].error, ValueError)
+    assert _stored(store) == [1, 2, 100, 101]
+
+
+def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store):
+    store.write_job(_insert(100))
+    path = store.engine.url.database
+
+    def huge(conn):  # spills pages to the WAL mid-transaction, past the file size limit
+        conn.execute(insert(recent_sends), {**_row(2), "fingerprint": "x" * 6_000_000})
+
+    limit = max(os.path.getsize(path), os.path.getsize(f"{path}-wal")) + 256 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        outcomes = _while_a_transaction_runs(store, [_insert(1), huge, _insert(3)])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert all(isinstance(o.error, OperationalError) for o in outcomes), outcomes
+    assert all("disk" in str(o.error) or "full" in str(o.error) for o in outcomes)
+    assert store.write_job(_insert(4)) == 4  # and the process writes again afterwards
+    assert _stored(store) == [4, 100]
