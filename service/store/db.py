@@ -189,6 +189,7 @@ class _WriterQueue:
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a reset WAL file is truncated back to
 _CHECKPOINT_SECONDS = 0.1
 _WAL_RESTART_FRAMES = 1000  # SQLite's own autocheckpoint threshold
+_CHECKPOINT_MAX_BACKOFF = 5.0  # seconds between tries while checkpoints keep failing
 
 
 class _Checkpointer:
@@ -206,8 +207,8 @@ class _Checkpointer:
         self._path = path
         self._writers = writers
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # the current thread's; a new one per thread
         self._pid = -1
 
     @classmethod
@@ -220,15 +221,21 @@ class _Checkpointer:
 
     def ensure_running(self) -> None:
         """Start the thread unless it runs in this process already."""
-        if self._pid == os.getpid():
+        if self._running():
             return
         with self._lock:
-            if self._pid != os.getpid():  # a forked child does not inherit threads
-                self._stopping.clear()
-                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
-                                                daemon=True)
+            # A forked child does not inherit threads; a thread that died is replaced,
+            # since no connection checkpoints by itself (wal_autocheckpoint=0).
+            if not self._running():
+                self._stopping = threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(self._stopping,),
+                                                name="sqlite-checkpoint", daemon=True)
                 self._thread.start()
                 self._pid = os.getpid()
+
+    def _running(self) -> bool:
+        return self._pid == os.getpid() and self._thread is not None \
+            and self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop the thread and wait for it."""
@@ -238,15 +245,21 @@ class _Checkpointer:
         if thread is not None and thread is not threading.current_thread():
             thread.join(5)
 
-    def _run(self) -> None:
-        conn = sqlite3.connect(self._path, check_same_thread=False)
-        try:
-            while not self._stopping.wait(_CHECKPOINT_SECONDS):
-                try:
-                    self._checkpoint(conn)
-                except sqlite3.Error:
-                    log.warning("WAL checkpoint failed", exc_info=True)
-        finally:
+    def _run(self, stopping: threading.Event) -> None:
+        conn: sqlite3.Connection | None = None
+        delay = _CHECKPOINT_SECONDS
+        while not stopping.wait(delay):
+            try:
+                conn = conn or sqlite3.connect(self._path, check_same_thread=False)
+                self._checkpoint(conn)
+                delay = _CHECKPOINT_SECONDS
+            except Exception:  # keep going: without this thread the WAL only grows
+                log.warning("WAL checkpoint failed; retrying", exc_info=True)
+                if conn is not None:
+                    conn.close()
+                conn = None
+                delay = min(delay * 2, _CHECKPOINT_MAX_BACKOFF)
+        if conn is not None:
             conn.close()
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:

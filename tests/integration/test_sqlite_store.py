@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from datetime import datetime
 
 from sqlalchemy import insert
 
+from service.store import db as store_db
 from service.store.db import _WAL_RESTART_FRAMES
 from service.store.schema import recent_sends
 
@@ -70,3 +72,41 @@ def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_boun
     # Each commit appends at least one page; without restarts the file holds them all.
     assert os.path.getsize(wal) < written * page / 2
     store.dispose()
+
+
+def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, monkeypatch):
+    real_connect = sqlite3.connect
+    failures = []
+
+    def connect_failing_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise sqlite3.OperationalError("unable to open database file")  # e.g. EMFILE
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(store_db.sqlite3, "connect", connect_failing_once)
+    store = sqlite_db.store()
+    path = store.engine.url.database
+    before = os.path.getsize(path)
+    _write_rows(store, 5000)
+    deadline = time.monotonic() + 10
+    while os.path.getsize(path) <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert failures and os.path.getsize(path) > before
+    store.dispose()
+
+
+
+def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(sqlite_db):
+    already = set(_checkpoint_threads())
+    store = sqlite_db.store()
+    _write_rows(store, 1)
+    (first,) = set(_checkpoint_threads()) - already
+    store._checkpointer._stopping.set()  # the thread ends without stop(): as if it had died
+    first.join(5)
+    with store.write():
+        pass
+    (second,) = set(_checkpoint_threads()) - already
+    assert second is not first
+    store.dispose()
+    assert set(_checkpoint_threads()) == already
