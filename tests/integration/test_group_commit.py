@@ -170,18 +170,19 @@ def test_after_a_failed_commit_the_process_writes_again_and_holds_no_lock(store)
     assert _stored(store) == [1]
 
 
+def _refused_half_read(conn):
+    rows = conn.execute(update(recent_sends).values(expires_at=recent_sends.c.expires_at)
+                        .returning(recent_sends.c.package_id))
+    rows.fetchone()  # the statement is still stepping when the job gives up
+    raise ValueError("refused after the first row")
+
+
 def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(store):
     store.write_job(_insert(1))
     store.write_job(_insert(2))
 
-    def refused(conn):
-        rows = conn.execute(update(recent_sends).values(expires_at=recent_sends.c.expires_at)
-                            .returning(recent_sends.c.package_id))
-        rows.fetchone()  # the statement is still stepping when the job gives up
-        raise ValueError("refused after the first row")
-
     with pytest.raises(ValueError):
-        store.write_job(refused)
+        store.write_job(_refused_half_read)
     assert store.write_job(_insert(3)) == 3
     assert store.write_job(_insert(4)) == 4
     assert _stored(store) == [1, 2, 3, 4]
@@ -191,13 +192,7 @@ def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(s
     store.write_job(_insert(100))
     store.write_job(_insert(101))
 
-    def refused(conn):
-        rows = conn.execute(update(recent_sends).values(expires_at=recent_sends.c.expires_at)
-                            .returning(recent_sends.c.package_id))
-        rows.fetchone()
-        raise ValueError("refused after the first row")
-
-    outcomes = _while_a_transaction_runs(store, [_insert(1), refused, _insert(2)])
+    outcomes = _while_a_transaction_runs(store, [_insert(1), _refused_half_read, _insert(2)])
     assert [o.value for o in outcomes] == [1, None, 2]
     assert isinstance(outcomes[1].error, ValueError)
     assert _stored(store) == [1, 2, 100, 101]
