@@ -3,8 +3,9 @@
 Both endpoints are served the same way (gunicorn, same workers and threads) on loopback
 and loaded by wrk with the same connections and duration, in one run; their ratio is the
 overhead of FinSMS (auth, validation, a transaction writing package, item and ledger).
-Usage: python3.11 scripts/bench_api.py [--seconds 10] [--database URL] [--json out.json]
-Needs wrk (Debian package `wrk`).
+Usage: python3.11 scripts/bench_api.py [--seconds 10] [--rounds 5] [--database URL]
+       [--workers 2] [--threads N] [--with-dispatcher] [--json out.json]
+A PostgreSQL URL gets a schema of its own for the run. Needs wrk (Debian package `wrk`).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, help="default: the server's own default")
     parser.add_argument("--database")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json")
     parser.add_argument("--with-dispatcher", action="store_true",
                         help="run the embedded dispatcher too: the OTPs are also delivered")
