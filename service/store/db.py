@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -64,12 +65,15 @@ class Store:
             try:
                 with conn.begin():
                     yield conn
-            except BaseException:
-                # A failed COMMIT leaves SQLite's transaction open (SQLAlchemy leaves the
-                # rollback to the pool, which this connection never returns to), and a
-                # statement a failed job left half-read fails every later commit. Closing
-                # the connection ends both; the next write opens a fresh one.
-                self._drop_writer()
+            except BaseException as exc:
+                # A statement the failed work left half-read, kept alive by the frames of
+                # the traceback, would fail every later commit: drop those frames' locals.
+                traceback.clear_frames(exc.__traceback__)
+                # A failed COMMIT leaves SQLite's transaction open (SQLAlchemy leaves that
+                # rollback to the pool, which this connection never returns to): close it.
+                # A refused package (no credit, a duplicate) keeps the connection.
+                if conn.invalidated or _in_transaction(conn):
+                    self._drop_writer()
                 raise
 
     def _writer_connection(self) -> Connection:
@@ -117,6 +121,11 @@ class Store:
             with self._writers:
                 self._drop_writer()
         self.engine.dispose()
+
+
+def _in_transaction(conn: Connection) -> bool:
+    raw = conn.connection.dbapi_connection
+    return raw is None or bool(raw.in_transaction)
 
 
 def _sqlite_engine(url: str, pool_size: int) -> Engine:

@@ -218,3 +218,13 @@ def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store):
     assert all("disk" in str(o.error) or "full" in str(o.error) for o in outcomes)
     assert store.write_job(_insert(4)) == 4  # and the process writes again afterwards
     assert _stored(store) == [4, 100]
+
+
+def test_a_refused_job_keeps_the_write_connection(store):
+    store.write_job(_insert(1))
+    writer = store._writer
+    with pytest.raises(DomainError):
+        store.write_job(_insert(2, fail=DomainError(Err.ERR_SMS_PKG_DUPLICATION)))
+    assert store._writer is writer  # no reconnect for an everyday refusal
+    assert store.write_job(_insert(3)) == 3
+    assert _stored(store) == [1, 3]
