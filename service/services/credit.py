@@ -35,9 +35,7 @@ _DEBIT = Prepared(update(users)
                   .returning(users.c.credit))
 _REFUND = (update(users).where(users.c.id == bindparam("uid"))
            .values(credit=users.c.credit + bindparam("amount")).returning(users.c.credit))
-_LEDGER = Prepared(insert(credit_ledger), ("user_id", "amount", "balance_after", "reason",
-                                           "package_id", "counterpart_id", "note",
-                                           "created_at"))
+_LEDGER = Prepared(insert(credit_ledger))
 
 
 def debit(conn: Connection, user_id: int, amount: int, now: datetime, reason: str,

@@ -35,14 +35,8 @@ _PRECHECK_RECIPIENTS = 1000
 _ITEM_COLUMNS = ("package_id", "target", "msg", "xid", "operator", "parts", "encoding",
                  "state", "lane", "due_at", "refunded")
 
-_PACKAGE_COLUMNS = ("uuid", "user_id", "custom_id", "sms_type", "sending_type", "title",
-                    "content", "sender", "encoding", "validity", "state", "lane",
-                    "sending_date", "is_scheduled", "periodic", "push_url", "commercial",
-                    "trust_date", "recipients", "invalid_count", "parts", "credit", "source",
-                    "recreated_from", "created_at", "updated_at")
-
 # Prepared once: creating a package is the hot path of the API.
-_INSERT_PACKAGE = Prepared(insert(packages).returning(packages.c.id), _PACKAGE_COLUMNS)
+_INSERT_PACKAGE = Prepared(insert(packages).returning(packages.c.id))
 _CUSTOM_ID_TAKEN = Prepared(select(packages.c.id).where(
     packages.c.user_id == bindparam("uid"), packages.c.custom_id == bindparam("cid")))
 
@@ -159,8 +153,7 @@ def _fingerprint_upsert(dialect: Any) -> Prepared:
         index_elements=[recent_sends.c.user_id, recent_sends.c.fingerprint],
         set_={"package_id": stmt.excluded.package_id, "expires_at": stmt.excluded.expires_at},
         where=recent_sends.c.expires_at <= bindparam("now"))
-    return Prepared(stmt.returning(recent_sends.c.package_id),
-                    ("user_id", "fingerprint", "package_id", "expires_at"))
+    return Prepared(stmt.returning(recent_sends.c.package_id))
 
 
 _CLAIM_FINGERPRINT = {"postgresql": _fingerprint_upsert(postgresql),

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
+from service.store.prepared import dialect_bind_processor
+
 _CHUNK = 20_000  # rows per executemany: bounded memory for very large packages
 # Below this, COPY's extra round trips cost more than it saves (an OTP is one row).
 _COPY_MIN_ROWS = 64
@@ -40,18 +42,13 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
         cursor.executemany(sql, convert(rows[offset:offset + _CHUNK]))
 
 
-def _bind_processor(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any] | None:
-    # The dialect's own implementation of the type: the generic DateTime has no processor.
-    return table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
-
-
 @functools.lru_cache(maxsize=64)
 def _converter(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Callable[
         [Sequence[Sequence[Any]]], Sequence[Sequence[Any]]]:
     # The columns' own bind processors (SQLite stores DateTime as text), applied only
     # where a column has one; values repeated across rows are converted once.
     procs = [(i, p) for i, c in enumerate(columns)
-             if (p := _bind_processor(table, c, dialect)) is not None]
+             if (p := dialect_bind_processor(table.c[c].type, dialect)) is not None]
     if not procs:
         return lambda rows: rows
 

@@ -18,28 +18,29 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Insert
+from sqlalchemy.types import TypeEngine
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: Sequence[str] | None  # positional order (qmark); None: the driver takes a dict
+    names: Sequence[str] | None  # positional order; None: the driver takes a dict
     processors: Mapping[str, Callable[[Any], Any]]
 
 
 class Prepared:
     """A Core statement executed without SQLAlchemy's per-call overhead."""
 
-    def __init__(self, statement: Executable, column_keys: Sequence[str] | None = None) -> None:
+    def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        # For an INSERT: which columns the parameters carry (the rest take their defaults).
-        self.column_keys = list(column_keys) if column_keys is not None else None
-        self._by_dialect: dict[str, _Compiled] = {}
+        # An INSERT names the columns its parameters carry (the rest take their defaults).
+        self._is_insert = isinstance(statement, Insert)
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """Run inside the connection's transaction; the driver's cursor."""
-        compiled = self._compiled(conn.dialect)
+        compiled = self._for(conn.dialect, params)
         values = dict(params)
         for name, process in compiled.processors.items():
             values[name] = process(values[name])
@@ -68,21 +69,31 @@ class Prepared:
         # Read to the end: a RETURNING statement left half-read stays open on SQLite.
         return list(self.execute(conn, params).fetchall())
 
-    def _compiled(self, dialect: Dialect) -> _Compiled:
-        found = self._by_dialect.get(dialect.name)
+    def _for(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
+        key = (dialect.name, tuple(params) if self._is_insert else ())
+        found = self._compiled.get(key)
         if found is None:
-            found = self._by_dialect[dialect.name] = self._compile(dialect)
+            found = self._compiled[key] = self._compile(dialect, list(key[1]) or None)
         return found
 
-    def _compile(self, dialect: Dialect) -> _Compiled:
+    def _compile(self, dialect: Dialect, column_keys: list[str] | None) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect,  # type: ignore[attr-defined]
-                                          column_keys=self.column_keys)
-        if dialect.paramstyle not in ("qmark", "pyformat"):
-            raise NotImplementedError(f"paramstyle {dialect.paramstyle}")
+                                          column_keys=column_keys)
         processors = {}
         for name, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            process = dialect_bind_processor(bind.type, dialect)
             if process is not None:
                 processors[name] = process
-        names = list(compiled.positiontup) if dialect.paramstyle == "qmark" else None
+        # Positional styles (SQLite's qmark) take a list in the compiled order, repeated
+        # names included; named styles (psycopg's pyformat) take the dict.
+        names = list(compiled.positiontup or ()) if compiled.positional else None
         return _Compiled(compiled.string, names, processors)
+
+
+def dialect_bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How the dialect converts a value of this type for its driver, if it does.
+
+    The dialect's own implementation of the type: the generic DateTime has no processor,
+    SQLite's stores text.
+    """
+    return type_.dialect_impl(dialect).bind_processor(dialect)

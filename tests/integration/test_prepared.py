@@ -14,10 +14,8 @@ from service.store.schema import credit_ledger, users
 from tests.conftest import add_customer
 from tests.integration.helpers import principal
 
-_LEDGER = Prepared(insert(credit_ledger).returning(credit_ledger.c.id),
-                   ("user_id", "amount", "balance_after", "reason", "created_at"))
-_ADD_USER = Prepared(insert(users), ("uuid", "username", "password_hash", "user_type",
-                                     "created_at"))
+_LEDGER = Prepared(insert(credit_ledger).returning(credit_ledger.c.id))
+_ADD_USER = Prepared(insert(users))
 _USER_BY_NAME = Prepared(select(users.c.id, users.c.username)
                          .where(users.c.username == bindparam("name")))
 
@@ -97,3 +95,15 @@ def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(p
     assert secret not in str(excinfo.value)
     with platform.store.read() as conn:
         assert conn.execute(select(users.c.id).where(users.c.uuid == "u-1")).first() is None
+
+
+def test_prepared_insert_takes_the_columns_each_call_gives_and_defaults_the_rest(platform):
+    at = datetime(2026, 1, 1)
+    user = {"username": "plain", "password_hash": "h", "user_type": 3, "created_at": at}
+    with platform.store.write() as conn:
+        _ADD_USER.execute(conn, {**user, "uuid": "u-plain"})
+        _ADD_USER.execute(conn, {**user, "uuid": "u-rich", "username": "rich", "credit": 7})
+    with platform.store.read() as conn:
+        credits = dict(conn.execute(select(users.c.username, users.c.credit)
+                                    .where(users.c.uuid.in_(["u-plain", "u-rich"]))).all())
+    assert credits == {"plain": 0, "rich": 7}
