@@ -71,83 +71,129 @@ def movable_to(*targets: ItemState) -> Any:
     return items.c.state == states[0] if len(states) == 1 else items.c.state.in_(states)
 
 
-def _due(lane: int, now: datetime) -> Any:
-    return select(items.c.id).where(movable_to(ItemState.SENDING),
-                                    items.c.lane == lane, items.c.due_at <= now)
+def _ids(name: str = "b_ids") -> Any:
+    """A list parameter for IN (...): one cached statement serves every list length."""
+    return bindparam(name, expanding=True)
 
 
-def _expired(now: datetime) -> Any:
+# The statements of the dispatcher's passes, built once: a pass runs a dozen of them, and
+# building a statement and its cache key costs more than executing it on SQLite.
+_DUE = select(items.c.id).where(movable_to(ItemState.SENDING),
+                                items.c.lane == bindparam("b_lane"),
+                                items.c.due_at <= bindparam("b_now"))
+_ANY_DUE = _DUE.limit(1)
+_CLAIM = (update(items).where(items.c.id.in_(
+    # SKIP LOCKED: concurrent dispatchers on PostgreSQL take different items, never wait.
+    _DUE.order_by(items.c.due_at, items.c.id).limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True).scalar_subquery()))
+    .values(state=int(ItemState.SENDING), claim_owner=bindparam("b_owner"),
+            lease_until=bindparam("b_lease"), processing_date=bindparam("b_now"))
+    .returning(items.c.id, items.c.package_id, items.c.target, items.c.msg,
+               items.c.encoding, items.c.parts, items.c.operator, items.c.xid))
+_PACKAGE_FACTS = select(packages.c.id, packages.c.content, packages.c.sender,
+                        packages.c.validity).where(packages.c.id.in_(_ids()))
+_VALIDITY = (select(items.c.id, packages.c.validity)
+             .join(packages, packages.c.id == items.c.package_id)
+             .where(items.c.id.in_(_ids())))
+_SUBMISSION_FENCE = and_(items.c.id == bindparam("b_id"),
+                         items.c.claim_owner == bindparam("b_owner"),
+                         movable_to(ItemState.SENT, ItemState.REJECTED))
+_MARK_SENT = update(items).where(_SUBMISSION_FENCE).values(
+    state=int(ItemState.SENT), carrier_ref=bindparam("b_ref"), sending_date=bindparam("b_now"),
+    expires_at=bindparam("b_exp"), lease_until=None)
+_MARK_REJECTED = update(items).where(_SUBMISSION_FENCE).values(
+    state=int(ItemState.REJECTED), error=bindparam("b_err"), sending_date=bindparam("b_now"),
+    lease_until=None)
+_PACKAGES_OF_ITEMS = select(items.c.package_id).where(items.c.id.in_(_ids())).distinct()
+_APPLY_REPORT = update(items).where(
+    items.c.carrier_ref == bindparam("b_ref"),
+    movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED)).values(
+    state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
+_PACKAGES_OF_REFS = (select(items.c.package_id).where(items.c.carrier_ref.in_(_ids()))
+                     .distinct())
+_EXPIRED = select(items.c.id).where(
+    ((items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= bindparam("b_now")))
+    | ((items.c.state == int(ItemState.SENDING))
+       & (items.c.processing_date <= bindparam("b_stranded"))))
+_ANY_EXPIRED = _EXPIRED.limit(1)
+_EXPIRE = (update(items).where(items.c.id.in_(
+    _EXPIRED.limit(bindparam("b_limit")).scalar_subquery()))
+    .values(state=int(ItemState.TIMED_OUT), lease_until=None).returning(items.c.package_id))
+_OLD_FINGERPRINTS = recent_sends.c.expires_at <= bindparam("b_now")
+_ANY_OLD_FINGERPRINT = select(recent_sends.c.user_id).where(_OLD_FINGERPRINTS).limit(1)
+_FORGET_FINGERPRINTS = delete(recent_sends).where(_OLD_FINGERPRINTS)
+_CLAIM_REFUNDS = (update(items).where(
+    items.c.package_id.in_(_ids()), items.c.refunded.is_(False),
+    items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]))
+    .values(refunded=True).returning(items.c.package_id, items.c.parts))
+_RESERVED = select(packages.c.id, packages.c.user_id, packages.c.credit).where(
+    packages.c.id.in_(_ids()))
+# FOR NO KEY UPDATE: see refresh_packages.
+_LOCK_PACKAGES = (select(packages.c.id, packages.c.state, packages.c.sending_date)
+                  .where(packages.c.id.in_(_ids())).order_by(packages.c.id)
+                  .with_for_update(key_share=True))
+_COUNT_ITEMS = (select(items.c.package_id, items.c.state, func.count())
+                .where(items.c.package_id.in_(_ids()))
+                .group_by(items.c.package_id, items.c.state))
+_SET_PACKAGE_STATE = update(packages).where(packages.c.id == bindparam("b_id")).values(
+    state=bindparam("b_state"), updated_at=bindparam("b_now"))
+# At most this many values in one IN (...): SQLite refuses more than 32766 parameters.
+_IN_CHUNK = 1000
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    return (values[i:i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK))
+
+
+def _stranded_before(now: datetime) -> datetime:
     # Sent items expire at validity + 60 minutes. An item left "sending" by a crash between
     # claim and record was perhaps handed over: it is never sent again, and is settled once
     # even the longest validity (plus the hour) has passed since it was claimed.
-    stranded_before = now - timedelta(minutes=NORMAL_VALIDITY[1] + REPORT_GRACE_MINUTES)
-    return select(items.c.id).where(
-        ((items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= now))
-        | ((items.c.state == int(ItemState.SENDING))
-           & (items.c.processing_date <= stranded_before)))
+    return now - timedelta(minutes=NORMAL_VALIDITY[1] + REPORT_GRACE_MINUTES)
 
 
-def _any(platform: Platform, query: Any) -> bool:
+def _any(platform: Platform, query: Any, params: dict[str, Any]) -> bool:
     # A read first: idle dispatchers must not take SQLite's write lock many times a second.
     with platform.store.read() as conn:
-        return conn.execute(query.limit(1)).first() is not None
+        return conn.execute(query, params).first() is not None
 
 
 def claim(platform: Platform, owner: str, lane: int, limit: int) -> list[Claimed]:
     """Claim up to `limit` due items of a lane; they are "sending" once this returns."""
     now = platform.clock.now()
-    if not _any(platform, _due(lane, now)):
+    if not _any(platform, _ANY_DUE, {"b_lane": lane, "b_now": now}):
         return []
     lease = now + timedelta(seconds=platform.settings.lease_seconds)
     with platform.store.write() as conn:
-        due = _due(lane, now).order_by(items.c.due_at, items.c.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        rows = conn.execute(
-            update(items).where(items.c.id.in_(due.scalar_subquery()))
-            .values(state=int(ItemState.SENDING), claim_owner=owner, lease_until=lease,
-                    processing_date=now)
-            .returning(items.c.id, items.c.package_id, items.c.target, items.c.msg,
-                       items.c.encoding, items.c.parts, items.c.operator, items.c.xid)).all()
+        rows = conn.execute(_CLAIM, {"b_lane": lane, "b_now": now, "b_limit": limit,
+                                     "b_owner": owner, "b_lease": lease}).all()
         if not rows:
             return []
-        pkgs = _package_facts(conn, {r.package_id for r in rows})
+        pkgs = {r.id: r._mapping for r in conn.execute(
+            _PACKAGE_FACTS, {"b_ids": list({r.package_id for r in rows})})}
         refresh_packages(conn, pkgs.keys(), now)
     return [Claimed(r.id, r.package_id, r.target, r.msg or pkgs[r.package_id]["content"] or "",
                     r.encoding, r.parts, r.operator, pkgs[r.package_id]["sender"],
                     pkgs[r.package_id]["validity"], r.xid) for r in rows]
 
 
-def _package_facts(conn: Connection, package_ids: Iterable[int]) -> dict[int, Any]:
-    rows = conn.execute(select(packages.c.id, packages.c.content, packages.c.sender,
-                               packages.c.validity).where(packages.c.id.in_(list(package_ids))))
-    return {r.id: r._mapping for r in rows}
-
-
 def record_submissions(platform: Platform, owner: str, results: Sequence[Submission]) -> int:
     """Apply the carrier's answers to claimed items; rejected ones are refunded."""
     now = platform.clock.now()
-    rejected = [{"b_id": r.item_id, "b_err": r.error} for r in results if not r.accepted]
-    fence = and_(items.c.id == bindparam("b_id"), items.c.claim_owner == owner,
-                 movable_to(ItemState.SENT, ItemState.REJECTED))
+    rejected = [{"b_id": r.item_id, "b_err": r.error, "b_owner": owner, "b_now": now}
+                for r in results if not r.accepted]
     with platform.store.write() as conn:
-        validity = dict(conn.execute(
-            select(items.c.id, packages.c.validity).join(
-                packages, packages.c.id == items.c.package_id)
-            .where(items.c.id.in_([r.item_id for r in results if r.accepted]))).all())
-        accepted = [{"b_id": r.item_id, "b_ref": r.carrier_ref,
-                     "b_exp": rules.expires_at(now, validity.get(r.item_id, 0))}
+        validity: dict[int, int] = {}
+        for chunk in _chunks([r.item_id for r in results if r.accepted]):
+            validity.update(conn.execute(_VALIDITY, {"b_ids": list(chunk)}).all())
+        accepted = [{"b_id": r.item_id, "b_ref": r.carrier_ref, "b_owner": owner,
+                     "b_now": now, "b_exp": rules.expires_at(now, validity.get(r.item_id, 0))}
                     for r in results if r.accepted]
         if accepted:
-            conn.execute(update(items).where(fence).values(
-                state=int(ItemState.SENT), carrier_ref=bindparam("b_ref"), sending_date=now,
-                expires_at=bindparam("b_exp"), lease_until=None), accepted)
+            conn.execute(_MARK_SENT, accepted)
         if rejected:
-            conn.execute(update(items).where(fence).values(
-                state=int(ItemState.REJECTED), error=bindparam("b_err"), sending_date=now,
-                lease_until=None), rejected)
-        touched = _packages_of(conn, [r.item_id for r in results])
-        settle(conn, touched, now)
+            conn.execute(_MARK_REJECTED, rejected)
+        settle(conn, _packages_of(conn, [r.item_id for r in results]), now)
     return len(results)
 
 
@@ -158,14 +204,13 @@ def apply_reports(platform: Platform, reports: Sequence[Report]) -> int:
     now = platform.clock.now()
     params = [{"b_ref": r.carrier_ref, "b_state": int(r.state), "b_at": r.at, "b_err": r.error}
               for r in reports if r.state in (ItemState.DELIVERED, ItemState.UNDELIVERED)]
+    if not params:
+        return 0
     with platform.store.write() as conn:
-        conn.execute(update(items).where(
-            items.c.carrier_ref == bindparam("b_ref"),
-            movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED))
-            .values(state=bindparam("b_state"), delivery_date=bindparam("b_at"),
-                    error=bindparam("b_err")), params)
-        touched = {r.package_id for r in conn.execute(select(items.c.package_id).where(
-            items.c.carrier_ref.in_([p["b_ref"] for p in params])).distinct())}
+        conn.execute(_APPLY_REPORT, params)
+        touched: set[int] = set()
+        for chunk in _chunks([p["b_ref"] for p in params]):
+            touched.update(conn.execute(_PACKAGES_OF_REFS, {"b_ids": list(chunk)}).scalars())
         settle(conn, touched, now)
     return len(params)
 
@@ -173,52 +218,42 @@ def apply_reports(platform: Platform, reports: Sequence[Report]) -> int:
 def expire(platform: Platform, limit: int = 5000) -> int:
     """Time out items with no report past validity + 60 minutes (state 5), and refund."""
     now = platform.clock.now()
-    if not _any(platform, _expired(now)):
+    params = {"b_now": now, "b_stranded": _stranded_before(now)}
+    if not _any(platform, _ANY_EXPIRED, params):
         return 0
     with platform.store.write() as conn:
-        stale = _expired(now).limit(limit)
-        rows = conn.execute(update(items).where(items.c.id.in_(stale.scalar_subquery()))
-                            .values(state=int(ItemState.TIMED_OUT), lease_until=None)
-                            .returning(items.c.package_id)).all()
+        rows = conn.execute(_EXPIRE, {**params, "b_limit": limit}).all()
         settle(conn, {r.package_id for r in rows}, now)
     return len(rows)
 
 
 def forget_old_fingerprints(platform: Platform) -> int:
     """Delete duplicate-check entries whose window has passed."""
-    now = platform.clock.now()
-    if not _any(platform, select(recent_sends.c.user_id).where(
-            recent_sends.c.expires_at <= now)):
+    params = {"b_now": platform.clock.now()}
+    if not _any(platform, _ANY_OLD_FINGERPRINT, params):
         return 0
     with platform.store.write() as conn:
-        return int(conn.execute(delete(recent_sends).where(
-            recent_sends.c.expires_at <= now)).rowcount)
+        return int(conn.execute(_FORGET_FINGERPRINTS, params).rowcount)
 
 
 def settle(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:
     """Refund newly failed items of these packages, then bring their states up to date."""
-    ids = list(package_ids)
-    if ids:
-        _refund_failed(conn, ids, now)
-        refresh_packages(conn, ids, now)
+    ids = sorted(set(package_ids))
+    for chunk in _chunks(ids):
+        _refund_failed(conn, list(chunk), now)
+        refresh_packages(conn, chunk, now)
 
 
 def _refund_failed(conn: Connection, package_ids: list[int], now: datetime) -> None:
     # Claim the refund and learn its size in one statement: a concurrent settler of the
     # same items (another dispatcher, on PostgreSQL) re-checks `refunded` under the row
     # lock and gets nothing back, so every item is refunded exactly once.
-    claimed = conn.execute(
-        update(items).where(items.c.package_id.in_(package_ids), items.c.refunded.is_(False),
-                            items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]))
-        .values(refunded=True).returning(items.c.package_id, items.c.parts)).all()
     owed: dict[int, int] = defaultdict(int)
-    for package_id, parts in claimed:
+    for package_id, parts in conn.execute(_CLAIM_REFUNDS, {"b_ids": package_ids}):
         owed[package_id] += parts
     if not owed:
         return
-    for package_id, user_id, reserved in conn.execute(
-            select(packages.c.id, packages.c.user_id, packages.c.credit)
-            .where(packages.c.id.in_(list(owed)))):
+    for package_id, user_id, reserved in conn.execute(_RESERVED, {"b_ids": list(owed)}):
         if reserved:  # packages of unlimited users reserved nothing
             credit.refund(conn, user_id, owed[package_id], now, "refund", package_id)
 
@@ -233,25 +268,23 @@ def refresh_packages(conn: Connection, package_ids: Iterable[int], now: datetime
     # writing a state that misses the other's last report. FOR NO KEY UPDATE: it does not
     # conflict with the key-share locks item writes take on their package (foreign key),
     # which a plain FOR UPDATE does, deadlocking dispatchers and cancels.
-    facts = conn.execute(select(packages.c.id, packages.c.state, packages.c.sending_date)
-                         .where(packages.c.id.in_(ids)).order_by(packages.c.id)
-                         .with_for_update(key_share=True)).all()
+    facts = conn.execute(_LOCK_PACKAGES, {"b_ids": ids}).all()
     counts: dict[int, dict[int, int]] = defaultdict(dict)
-    for package_id, state, n in conn.execute(
-            select(items.c.package_id, items.c.state, func.count())
-            .where(items.c.package_id.in_(ids)).group_by(items.c.package_id, items.c.state)):
+    for package_id, state, n in conn.execute(_COUNT_ITEMS, {"b_ids": ids}):
         counts[package_id][state] = n
+    changes = []
     for package_id, current, sending_date in facts:
         if current == PackageState.CANCELLED:
             continue
         state = rules.package_state(counts[package_id], scheduled_future=sending_date > now)
         if state != current:
-            conn.execute(update(packages).where(packages.c.id == package_id)
-                         .values(state=int(state), updated_at=now))
+            changes.append({"b_id": package_id, "b_state": int(state), "b_now": now})
+    if changes:  # one statement for the batch: a pass of OTPs touches a package per item
+        conn.execute(_SET_PACKAGE_STATE, changes)
 
 
 def _packages_of(conn: Connection, item_ids: list[int]) -> set[int]:
-    if not item_ids:
-        return set()
-    return {r.package_id for r in conn.execute(
-        select(items.c.package_id).where(items.c.id.in_(item_ids)).distinct())}
+    found: set[int] = set()
+    for chunk in _chunks(item_ids):
+        found.update(conn.execute(_PACKAGES_OF_ITEMS, {"b_ids": list(chunk)}).scalars())
+    return found

@@ -276,3 +276,61 @@ def test_a_failed_record_of_the_carriers_answer_is_retried(setup, monkeypatch):
     dispatcher.send_lane(1)
     assert len(calls) == 2
     assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
+
+
+def _statements_of_one_pass(platform, dispatcher, clock, packages: int) -> list[int]:
+    """Statements run by a claim pass and by the report pass, for `packages` OTPs."""
+    from sqlalchemy import event
+
+    for _ in range(packages):
+        call(platform, principal(platform), "sms/create-otp", number="905321111101",
+             sender="ACME", content=f"kod {_:06d}")
+    counted: list[int] = []
+
+    def count(*_args):
+        counted[-1] += 1
+
+    event.listen(platform.store.engine, "before_cursor_execute", count)
+    try:
+        counted.append(0)
+        dispatcher.run_once()
+        clock.advance(seconds=5)
+        counted.append(0)
+        dispatcher.run_once()
+    finally:
+        event.remove(platform.store.engine, "before_cursor_execute", count)
+    return counted
+
+
+def test_a_pass_runs_as_many_statements_for_forty_otps_as_for_two(db, clock):
+    # One package per OTP: refreshing each package's state with a statement of its own made
+    # the dispatcher's cost grow with every OTP in a pass.
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=100, duplicate_check=False)
+    carrier = SimulatorCarrier(clock, RULES, report_delay=5)
+    dispatcher = Dispatcher(platform, carrier, owner="test-worker")
+    try:
+        dispatcher.drain()  # the first pass also does the minute's housekeeping
+        few = _statements_of_one_pass(platform, dispatcher, clock, 2)
+        clock.advance(seconds=5)
+        dispatcher.drain()
+        many = _statements_of_one_pass(platform, dispatcher, clock, 40)
+    finally:
+        platform.store.dispose()
+    assert many == few
+
+
+def test_long_id_lists_are_queried_in_chunks(setup, clock, monkeypatch):
+    platform, dispatcher, _ = setup
+    monkeypatch.setattr(delivery, "_IN_CHUNK", 3)
+    pkgs = [create(platform, numbers=NUMBERS, content=f"Merhaba {n}") for n in range(3)]
+
+    dispatcher.run_once()
+    clock.advance(seconds=5)
+    dispatcher.run_once()
+    for pkg in pkgs:
+        assert item_states(platform, pkg) == {
+            "905321111101": ItemState.DELIVERED, "905321111102": ItemState.UNDELIVERED,
+            "905321111103": ItemState.REJECTED, "905321111104": ItemState.SENT}
+        assert package_row(platform, pkg)["state"] == PackageState.PARTLY_REPORTED
+    assert balance(platform) == 100 - 3 * 2  # rejected and undelivered are refunded
