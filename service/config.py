@@ -43,6 +43,10 @@ class Settings:
     claim_batch: int = 500
     lease_seconds: int = 60
     poll_interval: float = 0.2
+    # After a pass that found less than a full batch, wait this long before the next, so
+    # items arriving one by one are claimed, reported and settled together: each pass
+    # costs a dozen statements however few items it moves. An OTP may wait this much more.
+    batch_wait: float = 0.05
     # Simulator carrier: seconds until a delivery report, and outcome rules (see README).
     simulator_report_delay: float = 1.0
     simulator_rules: str = ""

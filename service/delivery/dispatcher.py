@@ -103,13 +103,24 @@ class Dispatcher:
         self.carrier.close()
 
     def _loop(self, lane: int, settles: bool) -> None:
-        idle = self.platform.settings.poll_interval
+        settings = self.platform.settings
         while not self._stop.is_set():
             try:
-                work = self.send_lane(lane) + (self.settle() if settles else 0)
+                sent = self.send_lane(lane)
+                settled = self.settle() if settles else 0
             except Exception:  # keep dispatching; the failed pass is retried
                 log.exception("dispatch pass failed (lane %s)", lane)
-                work = 0
-                time.sleep(idle * 5)
-            if not work:
-                self._stop.wait(idle)
+                time.sleep(settings.poll_interval * 5)
+                continue
+            self._stop.wait(pause_after(sent, settled, self.batch, settings.poll_interval,
+                                        settings.batch_wait))
+
+
+def pause_after(sent: int, settled: int, batch: int, idle: float, batch_wait: float) -> float:
+    """Seconds to wait before the next pass: none while a backlog fills whole batches, a
+    short batching window while items trickle in, the idle poll when there was nothing."""
+    if sent >= batch:
+        return 0.0
+    if sent or settled:
+        return batch_wait
+    return idle
