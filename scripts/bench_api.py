@@ -157,6 +157,9 @@ def main() -> None:
         wait_up(f"http://127.0.0.1:{bare_port}/", bare)
         results = measure(base, f"http://127.0.0.1:{bare_port}/bare", args.seconds,
                           args.rounds, server, bare)
+        if args.with_dispatcher:
+            results.update(measure_delivery(base, database, args.seconds, server))
+        results.update(measure_big_package(base))
     finally:
         for proc in (server, bare):
             proc.terminate()
@@ -191,7 +194,7 @@ def run_sql(url: str, sql: str) -> None:
 
 def measure(base: str, bare_url: str, seconds: int, rounds: int,
             server: subprocess.Popen[bytes], bare: subprocess.Popen[bytes]) -> dict[str, float]:
-    """Bare and create-otp rates in back-to-back pairs (median), and the 100k package time.
+    """Bare and create-otp rates in back-to-back pairs (median).
 
     The machine is shared and noisy: each round measures both endpoints one after the
     other, alternating which goes first, and the ratio reported is the median of the
@@ -215,6 +218,15 @@ def measure(base: str, bare_url: str, seconds: int, rounds: int,
               f"create-otp {otp_rate:.0f}/s ({otp_cpu:.0f} µs CPU/req) "
               f"ratio {otp_rate / bare_rate:.2f}", flush=True)
         pairs.append((bare_rate, otp_rate, bare_cpu, otp_cpu))
+    return {"bare_rps": statistics.median(p[0] for p in pairs),
+            "create_otp_rps": statistics.median(p[1] for p in pairs),
+            "ratio": statistics.median(p[1] / p[0] for p in pairs),
+            "bare_cpu_us": statistics.median(p[2] for p in pairs),
+            "create_otp_cpu_us": statistics.median(p[3] for p in pairs)}
+
+
+def measure_big_package(base: str) -> dict[str, float]:
+    """Seconds to have a 1-N package of 100,000 numbers accepted."""
     numbers = [f"90532{n:07d}" for n in range(100_000)]
     body = {"type": 1, "sendingType": 1, "title": "Bench 100k", "content": "Kampanya metni",
             "sender": "BENCH", "numbers": numbers}
@@ -222,12 +234,66 @@ def measure(base: str, bare_url: str, seconds: int, rounds: int,
     answer = requests.post(f"{base}/sms/create", json=body, auth=(USER, PASSWORD), timeout=120)
     big = time.perf_counter() - start
     assert answer.json()["err"] is None, answer.text
-    return {"bare_rps": statistics.median(p[0] for p in pairs),
-            "create_otp_rps": statistics.median(p[1] for p in pairs),
-            "ratio": statistics.median(p[1] / p[0] for p in pairs),
-            "bare_cpu_us": statistics.median(p[2] for p in pairs),
-            "create_otp_cpu_us": statistics.median(p[3] for p in pairs),
-            "package_100k_seconds": big}
+    return {"package_100k_seconds": big}
+
+
+def final_items(database: str) -> int:
+    """How many items have reached a final state (delivered, failed, timed out...)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM items WHERE state NOT IN "
+                                         "(0, 1, 2)")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def measure_delivery(base: str, database: str, seconds: int,
+                     server: subprocess.Popen[bytes]) -> dict[str, float]:
+    """End to end: OTPs created for `seconds`, then the time until every one is settled.
+
+    Delivered per second counts from the first request to the last report applied, so a
+    dispatcher that falls behind the API shows here, not in the create-otp rate.
+    """
+    auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    otp = {"number": "905321234567", "sender": "BENCH", "content": "Dogrulama kodunuz: 654321",
+           "validity": 3}
+    wait_settled(database, time.monotonic() + 120)
+    done_before = final_items(database)
+    before = cpu_seconds(server.pid)
+    start = time.monotonic()
+    rate, _cpu = wrk(f"{base}/sms/create-otp", otp, seconds, auth, server)
+    created = rate * seconds
+    load_end = time.monotonic()
+    settled = wait_settled(database, load_end + 120)
+    drained = time.monotonic()
+    delivered = final_items(database) - done_before
+    used = cpu_seconds(server.pid) - before
+    print(f"delivery: {delivered} OTPs settled; the queue drained {drained - load_end:.1f} s "
+          f"after the load stopped{'' if settled else ' (NOT drained: gave up)'}", flush=True)
+    return {"delivered_per_second": delivered / (drained - start),
+            "created_per_second_with_delivery": created / seconds,
+            "drain_seconds": drained - load_end,
+            "cpu_us_per_delivered_otp": used / max(delivered, 1) * 1e6}
+
+
+def wait_settled(database: str, deadline: float) -> bool:
+    """Wait until no item is waiting or in flight; False at the deadline."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database)
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if not conn.execute(text("SELECT 1 FROM items WHERE state IN (0, 1, 2) "
+                                         "LIMIT 1")).first():
+                    return True
+            time.sleep(0.05)
+        return False
+    finally:
+        engine.dispose()
 
 
 def report(results: dict[str, float], path: str | None) -> None:
@@ -238,6 +304,10 @@ def report(results: dict[str, float], path: str | None) -> None:
     print(f"server CPU per request  bare {results['bare_cpu_us']:.0f} µs, "
           f"create-otp {results['create_otp_cpu_us']:.0f} µs (median)")
     print(f"100,000-number package  {results['package_100k_seconds']:9.2f} s     (target < 3 s)")
+    if "delivered_per_second" in results:
+        print(f"end to end: created    {results['created_per_second_with_delivery']:9.0f} OTP/s, "
+              f"settled {results['delivered_per_second']:.0f} OTP/s (first request to last "
+              f"report), {results['cpu_us_per_delivered_otp']:.0f} µs server CPU per OTP")
     if path:
         Path(path).write_text(json.dumps(results, indent=2))
 
