@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from service.store.errors import hide_values
 from service.store.group_commit import GroupCommit
 
 log = logging.getLogger("finsms.store")
@@ -43,13 +44,16 @@ class Store:
 
     def _make_engine(self, pool_size: int, search_path: str | None) -> Engine:
         if self.is_sqlite:
-            return _sqlite_engine(self.url, pool_size)
-        kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size * 2,
-                                  "pool_timeout": 60, "pool_pre_ping": True,
-                                  "hide_parameters": True}
-        if search_path:
-            kwargs["connect_args"] = {"options": f"-c search_path={search_path}"}
-        return create_engine(self.url, **kwargs)
+            engine = _sqlite_engine(self.url, pool_size)
+        else:
+            kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size * 2,
+                                      "pool_timeout": 60, "pool_pre_ping": True,
+                                      "hide_parameters": True}
+            if search_path:
+                kwargs["connect_args"] = {"options": f"-c search_path={search_path}"}
+            engine = create_engine(self.url, **kwargs)
+        event.listen(engine, "handle_error", _hide_values)
+        return engine
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -121,6 +125,11 @@ class Store:
             with self._writers:
                 self._drop_writer()
         self.engine.dispose()
+
+
+def _hide_values(context: Any) -> None:
+    # hide_parameters hides what we sent; this hides the row the server quotes back.
+    hide_values(context.sqlalchemy_exception or context.original_exception)
 
 
 def _in_transaction(conn: Connection) -> bool:

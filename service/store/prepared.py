@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.types import TypeEngine
+
+from service.store.errors import from_driver
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,7 @@ class Prepared:
         except conn.dialect.loaded_dbapi.Error as exc:
             # The same exception classes as the Core path, and never the values in the
             # message: they may carry an SMS text (an OTP code).
-            raise DBAPIError.instance(compiled.sql, None, exc, conn.dialect.loaded_dbapi.Error,
-                                      hide_parameters=True, dialect=conn.dialect) from exc
+            raise from_driver(conn.dialect, compiled.sql, exc) from exc
         return cursor
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
