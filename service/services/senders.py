@@ -15,6 +15,7 @@ from service.domain.params import Params
 from service.services.auth import Principal
 from service.services.paging import Page, listing
 from service.services.platform import Platform
+from service.store.errors import is_unique_violation
 from service.store.schema import senders, users
 
 # Alphanumeric originators are at most 11 GSM characters (3GPP TS 23.040 TP-OA).
@@ -70,7 +71,9 @@ def add_sender(platform: Platform, username: str, title: str,
                 conn.execute(insert(senders).values(
                     uuid=sender_uuid, user_id=user_id, title=title, status=int(state),
                     created_at=platform.clock.now()))
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):  # a NOT NULL or a foreign key: our fault
+                raise
             raise DomainError(Err.ERR_SENDER_ALREADY_EXISTS, title) from None
     return {"uuid": sender_uuid, "title": title, "status": int(state), "user": username}
 

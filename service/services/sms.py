@@ -26,6 +26,7 @@ from service.services.lookup import find_package, package_ref
 from service.services.platform import Platform
 from service.services.senders import require_approved
 from service.store.bulk import insert_rows
+from service.store.errors import is_unique_violation
 from service.store.ids import uuid7
 from service.store.prepared import Prepared
 from service.store.schema import items, packages, recent_sends
@@ -141,9 +142,12 @@ def _insert_package(conn: Connection, platform: Platform, principal: Principal,
         raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID")
     try:
         return int(_INSERT_PACKAGE.scalar(conn, values))
-    except IntegrityError:
-        # A concurrent create won the customID between our check and our insert.
-        raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID") from None
+    except IntegrityError as exc:
+        # A concurrent create won the customID between our check and our insert. Any other
+        # refusal (a NOT NULL, a foreign key) is a fault of ours, not the client's.
+        if req.custom_id and is_unique_violation(exc):
+            raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID") from None
+        raise
 
 
 def _fingerprint_upsert(dialect: Any) -> Prepared:

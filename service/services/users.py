@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from service.domain.constants import CustomerType, UserType
 from service.domain.errors import DomainError, Err, invalid
 from service.services.platform import Platform
+from service.store.errors import is_unique_violation
 from service.store.schema import users
 
 # Which parent types each user type may hang under (None: top level, the operator's).
@@ -45,7 +46,9 @@ def create_user(platform: Platform, username: str, password: str, user_type: int
                 user_type=int(utype), customer_type=int(ctype), parent_id=parent_id,
                 credit=0, unlimited=unlimited, active=True, duplicate_check=True,
                 created_at=platform.clock.now()))
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):  # a NOT NULL or a foreign key: our fault
+                raise
             raise DomainError(Err.ERR_USER_ALREADY_EXISTS) from None
     return get_user(platform, username)
 

@@ -274,3 +274,26 @@ def test_a_large_package_without_credit_is_refused_before_any_write(platform, mo
         call(platform, principal(platform), "sms/create",
              **{**SMS, "numbers": [f"90532{n:07d}" for n in range(1001)]})
     assert err_of(excinfo) == "ERR_USER_CREDIT_REQUIRED" and writes == []
+
+
+def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(platform, monkeypatch):
+    # Only a unique violation means "that customID is taken"; a NOT NULL or a foreign key
+    # refusal is our fault and must surface as one, not as the client's.
+    from sqlalchemy.exc import IntegrityError
+
+    from service.services import sms
+
+    add_customer(platform)
+    monkeypatch.setattr(sms, "_lane", lambda req: None)
+    with pytest.raises(IntegrityError):
+        call(platform, principal(platform), "sms/create", **SMS, numbers=["905321111101"],
+             customID="order-1")
+    monkeypatch.undo()
+    call(platform, principal(platform), "sms/create", **SMS, numbers=["905321111101"],
+         customID="order-1")
+    # As when a concurrent create took the customID after our check: the index refuses it.
+    monkeypatch.setattr(sms._CUSTOM_ID_TAKEN, "first", lambda conn, params: None)
+    with pytest.raises(DomainError) as caught:
+        call(platform, principal(platform), "sms/create", **SMS, numbers=["905321111102"],
+             customID="order-1")
+    assert err_of(caught) == "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION"
