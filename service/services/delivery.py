@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 
 from service.domain import packages as rules
 from service.domain.constants import (
@@ -121,7 +130,23 @@ _EXPIRE = (update(items).where(items.c.id.in_(
     .values(state=int(ItemState.TIMED_OUT), lease_until=None).returning(items.c.package_id))
 _OLD_FINGERPRINTS = recent_sends.c.expires_at <= bindparam("b_now")
 _ANY_OLD_FINGERPRINT = select(recent_sends.c.user_id).where(_OLD_FINGERPRINTS).limit(1)
-_FORGET_FINGERPRINTS = delete(recent_sends).where(_OLD_FINGERPRINTS)
+
+
+def _forget_fingerprints(row_locator: str) -> Any:
+    # By the physical row id (SQLite's rowid, PostgreSQL's ctid): the oldest rows come
+    # first in a table scan, so each chunk is found without reading the whole table; by
+    # the (user_id, fingerprint) key instead, SQLite walked every row of the user per chunk.
+    locator: Any = literal_column(row_locator)
+    return delete(recent_sends).where(locator.in_(
+        select(locator).select_from(recent_sends).where(_OLD_FINGERPRINTS)
+        .limit(bindparam("b_limit")).scalar_subquery()))
+
+
+_FORGET_FINGERPRINTS = {"sqlite": _forget_fingerprints("rowid"),
+                        "postgresql": _forget_fingerprints("ctid")}
+# Fingerprints deleted per transaction. A busy sender's minute of OTPs is ~60,000 rows at
+# random places of the key's index: deleted at once they held SQLite's write lock for ~1 s.
+FORGET_CHUNK = 1000
 _CLAIM_REFUNDS = (update(items).where(
     items.c.package_id.in_(_ids()), items.c.refunded.is_(False),
     items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]))
@@ -228,12 +253,18 @@ def expire(platform: Platform, limit: int = 5000) -> int:
 
 
 def forget_old_fingerprints(platform: Platform) -> int:
-    """Delete duplicate-check entries whose window has passed."""
+    """Delete duplicate-check entries whose window has passed, a chunk per transaction so
+    that package creations wait for one chunk at most."""
     params = {"b_now": platform.clock.now()}
-    if not _any(platform, _ANY_OLD_FINGERPRINT, params):
-        return 0
-    with platform.store.write() as conn:
-        return int(conn.execute(_FORGET_FINGERPRINTS, params).rowcount)
+    forgotten = 0
+    while _any(platform, _ANY_OLD_FINGERPRINT, params):
+        with platform.store.write() as conn:
+            deleted = int(conn.execute(_FORGET_FINGERPRINTS[conn.dialect.name],
+                                       {**params, "b_limit": FORGET_CHUNK}).rowcount)
+        forgotten += deleted
+        if deleted < FORGET_CHUNK:
+            break
+    return forgotten
 
 
 def settle(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:

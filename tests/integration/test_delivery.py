@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -334,3 +334,26 @@ def test_long_id_lists_are_queried_in_chunks(setup, clock, monkeypatch):
             "905321111103": ItemState.REJECTED, "905321111104": ItemState.SENT}
         assert package_row(platform, pkg)["state"] == PackageState.PARTLY_REPORTED
     assert balance(platform) == 100 - 3 * 2  # rejected and undelivered are refunded
+
+
+def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(setup, clock, monkeypatch):
+    platform, _, _ = setup
+    from sqlalchemy import insert
+
+    from service.store.schema import recent_sends
+    from tests.integration.helpers import count
+
+    user_id = principal(platform).user_id
+    expired, fresh = clock.now(), clock.now() + timedelta(minutes=30)
+    with platform.store.write() as conn:
+        conn.execute(insert(recent_sends), [
+            {"user_id": user_id, "fingerprint": f"fp{n:02d}", "package_id": n,
+             "expires_at": expired if n < 10 else fresh} for n in range(12)])
+    monkeypatch.setattr(delivery, "FORGET_CHUNK", 3)
+    writes = []
+    real = platform.store.write
+    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+
+    assert delivery.forget_old_fingerprints(platform) == 10
+    assert len(writes) == 4  # 3 + 3 + 3 + 1, each in a transaction of its own
+    assert count(platform, recent_sends) == 2
