@@ -9,7 +9,7 @@ what another process decided. Refunds follow the item's final state, once per it
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -166,10 +166,6 @@ _SET_PACKAGE_STATE = update(packages).where(packages.c.id == bindparam("b_id")).
 _IN_CHUNK = 1000
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    return (values[i:i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK))
-
-
 def _stranded_before(now: datetime) -> datetime:
     # Sent items expire at validity + 60 minutes. An item left "sending" by a crash between
     # claim and record was perhaps handed over: it is never sent again, and is settled once
@@ -194,8 +190,8 @@ def claim(platform: Platform, owner: str, lane: int, limit: int) -> list[Claimed
                                      "b_owner": owner, "b_lease": lease}).all()
         if not rows:
             return []
-        pkgs = {r.id: r._mapping for r in conn.execute(
-            _PACKAGE_FACTS, {"b_ids": list({r.package_id for r in rows})})}
+        pkgs = {r.id: r._mapping for r in _each(conn, _PACKAGE_FACTS,
+                                                sorted({r.package_id for r in rows}))}
         refresh_packages(conn, pkgs.keys(), now)
     return [Claimed(r.id, r.package_id, r.target, r.msg or pkgs[r.package_id]["content"] or "",
                     r.encoding, r.parts, r.operator, pkgs[r.package_id]["sender"],
@@ -208,9 +204,8 @@ def record_submissions(platform: Platform, owner: str, results: Sequence[Submiss
     rejected = [{"b_id": r.item_id, "b_err": r.error, "b_owner": owner, "b_now": now}
                 for r in results if not r.accepted]
     with platform.store.write() as conn:
-        validity: dict[int, int] = {}
-        for chunk in _chunks([r.item_id for r in results if r.accepted]):
-            validity.update(conn.execute(_VALIDITY, {"b_ids": list(chunk)}).all())
+        validity = {r.id: r.validity for r in _each(
+            conn, _VALIDITY, [r.item_id for r in results if r.accepted])}
         accepted = [{"b_id": r.item_id, "b_ref": r.carrier_ref, "b_owner": owner,
                      "b_now": now, "b_exp": rules.expires_at(now, validity.get(r.item_id, 0))}
                     for r in results if r.accepted]
@@ -233,9 +228,8 @@ def apply_reports(platform: Platform, reports: Sequence[Report]) -> int:
         return 0
     with platform.store.write() as conn:
         conn.execute(_APPLY_REPORT, params)
-        touched: set[int] = set()
-        for chunk in _chunks([p["b_ref"] for p in params]):
-            touched.update(conn.execute(_PACKAGES_OF_REFS, {"b_ids": list(chunk)}).scalars())
+        touched = {r.package_id for r in _each(conn, _PACKAGES_OF_REFS,
+                                               [p["b_ref"] for p in params])}
         settle(conn, touched, now)
     return len(params)
 
@@ -268,40 +262,37 @@ def forget_old_fingerprints(platform: Platform) -> int:
 
 
 def settle(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:
-    """Refund newly failed items of these packages, then bring their states up to date."""
+    """Refund newly failed items of these packages, then bring their states up to date.
+
+    Every settler takes its locks in one order (items, then balances by user id, then
+    packages by id), so two settling overlapping packages wait for each other, never in
+    a cycle (on PostgreSQL; SQLite has one writer).
+    """
     ids = sorted(set(package_ids))
-    for chunk in _chunks(ids):
-        _refund_failed(conn, list(chunk), now)
-        refresh_packages(conn, chunk, now)
-
-
-def _refund_failed(conn: Connection, package_ids: list[int], now: datetime) -> None:
-    # Claim the refund and learn its size in one statement: a concurrent settler of the
-    # same items (another dispatcher, on PostgreSQL) re-checks `refunded` under the row
-    # lock and gets nothing back, so every item is refunded exactly once.
     owed: dict[int, int] = defaultdict(int)
-    for package_id, parts in conn.execute(_CLAIM_REFUNDS, {"b_ids": package_ids}):
+    for package_id, parts in _each(conn, _CLAIM_REFUNDS, ids):
+        # Claim the refund and learn its size in one statement: a concurrent settler of
+        # the same items re-checks `refunded` under the row lock and gets nothing back,
+        # so every item is refunded exactly once.
         owed[package_id] += parts
-    if not owed:
-        return
-    for package_id, user_id, reserved in conn.execute(_RESERVED, {"b_ids": list(owed)}):
-        if reserved:  # packages of unlimited users reserved nothing
+    reserved = sorted(_each(conn, _RESERVED, sorted(owed)), key=lambda r: (r.user_id, r.id))
+    for package_id, user_id, credit_reserved in reserved:
+        if credit_reserved:  # packages of unlimited users reserved nothing
             credit.refund(conn, user_id, owed[package_id], now, "refund", package_id)
+    refresh_packages(conn, ids, now)
 
 
 def refresh_packages(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:
     """Derive each package's state from its items' states."""
     ids = sorted(set(package_ids))
-    if not ids:
-        return
     # Lock the packages (in id order) before counting, so that a concurrent settler counts
     # after our commit and sees our items; counting first could leave two dispatchers each
     # writing a state that misses the other's last report. FOR NO KEY UPDATE: it does not
     # conflict with the key-share locks item writes take on their package (foreign key),
     # which a plain FOR UPDATE does, deadlocking dispatchers and cancels.
-    facts = conn.execute(_LOCK_PACKAGES, {"b_ids": ids}).all()
+    facts = list(_each(conn, _LOCK_PACKAGES, ids))
     counts: dict[int, dict[int, int]] = defaultdict(dict)
-    for package_id, state, n in conn.execute(_COUNT_ITEMS, {"b_ids": ids}):
+    for package_id, state, n in _each(conn, _COUNT_ITEMS, ids):
         counts[package_id][state] = n
     changes = []
     for package_id, current, sending_date in facts:
@@ -314,8 +305,12 @@ def refresh_packages(conn: Connection, package_ids: Iterable[int], now: datetime
         conn.execute(_SET_PACKAGE_STATE, changes)
 
 
+def _each(conn: Connection, statement: Any, values: Sequence[Any]) -> Iterator[Any]:
+    """The rows of a statement over a list (`b_ids`) of any length, a chunk at a time, in
+    the list's order."""
+    for offset in range(0, len(values), _IN_CHUNK):
+        yield from conn.execute(statement, {"b_ids": list(values[offset:offset + _IN_CHUNK])})
+
+
 def _packages_of(conn: Connection, item_ids: list[int]) -> set[int]:
-    found: set[int] = set()
-    for chunk in _chunks(item_ids):
-        found.update(conn.execute(_PACKAGES_OF_ITEMS, {"b_ids": list(chunk)}).scalars())
-    return found
+    return {r.package_id for r in _each(conn, _PACKAGES_OF_ITEMS, item_ids)}

@@ -357,3 +357,37 @@ def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(setup, clock
     assert delivery.forget_old_fingerprints(platform) == 10
     assert len(writes) == 4  # 3 + 3 + 3 + 1, each in a transaction of its own
     assert count(platform, recent_sends) == 2
+
+
+def test_settling_locks_balances_in_user_order_before_any_package(db, clock, monkeypatch):
+    # Two settlers of overlapping packages must take their locks in one order (balances
+    # by user, then packages), or PostgreSQL finds a cycle: settling chunk by chunk, a
+    # settler held a package while waiting for a balance another settler held.
+    from service.services import credit
+    from tests.integration.helpers import principal as principal_of
+
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, "acme", 100, sender="ACME")
+    add_customer(platform, "bravo", 100, sender="BRAVO")
+    carrier = SimulatorCarrier(clock, {"*": "undelivered"}, report_delay=5)
+    dispatcher = Dispatcher(platform, carrier, owner="test-worker")
+    # Packages in id order alternate between the users: bravo, acme, bravo, acme.
+    for n in range(4):
+        user, sender = ("bravo", "BRAVO") if n % 2 == 0 else ("acme", "ACME")
+        call(platform, principal_of(platform, user), "sms/create",
+             **{**SMS, "sender": sender, "numbers": [f"90532111110{n}"]})
+    dispatcher.run_once()
+    clock.advance(seconds=5)
+    order: list[object] = []
+    real_refund, real_refresh = credit.refund, delivery.refresh_packages
+    monkeypatch.setattr(credit, "refund", lambda conn, user_id, *a, **k: (
+        order.append(user_id), real_refund(conn, user_id, *a, **k))[1])
+    monkeypatch.setattr(delivery, "refresh_packages", lambda *a: (
+        order.append("packages"), real_refresh(*a))[1])
+    monkeypatch.setattr(delivery, "_IN_CHUNK", 1)
+    acme, bravo = principal_of(platform, "acme").user_id, principal_of(platform, "bravo").user_id
+    try:
+        dispatcher.settle()
+    finally:
+        platform.store.dispose()
+    assert order == sorted([acme, acme, bravo, bravo]) + ["packages"]
