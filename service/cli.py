@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any
 
-from service.config import Settings
+from service.config import Settings, SettingsError
 from service.domain.constants import SenderState, UserType
 from service.domain.errors import DomainError
 from service.services import credit, senders, users
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as error:
         _emit_error(args, error)
         return 1
+    except SettingsError as error:  # a usage error, like a bad argument
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if result is not None:
         _emit(args, result)
     return 0

@@ -15,6 +15,21 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+class SettingsError(ValueError):
+    """A setting with a value FinSMS cannot run with; names the environment variable."""
+
+
+# Lower bounds of numeric settings: a zero batch made the dispatcher spin on the database,
+# a zero poll interval too; these fail at start, naming the variable, instead.
+_AT_LEAST: dict[str, float] = {
+    "port": 1, "workers": 1, "threads": 1, "claim_batch": 1, "lease_seconds": 1,
+    "max_message_parts": 1, "max_body_bytes": 1, "auth_fail_limit": 1, "auth_fail_window": 1,
+    "argon2_time_cost": 1, "argon2_memory_kib": 8, "trusted_proxies": 0,
+    "auth_cache_seconds": 0, "auth_revalidate_seconds": 0, "batch_wait": 0,
+    "simulator_report_delay": 0, "poll_interval": 0.001,
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of a FinSMS process; `from_env` reads FINSMS_<NAME>."""
@@ -62,6 +77,14 @@ class Settings:
     # creates queue on its balance row (2x1 591/s, 2x4 467/s, 2x8 355/s).
     threads: int = 1
 
+    def __post_init__(self) -> None:
+        for name, least in _AT_LEAST.items():
+            if getattr(self, name) < least:
+                raise SettingsError(f"FINSMS_{name.upper()}={getattr(self, name)!r}: "
+                                    f"must be at least {least:g}")
+        if self.port > 65535:
+            raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")
+
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         """Settings from the environment, with keyword overrides on top."""
@@ -70,7 +93,10 @@ class Settings:
             raw = os.environ.get(f"FINSMS_{f.name.upper()}")
             if raw is None:
                 continue
-            values[f.name] = _convert(f.type, raw)
+            try:
+                values[f.name] = _convert(f.type, raw)
+            except ValueError:
+                raise SettingsError(f"FINSMS_{f.name.upper()}={raw!r}: not a {f.type}") from None
         values.update(overrides)
         return cls(**values)
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from service.config import Settings
+from service.config import Settings, SettingsError
 
 
 @pytest.fixture(autouse=True)
@@ -130,3 +130,29 @@ def test_one_thread_per_worker_unless_finsms_threads_says_otherwise(monkeypatch)
     assert Settings().threads == 1
     monkeypatch.setenv("FINSMS_THREADS", "8")
     assert Settings.from_env().threads == 8
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("CLAIM_BATCH", "0"), ("POLL_INTERVAL", "0"), ("WORKERS", "0"), ("THREADS", "-1"),
+    ("BATCH_WAIT", "-0.5"), ("PORT", "70000"), ("MAX_MESSAGE_PARTS", "0"),
+])
+def test_a_value_the_server_cannot_run_with_is_refused_naming_its_variable(monkeypatch, name,
+                                                                           raw):
+    # FINSMS_CLAIM_BATCH=0 made the dispatcher loop on the database without a pause.
+    monkeypatch.setenv(f"FINSMS_{name}", raw)
+    with pytest.raises(SettingsError, match=f"FINSMS_{name}"):
+        Settings.from_env()
+
+
+def test_a_value_of_the_wrong_type_is_refused_naming_its_variable(monkeypatch):
+    monkeypatch.setenv("FINSMS_BATCH_WAIT", "soon")
+    with pytest.raises(SettingsError, match="FINSMS_BATCH_WAIT='soon'"):
+        Settings.from_env()
+
+
+def test_the_cli_reports_a_bad_setting_as_a_usage_error(monkeypatch, capsys):
+    from service.cli import main
+
+    monkeypatch.setenv("FINSMS_CLAIM_BATCH", "0")
+    assert main(["migrate", "--database", "sqlite://"]) == 2
+    assert "FINSMS_CLAIM_BATCH=0: must be at least 1" in capsys.readouterr().err
