@@ -61,6 +61,17 @@ class _Priced:
     encoding: int
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A package ready to be written: everything that needs no database, prepared before
+    the write lock is taken (on SQLite the lock serialises every writer)."""
+
+    values: dict[str, Any]  # the package row
+    items: list[tuple[Any, ...]]  # item rows without their package id
+    fingerprint: str | None  # the duplicate check's key, when the check applies
+    parts: int
+
+
 def create_package(platform: Platform, principal: Principal, req: sending.SendRequest, *,
                    check_duplicates: bool = True, recreated_from: int | None = None) -> int:
     """Write a package and its items, reserving credit, in one transaction; its id."""
@@ -68,26 +79,50 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
     start = _start(platform, req, now)
     rules.check_split_span(start, len(req.recipients), req.periodic, now)
     priced = list(_price(req, platform.settings.max_message_parts))
-    total_parts = sum(p.parts for p in priced)
+    draft = _draft(platform, principal, req, start, now, priced, recreated_from,
+                   check_duplicates and principal.duplicate_check)
     if len(priced) > _PRECHECK_RECIPIENTS and not principal.unlimited \
-            and credit.balance(platform, principal.user_id) < total_parts:
+            and credit.balance(platform, principal.user_id) < draft.parts:
         # A large package holds the write lock for seconds: fail before taking it. The
         # conditional debit below stays the rule; this only spares the others the wait.
         raise DomainError(Err.ERR_USER_CREDIT_REQUIRED)
+
     def write(conn: Connection) -> int:
         require_approved(platform, conn, principal.user_id, req.sender)
-        package_id = _insert_package(conn, platform, principal, req, start, now, priced,
-                                     total_parts, recreated_from)
-        if check_duplicates and principal.duplicate_check:
-            _claim_fingerprint(conn, principal.user_id, req, package_id, now,
-                               start if start > now else None)
-        _insert_items(conn, package_id, req, priced, start)
+        package_id = _insert_package(conn, principal.user_id, req.custom_id, draft.values)
+        if draft.fingerprint is not None:
+            _claim_fingerprint(conn, principal.user_id, draft.fingerprint, package_id, now)
+        insert_rows(conn, items, _ITEM_COLUMNS, [(package_id, *row) for row in draft.items])
         # Last: the debit locks the user's row until commit, so it is held briefly.
         if not principal.unlimited:
-            credit.debit(conn, principal.user_id, total_parts, now, "package", package_id)
+            credit.debit(conn, principal.user_id, draft.parts, now, "package", package_id)
         return package_id
 
     return platform.store.write_job(write)
+
+
+def _draft(platform: Platform, principal: Principal, req: sending.SendRequest, start: datetime,
+           now: datetime, priced: list[_Priced], recreated_from: int | None,
+           check_duplicates: bool) -> _Draft:
+    scheduled = start > now
+    total_parts = sum(p.parts for p in priced)
+    title = req.title or f"{platform.local.to_local(start):%Y-%m-%d %H:%M} tarihli gönderim"
+    values = dict(
+        uuid=uuid7(), user_id=principal.user_id, custom_id=req.custom_id,
+        sms_type=int(req.sms_type), sending_type=int(req.sending_type), title=title,
+        content=req.content, sender=req.sender, encoding=int(req.encoding),
+        validity=req.validity,
+        state=int(PackageState.WAITING if scheduled else PackageState.QUEUEING),
+        lane=_lane(req),
+        sending_date=start, is_scheduled=scheduled,
+        periodic=json.dumps(req.periodic.as_dict()) if req.periodic else None,
+        push_url=req.push_url, commercial=req.commercial,
+        trust_date=platform.local.to_utc(req.trust_date) if req.trust_date else None,
+        recipients=len(priced), invalid_count=req.invalid_count, parts=total_parts,
+        credit=0 if principal.unlimited else total_parts, source="node",
+        recreated_from=recreated_from, created_at=now, updated_at=now)
+    digest = _fingerprint(req, start if scheduled else None) if check_duplicates else None
+    return _Draft(values, _item_rows(req, priced, start), digest, total_parts)
 
 
 def _start(platform: Platform, req: sending.SendRequest, now: datetime) -> datetime:
@@ -118,34 +153,16 @@ def _segment(text: str, encoding: int, max_parts: int) -> enc.Segmentation:
     return seg
 
 
-def _insert_package(conn: Connection, platform: Platform, principal: Principal,
-                    req: sending.SendRequest, start: datetime, now: datetime,
-                    priced: list[_Priced], total_parts: int, recreated_from: int | None) -> int:
-    scheduled = start > now
-    title = req.title or f"{platform.local.to_local(start):%Y-%m-%d %H:%M} tarihli gönderim"
-    values = dict(
-        uuid=uuid7(), user_id=principal.user_id, custom_id=req.custom_id,
-        sms_type=int(req.sms_type), sending_type=int(req.sending_type), title=title,
-        content=req.content, sender=req.sender, encoding=int(req.encoding),
-        validity=req.validity,
-        state=int(PackageState.WAITING if scheduled else PackageState.QUEUEING),
-        lane=_lane(req),
-        sending_date=start, is_scheduled=scheduled,
-        periodic=json.dumps(req.periodic.as_dict()) if req.periodic else None,
-        push_url=req.push_url, commercial=req.commercial,
-        trust_date=platform.local.to_utc(req.trust_date) if req.trust_date else None,
-        recipients=len(priced), invalid_count=req.invalid_count, parts=total_parts,
-        credit=0 if principal.unlimited else total_parts, source="node",
-        recreated_from=recreated_from, created_at=now, updated_at=now)
-    if req.custom_id and _CUSTOM_ID_TAKEN.first(conn, {"uid": principal.user_id,
-                                                       "cid": req.custom_id}):
+def _insert_package(conn: Connection, user_id: int, custom_id: str | None,
+                    values: dict[str, Any]) -> int:
+    if custom_id and _CUSTOM_ID_TAKEN.first(conn, {"uid": user_id, "cid": custom_id}):
         raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID")
     try:
         return int(_INSERT_PACKAGE.scalar(conn, values))
     except IntegrityError as exc:
         # A concurrent create won the customID between our check and our insert. Any other
         # refusal (a NOT NULL, a foreign key) is a fault of ours, not the client's.
-        if req.custom_id and is_unique_violation(exc):
+        if custom_id and is_unique_violation(exc):
             raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID") from None
         raise
 
@@ -164,12 +181,14 @@ _CLAIM_FINGERPRINT = {"postgresql": _fingerprint_upsert(postgresql),
                       "sqlite": _fingerprint_upsert(sqlite)}
 
 
-def _claim_fingerprint(conn: Connection, user_id: int, req: sending.SendRequest,
-                       package_id: int, now: datetime, scheduled: datetime | None) -> None:
+def _fingerprint(req: sending.SendRequest, scheduled: datetime | None) -> str:
     content = req.content or ""
-    digest = rules.fingerprint(req.sender or "",
-                               ((r.target, r.msg or content) for r in req.recipients),
-                               scheduled)
+    return rules.fingerprint(req.sender or "",
+                             ((r.target, r.msg or content) for r in req.recipients), scheduled)
+
+
+def _claim_fingerprint(conn: Connection, user_id: int, digest: str, package_id: int,
+                       now: datetime) -> None:
     claim = _CLAIM_FINGERPRINT[conn.dialect.name]
     taken = claim.first(conn, {
         "user_id": user_id, "fingerprint": digest, "package_id": package_id,
@@ -183,15 +202,15 @@ def _lane(req: sending.SendRequest) -> int:
     return OTP_LANE if req.otp or req.sms_type == SmsType.OTP else BULK_LANE
 
 
-def _insert_items(conn: Connection, package_id: int, req: sending.SendRequest,
-                  priced: list[_Priced], start: datetime) -> None:
+def _item_rows(req: sending.SendRequest, priced: list[_Priced],
+               start: datetime) -> list[tuple[Any, ...]]:
+    """The items' rows in _ITEM_COLUMNS order, all but the package id."""
     lane = _lane(req)
     waiting = int(ItemState.WAITING)
-    rows = [(package_id, p.recipient.target, p.recipient.msg, p.recipient.xid,
+    return [(p.recipient.target, p.recipient.msg, p.recipient.xid,
              operator_of(p.recipient.target), p.parts, p.encoding, waiting, lane,
              rules.split_due(start, index, req.periodic), False)
             for index, p in enumerate(priced)]
-    insert_rows(conn, items, _ITEM_COLUMNS, rows)
 
 
 def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
