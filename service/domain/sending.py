@@ -71,7 +71,7 @@ def parse(params: Params, *, otp: bool) -> SendRequest:
         encoding=_enum(Encoding, params.int("encoding", Encoding.DEFAULT), "encoding"),
         validity=rules.validity_minutes(sms_type, params.int("validity"), otp),
         title=None if otp else rules.check_title(params.str("title")),
-        sending_date=None if otp else params.date("sendingDate"),
+        sending_date=None if otp else _sending_date(params),
         periodic=None if otp else _periodic(params.dict("periodicSettings")),
         push_url=_push_url(params.dict("pushSettings")),
         commercial=params.bool("commercial"),
@@ -142,11 +142,20 @@ def fill_placeholders(content: str, fields: Mapping[str, Any]) -> str:
     for key, value in fields.items():
         if not _PLACEHOLDER_KEY.fullmatch(key):
             raise invalid("cfs", f"geçersiz alan adı {key!r}")
-        values[key.upper()] = "" if is_blank(value) else str(value)
+        values[key.upper()] = _placeholder_value(value)
     if not values:
         return content
     pattern = re.compile("|".join(re.escape(k) for k in sorted(values, key=len, reverse=True)))
     return pattern.sub(lambda m: values[m.group(0)], content)
+
+
+def _placeholder_value(value: Any) -> str:
+    # The value lands in the message: text only, and text a database can store.
+    if is_blank(value):
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise invalid("cfs", "değerler metin olmalı")
+    return check_text(str(value), "cfs")
 
 
 def _content(value: Any) -> str | None:
@@ -155,6 +164,15 @@ def _content(value: Any) -> str | None:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise invalid("content", "metin olmalı")
     return check_text(str(value), "content") if str(value).strip() else None
+
+
+def _sending_date(params: Params) -> datetime | None:
+    # SMS08 covers a sending date that is "invalid or in the past": clients branch on it.
+    try:
+        return params.date("sendingDate")
+    except DomainError as error:
+        raise DomainError(Err.ERR_INVALID_SMS_SENDING_DATE, error.detail,
+                          field="sendingDate") from None
 
 
 def _periodic(settings: Params | None) -> rules.Periodic | None:

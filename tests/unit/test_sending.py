@@ -384,8 +384,9 @@ def test_sending_date_is_read_as_local_wall_time():
         2030, 1, 2, 3, 4)
 
 
-def test_bad_sending_date_format_is_invalid():
-    raises(Err.ERR_INVALID_PARAM, "sendingDate", number=A, sendingDate="02.01.2030 03:04")
+def test_bad_sending_date_format_is_an_invalid_sending_date():
+    raises(Err.ERR_INVALID_SMS_SENDING_DATE, "sendingDate", number=A,
+           sendingDate="02.01.2030 03:04")
 
 
 def test_periodic_split_settings_are_read():
@@ -517,3 +518,18 @@ def test_otp_push_settings_and_custom_id_are_read():
     assert req.push_url == "https://h.example/x"
     assert req.custom_id == "otp-1"
     assert req.commercial is False
+
+
+@pytest.mark.parametrize("value", ["\ud800", "a\x00b", {"a": [1]}, [1], True])
+def test_a_placeholder_value_that_is_not_storable_text_is_refused(value):
+    # A lone surrogate reached the fingerprint as a 500; a NUL and an object were sent.
+    with pytest.raises(DomainError) as caught:
+        create(sendingType=2, content="Merhaba FIRST_NAME",
+               numbers=[{"nr": A, "cfs": {"FIRST_NAME": value}}])
+    assert (caught.value.err, caught.value.field) == (Err.ERR_INVALID_PARAM, "cfs")
+
+
+@pytest.mark.parametrize("when", ["2026-02-30 10:00", "9999-12-31 23:59", 12345, "yarın"])
+def test_an_unreadable_sending_date_is_sms08_like_a_past_one(when):
+    # Clients branch on ERR_INVALID_SMS_SENDING_DATE ("invalid or in the past").
+    raises(Err.ERR_INVALID_SMS_SENDING_DATE, "sendingDate", sendingDate=when)
