@@ -20,6 +20,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: str.isdigit() admits
 INT_MAX = 2**63 - 1
 # Dates outside this range are typing errors, and overflow time-zone arithmetic.
 DATE_MIN, DATE_MAX = datetime(2000, 1, 1), datetime(2100, 12, 31, 23, 59, 59)
+SEARCH_MAX = 2000  # characters of a search filter (keyword, target)
 _TRUE = {"1", "true", "yes", "on", "evet"}
 _FALSE = {"0", "false", "no", "off", "hayir", "hayır"}
 
@@ -78,6 +79,14 @@ class Params(Mapping[str, Any]):
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise invalid(key, "metin olmalı")
         return check_text(str(value).strip(), key)
+
+    def search(self, key: builtins.str) -> builtins.str | None:
+        """A text to search for (LIKE): bounded, since SQLite refuses patterns over 50,000
+        bytes with an error, and nothing stored is longer than a few thousand characters."""
+        value = self.str(key)
+        if value is not None and len(value) > SEARCH_MAX:
+            raise invalid(key, f"en fazla {SEARCH_MAX} karakter")
+        return value
 
     def bool(self, key: builtins.str, default: builtins.bool | None = None) -> builtins.bool | None:
         """A boolean field: true/false, 1/0 and their strings."""

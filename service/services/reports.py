@@ -17,6 +17,7 @@ from service.domain.constants import (
     INQUIRY_MAX_DAYS,
     ItemState,
     Operator,
+    PackageState,
     ReportFilter,
 )
 from service.domain.errors import DomainError, Err, invalid
@@ -54,7 +55,7 @@ def _filter_packages(platform: Platform, query: Any, params: Params) -> Any:
     custom_ids = [check_text(str(v), "customIDs") for v in _limited(params, "customIDs")]
     if custom_ids:
         query = query.where(packages.c.custom_id.in_(custom_ids))
-    keyword = params.str("keyword")
+    keyword = params.search("keyword")
     if keyword:
         # Case-insensitive on both databases (SQLite's LIKE is, PostgreSQL's is not).
         query = query.where(packages.c.content.icontains(keyword, autoescape=True))
@@ -134,7 +135,7 @@ def list_items(platform: Platform, principal: Principal, params: Params) -> dict
 
 
 def _filter_items(query: Any, params: Params) -> Any:
-    target = params.str("target")
+    target = params.search("target")
     if target:
         query = query.where(items.c.target.contains(target, autoescape=True))
     operator = _member(Operator, params.int("operator"), "operator")
@@ -169,7 +170,8 @@ def item_view(platform: Platform, pkg: Any, row: Any) -> dict[str, Any]:
         "id": str(row["id"]), "msg": row["msg"], "xid": row["xid"], "error": row["error"],
         "credit": int(row["parts"]), "state": row["state"], "sender": pkg["sender"],
         "target": row["target"], "operator": row["operator"], "setState": pkg["state"],
-        "sendingDate": fmt(row["sending_date"] or pkg["sending_date"]),
+        # Until it is sent, the time it is due (a split package's later chunks wait).
+        "sendingDate": fmt(row["sending_date"] or row["due_at"]),
         "deliveryDate": fmt(row["delivery_date"]),
         "processingDate": fmt(row["processing_date"], micro=True),
     }
@@ -178,7 +180,9 @@ def item_view(platform: Platform, pkg: Any, row: Any) -> dict[str, Any]:
 def summary(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
     """/sms/summary: totals over the caller's packages in a date range (default: all)."""
     start, finish = _range(platform, params, required=False)
-    window = [packages.c.user_id == principal.user_id]
+    # Statistics of what was sent: a cancelled package never was.
+    window = [packages.c.user_id == principal.user_id,
+              packages.c.state != int(PackageState.CANCELLED)]
     if start:
         window.append(packages.c.sending_date >= start)
     if finish:
@@ -246,9 +250,11 @@ def _range(platform: Platform, params: Params,
         raise DomainError(Err.ERR_INVALID_DATE_RANGE, "Bitiş başlangıçtan önce.")
     if not required:
         return start, finish
-    now = platform.clock.now()
-    finish = finish or (start + timedelta(days=INQUIRY_DEFAULT_DAYS) if start else now)
+    # Only a start: from then until now. Only a finish: the month before it.
+    finish = finish or platform.clock.now()
     start = start or finish - timedelta(days=INQUIRY_DEFAULT_DAYS)
+    if finish < start:
+        raise DomainError(Err.ERR_INVALID_DATE_RANGE, "Başlangıç gelecekte.")
     if finish - start > timedelta(days=INQUIRY_MAX_DAYS):
         raise DomainError(Err.ERR_INVALID_DATE_RANGE, "En fazla 3 aylık aralık sorgulanabilir.")
     return start, finish

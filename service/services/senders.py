@@ -26,7 +26,7 @@ def list_senders(platform: Platform, principal: Principal, params: Params) -> di
     """/sms/list-sender: the caller's senders, filtered by keyword and status."""
     page = Page.of(params)
     query = select(senders).where(senders.c.user_id == principal.user_id)
-    keyword = params.str("keyword")
+    keyword = params.search("keyword")
     if keyword:
         query = query.where(senders.c.title.ilike(f"%{_escape(keyword)}%", escape="\\"))
     status = params.int("status")

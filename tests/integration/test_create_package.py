@@ -165,6 +165,11 @@ def test_split_sending_spreads_due_times_by_amount_and_interval(db):
     start = clock.now()
     assert [(d, n) for d, n in due] == [(start, 1000), (start + timedelta(minutes=15), 1000),
                                         (start + timedelta(minutes=30), 500)]
+    # Waiting items show when they are due, not the package's start (already past).
+    last = call(platform, principal(platform), "sms/list-item", pkgID=pkg["pkgID"],
+                pageIndex=2, pageSize=1000)["list"]
+    assert {row["sendingDate"] for row in last} == {
+        platform.local.format(start + timedelta(minutes=30))}
 
 
 def test_items_record_operator_parts_and_effective_encoding(platform):

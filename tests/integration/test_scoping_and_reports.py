@@ -125,3 +125,45 @@ def test_list_sender_filters_by_keyword_and_status(platform):
     assert [(s["title"], s["status"]) for s in listed["list"]] == [("ACME", 1), ("ACME2", 0)]
     assert call(platform, me, "sms/list-sender", status=1)["stats"]["totalRecord"] == 1
     assert call(platform, me, "sms/list-sender", keyword="2")["list"][0]["title"] == "ACME2"
+
+
+def test_summary_leaves_out_cancelled_packages(db):
+    # A cancelled package was never sent, and its credit came back.
+    platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
+    add_customer(platform, balance=100)
+    me = principal(platform)
+    call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111111"]})
+    later = call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111112"],
+                                                "sendingDate": "2026-06-02 10:00"})["pkgID"]
+    call(platform, me, "sms/cancel", id=later)
+    assert call(platform, me, "sms/summary") == {
+        "total": 1, "delivered": 0, "undelivered": 0, "pending": 0, "rCount": 1, "credit": 1}
+
+
+def test_inquiry_number_from_a_start_date_alone_searches_until_now(db):
+    clock = FixedClock(datetime(2026, 6, 1, 9, 0))
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=10)
+    me = principal(platform)
+    call(platform, me, "sms/create", **{**SMS, "numbers": ["05321111111"]})
+    clock.advance(days=45)
+    found = call(platform, me, "sms/inquiry-number", gsm="905321111111",
+                 startDate="2026-05-20 00:00")
+    assert found["stats"]["totalRecord"] == 1
+    with pytest.raises(DomainError) as excinfo:  # from then until now is over 3 months
+        call(platform, me, "sms/inquiry-number", gsm="905321111111",
+             startDate="2026-01-01 00:00")
+    assert excinfo.value.err.name == "ERR_INVALID_DATE_RANGE"
+
+
+@pytest.mark.parametrize("path, field", [("sms/list", "keyword"), ("sms/list-sender", "keyword"),
+                                         ("sms/list-item", "target")])
+def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field):
+    # SQLite refuses LIKE patterns over 50,000 bytes: that was a 500.
+    add_customer(platform, balance=10)
+    me = principal(platform)
+    pkg = call(platform, me, "sms/create", **{**SMS, "numbers": ["05321111111"]})["pkgID"]
+    with pytest.raises(DomainError) as excinfo:
+        call(platform, me, path, pkgID=pkg, **{field: "9" * 50_000})
+    assert (excinfo.value.err.name, excinfo.value.field) == ("ERR_INVALID_PARAM", field)
+    call(platform, me, path, pkgID=pkg, **{field: "9" * 2000})

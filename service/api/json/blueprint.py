@@ -68,7 +68,8 @@ def _params() -> Params:
     # A repeated query parameter (?ids=1&ids=2) is a list.
     fields: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
     raw = request.get_data(cache=True)
-    start = raw.lstrip()[:1]
+    # A UTF-8 byte-order mark (Windows editors, some .NET clients) is not part of the body.
+    start = raw.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if start in (b"{", b"[", b'"') or raw.strip() == b"null" or request.is_json:
         # Clients send JSON bodies under any Content-Type (curl -d says form-urlencoded).
         fields.update(_json_body(raw))
