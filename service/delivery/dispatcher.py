@@ -67,11 +67,16 @@ class Dispatcher:
         with self._maintenance_lock:
             reports = self.carrier.poll_reports()
             try:
-                done = delivery.apply_reports(self.platform, reports)
+                applied = delivery.apply_reports(self.platform, reports)
             except Exception:
                 self.carrier.requeue(reports)  # not lost: the next pass applies them
                 raise
-            done += delivery.expire(self.platform)
+            if applied.early:  # their submissions are not recorded yet: next pass
+                self.carrier.requeue(applied.early)
+            if applied.unknown:
+                log.warning("%d delivery reports for unknown references dropped",
+                            applied.unknown)
+            done = applied.settled + delivery.expire(self.platform)
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 delivery.forget_old_fingerprints(self.platform)

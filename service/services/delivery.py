@@ -91,10 +91,21 @@ _DUE = select(items.c.id).where(movable_to(ItemState.SENDING),
                                 items.c.lane == bindparam("b_lane"),
                                 items.c.due_at <= bindparam("b_now"))
 _ANY_DUE = _DUE.limit(1)
-_CLAIM = (update(items).where(items.c.id.in_(
-    # SKIP LOCKED: concurrent dispatchers on PostgreSQL take different items, never wait.
-    _DUE.order_by(items.c.due_at, items.c.id).limit(bindparam("b_limit"))
-    .with_for_update(skip_locked=True).scalar_subquery()))
+
+
+def _chosen(query: Any, name: str) -> Any:
+    """The ids a query picks, locked (SKIP LOCKED: concurrent dispatchers on PostgreSQL take
+    different rows, never wait) and evaluated once: as a plain IN (subquery ... LIMIT n) the
+    planner may run the subquery again per row and update more than n rows."""
+    chosen = (query.limit(bindparam("b_limit")).with_for_update(skip_locked=True)
+              .cte(name).prefix_with("MATERIALIZED", dialect="postgresql"))
+    return items.c.id.in_(select(chosen.c.id))
+
+
+_CLAIM = (update(items).where(
+    _chosen(_DUE.order_by(items.c.due_at, items.c.id), "due"),
+    # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
+    movable_to(ItemState.SENDING))
     .values(state=int(ItemState.SENDING), claim_owner=bindparam("b_owner"),
             lease_until=bindparam("b_lease"), processing_date=bindparam("b_now"))
     .returning(items.c.id, items.c.package_id, items.c.target, items.c.msg,
@@ -118,15 +129,19 @@ _APPLY_REPORT = update(items).where(
     items.c.carrier_ref == bindparam("b_ref"),
     movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED)).values(
     state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
-_PACKAGES_OF_REFS = (select(items.c.package_id).where(items.c.carrier_ref.in_(_ids()))
-                     .distinct())
-_EXPIRED = select(items.c.id).where(
+_ITEMS_OF_REFS = select(items.c.carrier_ref, items.c.package_id).where(
+    items.c.carrier_ref.in_(_ids()))
+_IS_EXPIRED = (
     ((items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= bindparam("b_now")))
     | ((items.c.state == int(ItemState.SENDING))
        & (items.c.processing_date <= bindparam("b_stranded"))))
+_EXPIRED = select(items.c.id).where(_IS_EXPIRED)
 _ANY_EXPIRED = _EXPIRED.limit(1)
-_EXPIRE = (update(items).where(items.c.id.in_(
-    _EXPIRED.limit(bindparam("b_limit")).scalar_subquery()))
+_EXPIRE = (update(items).where(
+    _chosen(_EXPIRED, "expired"),
+    # Repeated on the row: a report committed while we waited for its lock has made the
+    # item delivered, and PostgreSQL re-checks only the outer condition after the wait.
+    _IS_EXPIRED)
     .values(state=int(ItemState.TIMED_OUT), lease_until=None).returning(items.c.package_id))
 _OLD_FINGERPRINTS = recent_sends.c.expires_at <= bindparam("b_now")
 _ANY_OLD_FINGERPRINT = select(recent_sends.c.user_id).where(_OLD_FINGERPRINTS).limit(1)
@@ -162,6 +177,8 @@ _COUNT_ITEMS = (select(items.c.package_id, items.c.state, func.count())
                 .group_by(items.c.package_id, items.c.state))
 _SET_PACKAGE_STATE = update(packages).where(packages.c.id == bindparam("b_id")).values(
     state=bindparam("b_state"), updated_at=bindparam("b_now"))
+# How long a report for a reference not recorded yet is kept and tried again.
+REPORT_HOLD = timedelta(minutes=10)
 # At most this many values in one IN (...): SQLite refuses more than 32766 parameters.
 _IN_CHUNK = 1000
 
@@ -217,21 +234,39 @@ def record_submissions(platform: Platform, owner: str, results: Sequence[Submiss
     return len(results)
 
 
-def apply_reports(platform: Platform, reports: Sequence[Report]) -> int:
-    """Settle sent items from delivery reports; an unknown or late report changes nothing."""
-    if not reports:
-        return 0
+@dataclass(frozen=True)
+class Applied:
+    """What came of a batch of delivery reports."""
+
+    settled: int  # reports that found their item (or found it settled already)
+    early: list[Report]  # their item not recorded as sent yet: to be applied again
+    unknown: int  # references never seen within REPORT_HOLD: dropped
+
+
+def apply_reports(platform: Platform, reports: Sequence[Report]) -> Applied:
+    """Settle sent items from delivery reports; a duplicate or late report changes nothing.
+
+    A report can overtake the carrier's own answer to the submission (a receipt before
+    submit_sm_resp, or a report polled between the two): its reference is not recorded
+    yet. Dropping it left a delivered item to time out and be refunded, so such reports
+    are handed back to be tried again, for REPORT_HOLD after the report's time.
+    """
+    final = [r for r in reports if r.state in (ItemState.DELIVERED, ItemState.UNDELIVERED)]
+    if not final:
+        return Applied(0, [], 0)
     now = platform.clock.now()
-    params = [{"b_ref": r.carrier_ref, "b_state": int(r.state), "b_at": r.at, "b_err": r.error}
-              for r in reports if r.state in (ItemState.DELIVERED, ItemState.UNDELIVERED)]
-    if not params:
-        return 0
     with platform.store.write() as conn:
-        conn.execute(_APPLY_REPORT, params)
-        touched = {r.package_id for r in _each(conn, _PACKAGES_OF_REFS,
-                                               [p["b_ref"] for p in params])}
-        settle(conn, touched, now)
-    return len(params)
+        packages_of = {row.carrier_ref: row.package_id for row in _each(
+            conn, _ITEMS_OF_REFS, sorted({r.carrier_ref for r in final}))}
+        known = [r for r in final if r.carrier_ref in packages_of]
+        if known:
+            conn.execute(_APPLY_REPORT, [
+                {"b_ref": r.carrier_ref, "b_state": int(r.state), "b_at": r.at,
+                 "b_err": r.error} for r in known])
+            settle(conn, {packages_of[r.carrier_ref] for r in known}, now)
+    unmatched = [r for r in final if r.carrier_ref not in packages_of]
+    early = [r for r in unmatched if now - r.at < REPORT_HOLD]
+    return Applied(len(known), early, len(unmatched) - len(early))
 
 
 def expire(platform: Platform, limit: int = 5000) -> int:

@@ -191,8 +191,60 @@ def test_report_for_unknown_reference_changes_nothing(setup, clock):
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     report = delivery.Report("no-such-ref", ItemState.DELIVERED, clock.now())
-    assert delivery.apply_reports(platform, [report]) == 1
+    assert delivery.apply_reports(platform, [report]) == delivery.Applied(0, [report], 0)
     assert item_states(platform, pkg) == {"905321111101": ItemState.WAITING}
+    clock.advance(minutes=10)  # never recorded within the hold: dropped
+    assert delivery.apply_reports(platform, [report]) == delivery.Applied(0, [], 1)
+
+
+def test_a_report_that_overtakes_its_submission_settles_the_item_later(setup, clock):
+    # A receipt can arrive before the carrier's answer to the submission is recorded (the
+    # OTP thread submits, the bulk thread applies reports). Dropping it left a delivered
+    # message to time out, and be refunded.
+    platform, dispatcher, carrier = setup
+    pkg = create(platform, numbers=["905321111101"])
+    claimed = delivery.claim(platform, "test-worker", lane=1, limit=10)
+    results = carrier.submit(claimed)
+    clock.advance(seconds=5)
+    dispatcher.settle()  # the report comes in; its reference is not recorded yet
+    delivery.record_submissions(platform, "test-worker", results)
+    assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
+    dispatcher.settle()
+    assert item_states(platform, pkg) == {"905321111101": ItemState.DELIVERED}
+    assert balance(platform) == 99
+
+
+def test_expiry_never_overrides_a_report_committed_while_it_waited(pg_db, clock):
+    # PostgreSQL re-checks only an UPDATE's own conditions after waiting for a row lock:
+    # expire() waited for a report's transaction, then timed the delivered item out and
+    # refunded it.
+    import threading
+    import time
+
+    from sqlalchemy import update
+
+    from service.store.schema import items
+
+    platform = make_platform(pg_db, clock=clock)
+    add_customer(platform, balance=10)
+    carrier = SimulatorCarrier(clock, RULES, report_delay=5)
+    Dispatcher(platform, carrier, owner="test-worker").send_lane(1)
+    pkg = create(platform, numbers=["905321111101"])
+    Dispatcher(platform, carrier, owner="test-worker").send_lane(1)
+    clock.advance(minutes=1440 + 60)
+    locked, expired = threading.Event(), []
+    try:
+        with platform.store.write() as conn:  # a report's transaction, not committed yet
+            conn.execute(update(items).where(items.c.package_id == pkg)
+                         .values(state=int(ItemState.DELIVERED)))
+            waiter = threading.Thread(target=lambda: expired.append(delivery.expire(platform)))
+            waiter.start()
+            time.sleep(0.5)  # expire() is now waiting for the row
+        waiter.join(10)
+        assert item_states(platform, pkg) == {"905321111101": ItemState.DELIVERED}
+        assert balance(platform) == 9
+    finally:
+        platform.store.dispose()
 
 
 def test_recreate_sends_a_finished_package_again(setup, clock):
