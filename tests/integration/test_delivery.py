@@ -228,11 +228,10 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(pg_db, clock)
     platform = make_platform(pg_db, clock=clock)
     add_customer(platform, balance=10)
     carrier = SimulatorCarrier(clock, RULES, report_delay=5)
-    Dispatcher(platform, carrier, owner="test-worker").send_lane(1)
     pkg = create(platform, numbers=["905321111101"])
     Dispatcher(platform, carrier, owner="test-worker").send_lane(1)
     clock.advance(minutes=1440 + 60)
-    locked, expired = threading.Event(), []
+    expired: list[int] = []
     try:
         with platform.store.write() as conn:  # a report's transaction, not committed yet
             conn.execute(update(items).where(items.c.package_id == pkg)
@@ -442,4 +441,4 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
         dispatcher.settle()
     finally:
         platform.store.dispose()
-    assert order == sorted([acme, acme, bravo, bravo]) + ["packages"]
+    assert order == [*sorted([acme, acme, bravo, bravo]), "packages"]
