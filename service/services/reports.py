@@ -246,16 +246,13 @@ def _range(platform: Platform, params: Params,
     start_local, finish_local = params.date("startDate"), params.date("finishDate")
     start = platform.local.to_utc(start_local) if start_local else None
     finish = platform.local.to_utc(finish_local) if finish_local else None
+    if required:
+        # Only a start: from then until now. Only a finish: the month before it.
+        finish = finish or platform.clock.now()
+        start = start or finish - timedelta(days=INQUIRY_DEFAULT_DAYS)
     if start and finish and finish < start:
         raise DomainError(Err.ERR_INVALID_DATE_RANGE, "Bitiş başlangıçtan önce.")
-    if not required:
-        return start, finish
-    # Only a start: from then until now. Only a finish: the month before it.
-    finish = finish or platform.clock.now()
-    start = start or finish - timedelta(days=INQUIRY_DEFAULT_DAYS)
-    if finish < start:
-        raise DomainError(Err.ERR_INVALID_DATE_RANGE, "Başlangıç gelecekte.")
-    if finish - start > timedelta(days=INQUIRY_MAX_DAYS):
+    if required and start and finish and finish - start > timedelta(days=INQUIRY_MAX_DAYS):
         raise DomainError(Err.ERR_INVALID_DATE_RANGE, "En fazla 3 aylık aralık sorgulanabilir.")
     return start, finish
 

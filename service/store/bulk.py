@@ -7,14 +7,13 @@ beyond type conversion.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
-from service.store.errors import from_driver
+from service.store.errors import driver_cursor
 from service.store.prepared import dialect_bind_processor
 
 _CHUNK = 20_000  # rows per executemany: bounded memory for very large packages
@@ -30,29 +29,19 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     names = ", ".join(f'"{c}"' for c in columns)
     if conn.dialect.name == "postgresql" and len(rows) >= _COPY_MIN_ROWS:
         sql = f'COPY "{table.name}" ({names}) FROM STDIN'
-        with _driver_errors(conn, sql) as cursor, cursor.copy(sql) as copy:
+        with driver_cursor(conn, sql) as cursor, cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
         return
     marker = "%s" if conn.dialect.name == "postgresql" else "?"
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([marker] * len(columns))})'
     convert = _converter(conn.dialect, table, tuple(columns))
-    with _driver_errors(conn, sql) as cursor:
+    with driver_cursor(conn, sql) as cursor:
         if len(rows) == 1:  # an OTP: psycopg's executemany would open a pipeline for it
             cursor.execute(sql, convert(rows)[0])
             return
         for offset in range(0, len(rows), _CHUNK):
             cursor.executemany(sql, convert(rows[offset:offset + _CHUNK]))
-
-
-@contextmanager
-def _driver_errors(conn: Connection, sql: str) -> Iterator[Any]:
-    """The driver's cursor; its errors raised as the Core path raises them."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        yield cursor
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise from_driver(conn.dialect, sql, exc) from exc
 
 
 @functools.lru_cache(maxsize=64)

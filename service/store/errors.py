@@ -1,15 +1,18 @@
 """Database errors as SQLAlchemy raises them, without the row values servers quote.
 
 PostgreSQL adds a DETAIL to constraint errors that quotes the failing row or key (and a
-COPY's CONTEXT quotes its line): SMS
-texts, OTP codes, phone numbers, which would then reach tracebacks and logs. SQLite names
-columns only. `hide_parameters` hides what we sent, not what the server echoes back.
+COPY's CONTEXT quotes its line): SMS texts, OTP codes, phone numbers, which would then
+reach tracebacks and logs. SQLite names columns only. `hide_parameters` hides what we
+sent, not what the server echoes back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 
@@ -32,10 +35,20 @@ def hide_values(exc: BaseException) -> None:
             error.args = (message, *error.args[1:])
 
 
-def from_driver(dialect: Dialect, sql: str, exc: Exception) -> StatementError:
-    """A driver error raised outside SQLAlchemy's execute, as the Core path raises it: the
-    same exception class, no parameters, no quoted values."""
-    hide_values(exc)
+@contextmanager
+def driver_cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """The driver's cursor, for work done outside SQLAlchemy's execute (prepared
+    statements, bulk inserts); its errors raised as the Core path raises them: the same
+    exception classes, no parameters, no quoted values."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as exc:
+        hide_values(exc)
+        raise _as_core(conn.dialect, sql, exc) from exc
+
+
+def _as_core(dialect: Dialect, sql: str, exc: Exception) -> StatementError:
     return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
                                hide_parameters=True, dialect=dialect)
 

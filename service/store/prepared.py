@@ -20,7 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.types import TypeEngine
 
-from service.store.errors import from_driver
+from service.store.errors import driver_cursor
 
 
 @dataclass(frozen=True)
@@ -39,21 +39,9 @@ class Prepared:
         self._is_insert = isinstance(statement, Insert)
         self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
 
-    def execute(self, conn: Connection, params: Mapping[str, Any]) -> Any:
-        """Run inside the connection's transaction; the driver's cursor."""
-        compiled = self._for(conn.dialect, params)
-        values = dict(params)
-        for name, process in compiled.processors.items():
-            values[name] = process(values[name])
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        args = values if compiled.names is None else [values[n] for n in compiled.names]
-        try:
-            cursor.execute(compiled.sql, args)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            # The same exception classes as the Core path, and never the values in the
-            # message: they may carry an SMS text (an OTP code).
-            raise from_driver(conn.dialect, compiled.sql, exc) from exc
-        return cursor
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        """Run inside the connection's transaction, for a statement that returns no rows."""
+        self._run(conn, params, fetch=False)
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""
@@ -66,8 +54,19 @@ class Prepared:
         return rows[0][0] if rows else None
 
     def _rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
-        # Read to the end: a RETURNING statement left half-read stays open on SQLite.
-        return list(self.execute(conn, params).fetchall())
+        return self._run(conn, params, fetch=True)
+
+    def _run(self, conn: Connection, params: Mapping[str, Any], fetch: bool) -> list[Any]:
+        compiled = self._for(conn.dialect, params)
+        values = dict(params)
+        for name, process in compiled.processors.items():
+            values[name] = process(values[name])
+        args = values if compiled.names is None else [values[n] for n in compiled.names]
+        with driver_cursor(conn, compiled.sql) as cursor:
+            cursor.execute(compiled.sql, args)
+            # Read to the end (a RETURNING statement left half-read stays open on SQLite),
+            # inside the error handling: a later row's error surfaces while fetching.
+            return list(cursor.fetchall()) if fetch else []
 
     def _for(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, tuple(params) if self._is_insert else ())
