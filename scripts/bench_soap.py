@@ -47,7 +47,8 @@ SOAP_BODY = (
     'xmlns:sms="http://localhost:9587/wsdl/sms"><soapenv:Header/><soapenv:Body>'
     f"<sms:sendOtp><username>{USER}</username><password>{PASSWORD}</password>"
     f"<number>{NUMBER}</number><sender>{SENDER}</sender><content>{CONTENT}</content>"
-    "<validity>3</validity></sms:sendOtp></soapenv:Body></soapenv:Envelope>")
+    "<validity>3</validity></sms:sendOtp></soapenv:Body></soapenv:Envelope>"
+)
 JSON_BODY = json.dumps({"number": NUMBER, "sender": SENDER, "content": CONTENT, "validity": 3})
 BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
@@ -62,10 +63,18 @@ class Load:
     headers: dict[str, str]
 
 
-JSON_LOAD = Load("JSON /sms/create-otp", "/sms/create-otp", JSON_BODY,
-                 {"Content-Type": "application/json", "Authorization": BASIC})
-SOAP_LOAD = Load("SOAP sendOtp", "/soap", SOAP_BODY,
-                 {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "sendOtp"})
+JSON_LOAD = Load(
+    "JSON /sms/create-otp",
+    "/sms/create-otp",
+    JSON_BODY,
+    {"Content-Type": "application/json", "Authorization": BASIC},
+)
+SOAP_LOAD = Load(
+    "SOAP sendOtp",
+    "/soap",
+    SOAP_BODY,
+    {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "sendOtp"},
+)
 
 
 @dataclass(frozen=True)
@@ -81,21 +90,37 @@ def wrk(base: str, load: Load, seconds: int, connections: int) -> Run:
     """Load one endpoint with wrk; non-2xx answers abort the benchmark."""
     lua = "wrk.method = 'POST'\nwrk.body = [==[" + load.body + "]==]\n"
     lua += "".join(f"wrk.headers['{k}'] = '{v}'\n" for k, v in load.headers.items())
-    lua += ("done = function(summary, latency, requests)\n"
-            "  io.write(string.format('non2xx %d\\nrequests %d\\nmean_us %f\\n',\n"
-            "    summary.errors.status, summary.requests, latency.mean))\nend\n")
+    lua += (
+        "done = function(summary, latency, requests)\n"
+        "  io.write(string.format('non2xx %d\\nrequests %d\\nmean_us %f\\n',\n"
+        "    summary.errors.status, summary.requests, latency.mean))\nend\n"
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s",
-                              script.name, base + load.path],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "-s",
+                script.name,
+                base + load.path,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         os.unlink(script.name)
     if int(_field(out, r"non2xx (\d+)")):
         raise SystemExit(f"non-2xx answers from {load.name}:\n{out}")
-    return Run(float(_field(out, r"Requests/sec:\s+([\d.]+)")), int(_field(out, r"requests (\d+)")),
-               float(_field(out, r"mean_us ([\d.]+)")) / 1000)
+    return Run(
+        float(_field(out, r"Requests/sec:\s+([\d.]+)")),
+        int(_field(out, r"requests (\d+)")),
+        float(_field(out, r"mean_us ([\d.]+)")) / 1000,
+    )
 
 
 def _field(text: str, pattern: str) -> str:
@@ -107,8 +132,9 @@ def _field(text: str, pattern: str) -> str:
 
 def finsms(env: dict[str, str], *args: str) -> None:
     """Run a finsms CLI command."""
-    subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], env=env, check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -122,18 +148,21 @@ def prepare(env: dict[str, str]) -> None:
 
 def check_both_create_packages(base: str) -> None:
     """One request each way must create a package (not fail with an <err>)."""
-    answer = requests.post(base + JSON_LOAD.path, data=JSON_BODY, headers=JSON_LOAD.headers,
-                           timeout=30).json()
+    answer = requests.post(
+        base + JSON_LOAD.path, data=JSON_BODY, headers=JSON_LOAD.headers, timeout=30
+    ).json()
     assert answer["err"] is None, answer
-    soap = requests.post(base + SOAP_LOAD.path, data=SOAP_BODY, headers=SOAP_LOAD.headers,
-                         timeout=30)
+    soap = requests.post(
+        base + SOAP_LOAD.path, data=SOAP_BODY, headers=SOAP_LOAD.headers, timeout=30
+    )
     assert soap.status_code == 200 and b"<pkgID>" in soap.content, soap.text
 
 
 def package_count(base: str) -> int:
     """Packages of the bench user, read over JSON."""
-    answer = requests.post(f"{base}/sms/list", json={"pageSize": 10},
-                           auth=(USER, PASSWORD), timeout=60).json()
+    answer = requests.post(
+        f"{base}/sms/list", json={"pageSize": 10}, auth=(USER, PASSWORD), timeout=60
+    ).json()
     return int(answer["data"]["stats"]["totalRecord"])
 
 
@@ -157,19 +186,23 @@ def measure(base: str, args: argparse.Namespace) -> dict[str, Any]:
     created = package_count(base)
     json_rps = statistics.median(r.rps for r in runs[JSON_LOAD.name])
     soap_rps = statistics.median(r.rps for r in runs[SOAP_LOAD.name])
-    pairs = [s.rps / j.rps for j, s in zip(runs[JSON_LOAD.name], runs[SOAP_LOAD.name],
-                                           strict=True)]
+    pairs = [s.rps / j.rps for j, s in zip(runs[JSON_LOAD.name], runs[SOAP_LOAD.name], strict=True)]
     return {
-        "json_rps": json_rps, "soap_rps": soap_rps,
+        "json_rps": json_rps,
+        "soap_rps": soap_rps,
         # each round's SOAP/JSON ratio, measured back to back: the headline figure
-        "ratio": statistics.median(pairs), "round_ratios": pairs,
+        "ratio": statistics.median(pairs),
+        "round_ratios": pairs,
         "json_latency_ms": statistics.median(r.latency_ms for r in runs[JSON_LOAD.name]),
         "soap_latency_ms": statistics.median(r.latency_ms for r in runs[SOAP_LOAD.name]),
         "rounds": {name: [r.rps for r in rs] for name, rs in runs.items()},
-        "answered": answered, "packages_created": created,
+        "answered": answered,
+        "packages_created": created,
         # wrk stops counting at the deadline; requests then in flight still complete.
         "in_flight_allowance": wrk_runs * args.connections,
-        "workers": args.workers, "connections": args.connections, "seconds": args.seconds,
+        "workers": args.workers,
+        "connections": args.connections,
+        "seconds": args.seconds,
     }
 
 
@@ -181,8 +214,9 @@ class StubPlatform:
 
         self.settings = Settings(public_url="http://127.0.0.1:9587")
 
-    def authenticate(self, username: str | None, password: str | None,
-                     remote_addr: str | None = None) -> str:
+    def authenticate(
+        self, username: str | None, password: str | None, remote_addr: str | None = None
+    ) -> str:
         """Every caller is 'bench'."""
         return "bench"
 
@@ -202,12 +236,15 @@ def adapter_cost(requests_per_side: int = 3000) -> dict[str, float]:
     from service.app import create_flask
 
     platform = StubPlatform()
-    sides = {"json_adapter_us": (create_flask(platform), JSON_LOAD, "/sms/create-otp"),  # type: ignore[arg-type]
-             "soap_adapter_us": (make_soap_app(platform), SOAP_LOAD, "/")}
+    sides = {
+        "json_adapter_us": (create_flask(platform), JSON_LOAD, "/sms/create-otp"),  # type: ignore[arg-type]
+        "soap_adapter_us": (make_soap_app(platform), SOAP_LOAD, "/"),
+    }
     costs = {}
     for key, (app, load, path) in sides.items():
-        environ = EnvironBuilder(method="POST", path=path, data=load.body,
-                                 headers=list(load.headers.items())).get_environ()
+        environ = EnvironBuilder(
+            method="POST", path=path, data=load.body, headers=list(load.headers.items())
+        ).get_environ()
         body = load.body.encode()
 
         def once(app: Any = app, environ: dict[str, Any] = environ, body: bytes = body) -> None:
@@ -227,23 +264,31 @@ def report(results: dict[str, Any], path: str | None) -> bool:
     answered, created = int(results["answered"]), int(results["packages_created"])
     ok_count = answered <= created <= answered + int(results["in_flight_allowance"])
     ratio = float(results["ratio"])
-    print(f"{JSON_LOAD.name:24} {results['json_rps']:9.0f} req/s  "
-          f"mean {results['json_latency_ms']:6.1f} ms")
-    print(f"{SOAP_LOAD.name:24} {results['soap_rps']:9.0f} req/s  "
-          f"mean {results['soap_latency_ms']:6.1f} ms")
-    print(f"ratio SOAP / JSON        {ratio:9.2f}   (median of the rounds' ratios; "
-          f"target >= {TARGET})")
+    print(
+        f"{JSON_LOAD.name:24} {results['json_rps']:9.0f} req/s  "
+        f"mean {results['json_latency_ms']:6.1f} ms"
+    )
+    print(
+        f"{SOAP_LOAD.name:24} {results['soap_rps']:9.0f} req/s  "
+        f"mean {results['soap_latency_ms']:6.1f} ms"
+    )
+    print(
+        f"ratio SOAP / JSON        {ratio:9.2f}   (median of the rounds' ratios; "
+        f"target >= {TARGET})"
+    )
     for index, pair in enumerate(results["round_ratios"]):
-        json_run, soap_run = (results["rounds"][n][index] for n in (JSON_LOAD.name,
-                                                                     SOAP_LOAD.name))
-        print(f"  round {index + 1}: JSON {json_run:7.0f}  SOAP {soap_run:7.0f}  "
-              f"ratio {pair:5.2f}")
+        json_run, soap_run = (results["rounds"][n][index] for n in (JSON_LOAD.name, SOAP_LOAD.name))
+        print(f"  round {index + 1}: JSON {json_run:7.0f}  SOAP {soap_run:7.0f}  ratio {pair:5.2f}")
     if "soap_adapter_us" in results:
-        print(f"adapter CPU per request, in process over a stub platform: JSON "
-              f"{results['json_adapter_us']:.0f} us, SOAP {results['soap_adapter_us']:.0f} us")
-    print(f"packages created {created}, requests answered {answered} "
-          f"(+ up to {results['in_flight_allowance']} in flight at wrk's deadlines)"
-          + ("" if ok_count else "   MISMATCH: some requests did not create a package"))
+        print(
+            f"adapter CPU per request, in process over a stub platform: JSON "
+            f"{results['json_adapter_us']:.0f} us, SOAP {results['soap_adapter_us']:.0f} us"
+        )
+    print(
+        f"packages created {created}, requests answered {answered} "
+        f"(+ up to {results['in_flight_allowance']} in flight at wrk's deadlines)"
+        + ("" if ok_count else "   MISMATCH: some requests did not create a package")
+    )
     if path:
         Path(path).write_text(json.dumps(results, indent=2))
     return ok_count and ratio >= TARGET
@@ -263,12 +308,19 @@ def main() -> int:
         raise SystemExit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="finsms-bench-soap-"))
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FINSMS_EMBEDDED_WORKER": "0",
-           "FINSMS_DATABASE_URL": args.database or f"sqlite:///{tmp / 'bench.db'}",
-           "FINSMS_WORKERS": str(args.workers), "FINSMS_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FINSMS_EMBEDDED_WORKER": "0",
+        "FINSMS_DATABASE_URL": args.database or f"sqlite:///{tmp / 'bench.db'}",
+        "FINSMS_WORKERS": str(args.workers),
+        "FINSMS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
     prepare(env)
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host",
-                               "127.0.0.1", "--port", str(port)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_up(f"{base}/health", server)

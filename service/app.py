@@ -18,8 +18,11 @@ from service.services.platform import Platform
 
 log = logging.getLogger("finsms.app")
 
-_HTTP_ERRORS = {404: Err.ERR_NOT_FOUND, 405: Err.ERR_METHOD_NOT_ALLOWED,
-                413: Err.ERR_REQUEST_TOO_LARGE}
+_HTTP_ERRORS = {
+    404: Err.ERR_NOT_FOUND,
+    405: Err.ERR_METHOD_NOT_ALLOWED,
+    413: Err.ERR_REQUEST_TOO_LARGE,
+}
 
 
 def create_flask(platform: Platform) -> Flask:
@@ -63,4 +66,3 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.platform = platform
     app.flask = flask_app
     return app
-

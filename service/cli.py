@@ -79,6 +79,7 @@ def _password(args: argparse.Namespace) -> str:
 
 # --- commands -------------------------------------------------------------------------
 
+
 def cmd_migrate(args: argparse.Namespace) -> dict[str, str]:
     """Bring the database schema up to date."""
     platform = _platform(args)
@@ -91,8 +92,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from service.server import serve
 
     settings = Settings.from_env(**({"database_url": args.database} if args.database else {}))
-    settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port,
-                              workers=args.workers or settings.workers)
+    settings = settings.with_(
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+    )
     platform = Platform(settings)
     platform.migrate()
     if args.demo:
@@ -130,8 +134,15 @@ def seed_demo(platform: Platform) -> dict[str, Any]:
 
 def cmd_user_create(args: argparse.Namespace) -> dict[str, Any]:
     """Create a user under a parent."""
-    return users.create_user(_platform(args), args.username, _password(args), args.type,
-                             args.parent, args.customer_type, args.unlimited)
+    return users.create_user(
+        _platform(args),
+        args.username,
+        _password(args),
+        args.type,
+        args.parent,
+        args.customer_type,
+        args.unlimited,
+    )
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> dict[str, str]:
@@ -152,9 +163,13 @@ def cmd_user_list(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def cmd_user_set(args: argparse.Namespace) -> dict[str, Any]:
     """Change a user's options."""
-    return users.set_options(_platform(args), args.username,
-                             duplicate_check=args.duplicate_check, active=args.active,
-                             unlimited=args.unlimited)
+    return users.set_options(
+        _platform(args),
+        args.username,
+        duplicate_check=args.duplicate_check,
+        active=args.active,
+        unlimited=args.unlimited,
+    )
 
 
 def cmd_credit_add(args: argparse.Namespace) -> dict[str, Any]:
@@ -172,8 +187,11 @@ def cmd_credit_show(args: argparse.Namespace) -> dict[str, Any]:
     """A user's balance and newest ledger entries."""
     platform = _platform(args)
     user = users.get_user(platform, args.username)
-    return {"username": args.username, "credit": user["credit"],
-            "ledger": credit.ledger(platform, args.username, args.limit)}
+    return {
+        "username": args.username,
+        "credit": user["credit"],
+        "ledger": credit.ledger(platform, args.username, args.limit),
+    }
 
 
 def cmd_sender_add(args: argparse.Namespace) -> dict[str, Any]:
@@ -184,8 +202,12 @@ def cmd_sender_add(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_sender_status(args: argparse.Namespace) -> dict[str, Any]:
     """Approve, reject or ban a sender."""
-    status = {"approve": SenderState.APPROVED, "reject": SenderState.REJECTED,
-              "ban": SenderState.BANNED, "wait": SenderState.WAITING}[args.action]
+    status = {
+        "approve": SenderState.APPROVED,
+        "reject": SenderState.REJECTED,
+        "ban": SenderState.BANNED,
+        "wait": SenderState.WAITING,
+    }[args.action]
     return senders.set_sender_status(_platform(args), args.username, args.title, status)
 
 
@@ -199,6 +221,7 @@ def cmd_sender_list(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 # --- argument parsing -----------------------------------------------------------------
+
 
 def _onoff(text: str) -> bool:
     if text.lower() in ("on", "true", "1", "yes"):
@@ -219,18 +242,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
-    serve.add_argument("--demo", action="store_true",
-                       help=f"create user {DEMO_USER}/{DEMO_PASSWORD} with credit and sender")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"create user {DEMO_USER}/{DEMO_PASSWORD} with credit and sender",
+    )
     serve.set_defaults(run=cmd_serve)
     sub.add_parser("worker", parents=[common], help="run the dispatcher").set_defaults(
-        run=cmd_worker)
+        run=cmd_worker
+    )
     sub.add_parser("migrate", parents=[common], help="upgrade the schema").set_defaults(
-        run=cmd_migrate)
+        run=cmd_migrate
+    )
     _user_commands(sub.add_parser("user", help="users").add_subparsers(dest="action"), common)
-    _credit_commands(sub.add_parser("credit", help="credit").add_subparsers(dest="action"),
-                     common)
-    _sender_commands(sub.add_parser("sender", help="senders").add_subparsers(dest="action"),
-                     common)
+    _credit_commands(sub.add_parser("credit", help="credit").add_subparsers(dest="action"), common)
+    _sender_commands(sub.add_parser("sender", help="senders").add_subparsers(dest="action"), common)
     return parser
 
 
@@ -243,8 +269,12 @@ def _user_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     create = sub.add_parser("create", parents=[common])
     create.add_argument("username")
     _with_password(create)
-    create.add_argument("--type", type=int, default=int(UserType.STANDARD),
-                        help="1 reseller, 2 sub-reseller, 3 standard, 4 sub-user")
+    create.add_argument(
+        "--type",
+        type=int,
+        default=int(UserType.STANDARD),
+        help="1 reseller, 2 sub-reseller, 3 standard, 4 sub-user",
+    )
     create.add_argument("--parent")
     create.add_argument("--customer-type", type=int, default=0)
     create.add_argument("--unlimited", action="store_true")

@@ -22,11 +22,23 @@ class SettingsError(ValueError):
 # Lower bounds of numeric settings: a zero batch made the dispatcher spin on the database,
 # a zero poll interval too; these fail at start, naming the variable, instead.
 _AT_LEAST: dict[str, float] = {
-    "port": 1, "workers": 1, "threads": 1, "claim_batch": 1, "lease_seconds": 1,
-    "max_message_parts": 1, "max_body_bytes": 1, "auth_fail_limit": 1, "auth_fail_window": 1,
-    "argon2_time_cost": 1, "argon2_memory_kib": 8, "trusted_proxies": 0,
-    "auth_cache_seconds": 0, "auth_revalidate_seconds": 0, "batch_wait": 0,
-    "simulator_report_delay": 0, "poll_interval": 0.001,
+    "port": 1,
+    "workers": 1,
+    "threads": 1,
+    "claim_batch": 1,
+    "lease_seconds": 1,
+    "max_message_parts": 1,
+    "max_body_bytes": 1,
+    "auth_fail_limit": 1,
+    "auth_fail_window": 1,
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8,
+    "trusted_proxies": 0,
+    "auth_cache_seconds": 0,
+    "auth_revalidate_seconds": 0,
+    "batch_wait": 0,
+    "simulator_report_delay": 0,
+    "poll_interval": 0.001,
 }
 
 
@@ -80,8 +92,9 @@ class Settings:
     def __post_init__(self) -> None:
         for name, least in _AT_LEAST.items():
             if getattr(self, name) < least:
-                raise SettingsError(f"FINSMS_{name.upper()}={getattr(self, name)!r}: "
-                                    f"must be at least {least:g}")
+                raise SettingsError(
+                    f"FINSMS_{name.upper()}={getattr(self, name)!r}: must be at least {least:g}"
+                )
         if self.port > 65535:
             raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")
 

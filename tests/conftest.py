@@ -33,8 +33,14 @@ REQUIRE_PG = os.environ.get("FINSMS_REQUIRE_POSTGRES") == "1"
 PASSWORD = "s3cret-pass"
 
 # Cheap hashing in tests: Argon2id still, with the smallest sane cost.
-TEST_SETTINGS = dict(argon2_time_cost=1, argon2_memory_kib=8192, secret_key="test-secret",
-                     simulator_report_delay=0.0, poll_interval=0.02, auth_fail_limit=1000)
+TEST_SETTINGS = dict(
+    argon2_time_cost=1,
+    argon2_memory_kib=8192,
+    secret_key="test-secret",
+    simulator_report_delay=0.0,
+    poll_interval=0.02,
+    auth_fail_limit=1000,
+)
 
 
 @cache
@@ -77,8 +83,9 @@ def postgres_schema() -> Iterator[Database]:
     """A private, migrated PostgreSQL schema for this test session."""
     if not postgres_reachable():
         if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL required (FINSMS_REQUIRE_POSTGRES=1) but {PG_URL} "
-                        "is unreachable")
+            pytest.fail(
+                f"PostgreSQL required (FINSMS_REQUIRE_POSTGRES=1) but {PG_URL} is unreachable"
+            )
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
     schema = f"finsms_test_{uuid.uuid4().hex[:10]}"
     admin = Store(PG_URL, pool_size=1)
@@ -131,8 +138,9 @@ def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     return database_for("postgresql", request, tmp_path)
 
 
-def make_platform(db: Database, clock: Clock | None = None, pool_size: int = 10,
-                  **settings: Any) -> Platform:
+def make_platform(
+    db: Database, clock: Clock | None = None, pool_size: int = 10, **settings: Any
+) -> Platform:
     """A platform on a test database."""
     config = Settings(database_url=db.url, **{**TEST_SETTINGS, **settings})
     return Platform(config, store=db.store(pool_size), clock=clock)
@@ -146,9 +154,15 @@ def platform(db: Database) -> Iterator[Platform]:
     p.store.dispose()
 
 
-def add_customer(platform: Platform, username: str = "acme", balance: int = 1000,
-                 sender: str | None = "ACME", user_type: int = UserType.STANDARD,
-                 parent: str | None = None, **options: bool) -> dict[str, Any]:
+def add_customer(
+    platform: Platform,
+    username: str = "acme",
+    balance: int = 1000,
+    sender: str | None = "ACME",
+    user_type: int = UserType.STANDARD,
+    parent: str | None = None,
+    **options: bool,
+) -> dict[str, Any]:
     """A user with credit and an approved sender, ready to send."""
     user = users.create_user(platform, username, PASSWORD, user_type, parent)
     if balance:
@@ -170,8 +184,7 @@ class LiveServer:
         self.platform: Platform = app.platform
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:

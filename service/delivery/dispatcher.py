@@ -40,8 +40,14 @@ def _retry(step: Callable[[], object], attempts: int = 5, pause: float = 0.05) -
 class Dispatcher:
     """Drives items from waiting to a final state through one carrier."""
 
-    def __init__(self, platform: Platform, carrier: Carrier, *, batch: int | None = None,
-                 owner: str | None = None) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        carrier: Carrier,
+        *,
+        batch: int | None = None,
+        owner: str | None = None,
+    ) -> None:
         self.platform = platform
         self.carrier = carrier
         self.batch = batch or platform.settings.claim_batch
@@ -74,8 +80,7 @@ class Dispatcher:
             if applied.early:  # their submissions are not recorded yet: next pass
                 self.carrier.requeue(applied.early)
             if applied.unknown:
-                log.warning("%d delivery reports for unknown references dropped",
-                            applied.unknown)
+                log.warning("%d delivery reports for unknown references dropped", applied.unknown)
             done = applied.settled + delivery.expire(self.platform)
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
@@ -95,8 +100,9 @@ class Dispatcher:
     def start(self) -> None:
         """Run in background threads: one per lane, the bulk one also settles reports."""
         for name, lane, settles in (("otp", OTP_LANE, False), ("bulk", BULK_LANE, True)):
-            thread = threading.Thread(target=self._loop, args=(lane, settles),
-                                      name=f"finsms-dispatch-{name}", daemon=True)
+            thread = threading.Thread(
+                target=self._loop, args=(lane, settles), name=f"finsms-dispatch-{name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -117,8 +123,9 @@ class Dispatcher:
                 log.exception("dispatch pass failed (lane %s)", lane)
                 time.sleep(settings.poll_interval * 5)
                 continue
-            self._stop.wait(pause_after(sent, settled, self.batch, settings.poll_interval,
-                                        settings.batch_wait))
+            self._stop.wait(
+                pause_after(sent, settled, self.batch, settings.poll_interval, settings.batch_wait)
+            )
 
 
 def pause_after(sent: int, settled: int, batch: int, idle: float, batch_wait: float) -> float:

@@ -10,6 +10,7 @@ from service.services.platform import Platform
 def make_dispatcher(platform: Platform) -> Dispatcher:
     """A dispatcher over the simulator carrier configured by FINSMS_SIMULATOR_*."""
     settings = platform.settings
-    carrier = SimulatorCarrier(platform.clock, parse_rules(settings.simulator_rules),
-                               settings.simulator_report_delay)
+    carrier = SimulatorCarrier(
+        platform.clock, parse_rules(settings.simulator_rules), settings.simulator_report_delay
+    )
     return Dispatcher(platform, carrier)

@@ -39,8 +39,9 @@ class SimulatorCarrier:
 
     name = "simulator"
 
-    def __init__(self, clock: Clock, rules: dict[str, str] | None = None,
-                 report_delay: float = 1.0) -> None:
+    def __init__(
+        self, clock: Clock, rules: dict[str, str] | None = None, report_delay: float = 1.0
+    ) -> None:
         self.clock = clock
         self.rules = rules or {}
         self.report_delay = report_delay
@@ -51,8 +52,7 @@ class SimulatorCarrier:
 
     def outcome(self, number: str) -> str:
         """The outcome the rules choose for a number."""
-        best = max((s for s in self.rules if s != "*" and number.endswith(s)), key=len,
-                   default="*")
+        best = max((s for s in self.rules if s != "*" and number.endswith(s)), key=len, default="*")
         return self.rules.get(best, "delivered")
 
     def submit(self, batch: Sequence[Claimed]) -> list[Submission]:

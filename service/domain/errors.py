@@ -24,6 +24,7 @@ class ErrorSpec:
 class Err(Enum):
     """Every domain error, by its wire name."""
 
+    # fmt: off
     # The vendor's numbered codes (Node API v1.8.3).
     ERR_BAD_REQUEST = ErrorSpec("SMS00", 400, "Hatalı istek: koşullar sağlanmadı veya istek geçersiz.")
     ERR_USER_NOT_AUTHORIZED = ErrorSpec("SMS01", 403, "Kullanıcının bu işlem için yetkisi yok.")
@@ -92,6 +93,8 @@ class Err(Enum):
     ERR_REQUEST_TOO_LARGE = ErrorSpec("SMS71", 413, "İstek gövdesi çok büyük.")
     ERR_METHOD_NOT_ALLOWED = ErrorSpec("SMS72", 405, "Bu adres bu HTTP yöntemini desteklemiyor.")
 
+    # fmt: on
+
     @property
     def sms_code(self) -> str:
         """The SMSnn code of this error."""
@@ -111,8 +114,14 @@ class Err(Enum):
 class DomainError(Exception):
     """A rule of the domain said no; carries one row of the error table."""
 
-    def __init__(self, err: Err, detail: str | None = None, *, field: str | None = None,
-                 retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        err: Err,
+        detail: str | None = None,
+        *,
+        field: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         self.err = err
         self.detail = detail
         self.field = field

@@ -28,8 +28,13 @@ _CUSTOM_ID = re.compile(rf"[A-Za-z0-9.\-]{{1,{CUSTOM_ID_MAX}}}")
 
 # Item states after which nothing more happens to the item.
 FINAL_ITEM_STATES = frozenset(
-    {ItemState.CANCELLED, ItemState.REJECTED, ItemState.DELIVERED, ItemState.UNDELIVERED,
-     ItemState.TIMED_OUT}
+    {
+        ItemState.CANCELLED,
+        ItemState.REJECTED,
+        ItemState.DELIVERED,
+        ItemState.UNDELIVERED,
+        ItemState.TIMED_OUT,
+    }
 )
 # Final item states whose credit goes back to the customer.
 REFUNDED_ITEM_STATES = frozenset(
@@ -129,8 +134,9 @@ def check_sending_date(when: datetime | None, now: datetime) -> datetime | None:
     if when < now.replace(second=0, microsecond=0):
         raise DomainError(Err.ERR_INVALID_SMS_SENDING_DATE, field="sendingDate")
     if when > now + timedelta(days=366):
-        raise DomainError(Err.ERR_INVALID_SMS_SENDING_DATE, "En fazla bir yıl sonrası.",
-                          field="sendingDate")
+        raise DomainError(
+            Err.ERR_INVALID_SMS_SENDING_DATE, "En fazla bir yıl sonrası.", field="sendingDate"
+        )
     return when
 
 
@@ -149,12 +155,16 @@ class Periodic:
 
     def as_dict(self) -> dict[str, int | None]:
         """The settings as the API shows them."""
-        return {"periodType": int(self.period_type), "interval": self.interval,
-                "amount": self.amount}
+        return {
+            "periodType": int(self.period_type),
+            "interval": self.interval,
+            "amount": self.amount,
+        }
 
 
-def check_periodic(period_type: int | None, interval: int | None,
-                   amount: int | None) -> Periodic | None:
+def check_periodic(
+    period_type: int | None, interval: int | None, amount: int | None
+) -> Periodic | None:
     """periodicSettings checked: type 0 needs interval >= 1 and amount a multiple of 1000."""
     if period_type is None:
         if interval is None and amount is None:
@@ -175,8 +185,9 @@ def check_periodic(period_type: int | None, interval: int | None,
     return Periodic(ptype, interval, amount)
 
 
-def check_split_span(start: datetime, recipients: int, periodic: Periodic | None,
-                     now: datetime) -> None:
+def check_split_span(
+    start: datetime, recipients: int, periodic: Periodic | None, now: datetime
+) -> None:
     """A split sending must finish within the year a schedule may reach."""
     if periodic is None or not periodic.is_split or recipients == 0:
         return
@@ -197,8 +208,9 @@ def expires_at(sent: datetime, validity: int) -> datetime:
     return sent + timedelta(minutes=validity + REPORT_GRACE_MINUTES)
 
 
-def fingerprint(sender: str, pairs: Iterable[tuple[str, str]],
-                scheduled_for: datetime | None = None) -> str:
+def fingerprint(
+    sender: str, pairs: Iterable[tuple[str, str]], scheduled_for: datetime | None = None
+) -> str:
     """A digest of sender, (number, text) pairs and, for a scheduled package, its minute:
     what "the same SMS" means. Order-free."""
     digest = hashlib.sha256(sender.encode())

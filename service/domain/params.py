@@ -25,8 +25,13 @@ _TRUE = {"1", "true", "yes", "on", "evet"}
 _FALSE = {"0", "false", "no", "off", "hayir", "hayır"}
 
 # Dates the API speaks: "yyyy-MM-dd HH:mm" (documented), seconds and ISO 'T' tolerated.
-_DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
-                 "%Y-%m-%d")
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+)
 
 
 def is_blank(value: Any) -> bool:

@@ -32,8 +32,7 @@ def normalize(value: Any) -> str | None:
     elif isinstance(value, float) and value.is_integer():
         text = str(int(value))
     elif isinstance(value, str):
-        if len(value) == 12 and value.startswith("905") and value.isdigit() \
-                and value.isascii():
+        if len(value) == 12 and value.startswith("905") and value.isdigit() and value.isascii():
             return value  # already canonical: the common case in large packages
         text = _SEPARATORS.sub("", value)
         if text.startswith("+"):

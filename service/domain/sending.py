@@ -60,8 +60,11 @@ class SendRequest:
 def parse(params: Params, *, otp: bool) -> SendRequest:
     """A SendRequest from /sms/create (otp=False) or /sms/create-otp (otp=True) fields."""
     sms_type = SmsType.OTP if otp else _enum(SmsType, params.int("type", SmsType.NORMAL), "type")
-    sending_type = SendingType.SINGLE if otp else _enum(
-        SendingType, params.int("sendingType", SendingType.SINGLE), "sendingType")
+    sending_type = (
+        SendingType.SINGLE
+        if otp
+        else _enum(SendingType, params.int("sendingType", SendingType.SINGLE), "sendingType")
+    )
     request = SendRequest(
         sms_type=sms_type,
         sending_type=sending_type,
@@ -171,15 +174,17 @@ def _sending_date(params: Params) -> datetime | None:
     try:
         return params.date("sendingDate")
     except DomainError as error:
-        raise DomainError(Err.ERR_INVALID_SMS_SENDING_DATE, error.detail,
-                          field="sendingDate") from None
+        raise DomainError(
+            Err.ERR_INVALID_SMS_SENDING_DATE, error.detail, field="sendingDate"
+        ) from None
 
 
 def _periodic(settings: Params | None) -> rules.Periodic | None:
     if settings is None:
         return None
-    return rules.check_periodic(settings.int("periodType"), settings.int("interval"),
-                                settings.int("amount"))
+    return rules.check_periodic(
+        settings.int("periodType"), settings.int("interval"), settings.int("amount")
+    )
 
 
 def _push_url(settings: Params | None) -> str | None:
@@ -196,4 +201,3 @@ def _enum(kind: Any, value: int | None, name: str) -> Any:
         return kind(value)
     except ValueError:
         raise invalid(name, f"geçersiz değer {value}") from None
-

@@ -32,9 +32,16 @@ class Principal:
     duplicate_check: bool
 
 
-_PRINCIPAL_COLUMNS = (users.c.id, users.c.uuid, users.c.username, users.c.user_type,
-                      users.c.unlimited, users.c.duplicate_check, users.c.password_hash,
-                      users.c.active)
+_PRINCIPAL_COLUMNS = (
+    users.c.id,
+    users.c.uuid,
+    users.c.username,
+    users.c.user_type,
+    users.c.unlimited,
+    users.c.duplicate_check,
+    users.c.password_hash,
+    users.c.active,
+)
 
 _BY_USERNAME = select(*_PRINCIPAL_COLUMNS).where(users.c.username == bindparam("name"))
 
@@ -100,9 +107,18 @@ class Authenticator:
 
     MAX_CACHE = 10_000
 
-    def __init__(self, store: Store, secret: bytes, *, cache_seconds: float, fail_limit: int,
-                 fail_window: float, time_cost: int, memory_kib: int,
-                 revalidate_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secret: bytes,
+        *,
+        cache_seconds: float,
+        fail_limit: int,
+        fail_window: float,
+        time_cost: int,
+        memory_kib: int,
+        revalidate_seconds: float = 1.0,
+    ) -> None:
         self.store = store
         self.secret = secret
         self.cache_seconds = cache_seconds
@@ -124,8 +140,9 @@ class Authenticator:
             for key in [k for k, v in self._cache.items() if v.principal.username == username]:
                 del self._cache[key]
 
-    def authenticate(self, username: str | None, password: str | None,
-                     remote_addr: str | None = None) -> Principal:
+    def authenticate(
+        self, username: str | None, password: str | None, remote_addr: str | None = None
+    ) -> Principal:
         """The principal for these credentials; one identical error for every wrong guess."""
         key = hmac.new(self.secret, f"{username}\0{password}".encode(), hashlib.sha256).digest()
         with self._lock:
@@ -155,8 +172,9 @@ class Authenticator:
             raise DomainError(Err.ERR_USER_NOT_FOUND, username)
         return _principal(row)
 
-    def _check(self, key: bytes, entry: _Verified | None, username: str,
-               password: str) -> Principal | None:
+    def _check(
+        self, key: bytes, entry: _Verified | None, username: str, password: str
+    ) -> Principal | None:
         with self.store.read() as conn:
             row = conn.execute(_BY_USERNAME, {"name": username}).first()
         if row is None or not row.active:
@@ -164,14 +182,23 @@ class Authenticator:
             return None
         now = time.monotonic()
         # The entry names the hash it was verified against: a changed password misses.
-        known = entry is not None and entry.password_hash == row.password_hash \
+        known = (
+            entry is not None
+            and entry.password_hash == row.password_hash
             and entry.valid_until > now
+        )
         if not known and not self._verify(row.password_hash, password):
             return None
         principal = _principal(row)
-        self._remember(key, _Verified(
-            row.password_hash, principal, now + self.revalidate_seconds,
-            entry.valid_until if known and entry else now + self.cache_seconds))
+        self._remember(
+            key,
+            _Verified(
+                row.password_hash,
+                principal,
+                now + self.revalidate_seconds,
+                entry.valid_until if known and entry else now + self.cache_seconds,
+            ),
+        )
         return principal
 
     def _remember(self, key: bytes, verified: _Verified) -> None:
@@ -189,5 +216,11 @@ class Authenticator:
 
 
 def _principal(row: Any) -> Principal:
-    return Principal(row.id, row.uuid, row.username, UserType(row.user_type),
-                     bool(row.unlimited), bool(row.duplicate_check))
+    return Principal(
+        row.id,
+        row.uuid,
+        row.username,
+        UserType(row.user_type),
+        bool(row.unlimited),
+        bool(row.duplicate_check),
+    )

@@ -87,9 +87,11 @@ def _ids(name: str = "b_ids") -> Any:
 
 # The statements of the dispatcher's passes, built once: a pass runs a dozen of them, and
 # building a statement and its cache key costs more than executing it on SQLite.
-_DUE = select(items.c.id).where(movable_to(ItemState.SENDING),
-                                items.c.lane == bindparam("b_lane"),
-                                items.c.due_at <= bindparam("b_now"))
+_DUE = select(items.c.id).where(
+    movable_to(ItemState.SENDING),
+    items.c.lane == bindparam("b_lane"),
+    items.c.due_at <= bindparam("b_now"),
+)
 _ANY_DUE = _DUE.limit(1)
 
 
@@ -97,52 +99,103 @@ def _chosen(query: Any, name: str) -> Any:
     """The ids a query picks, locked (SKIP LOCKED: concurrent dispatchers on PostgreSQL take
     different rows, never wait) and evaluated once: as a plain IN (subquery ... LIMIT n) the
     planner may run the subquery again per row and update more than n rows."""
-    chosen = (query.limit(bindparam("b_limit")).with_for_update(skip_locked=True)
-              .cte(name).prefix_with("MATERIALIZED", dialect="postgresql"))
+    chosen = (
+        query.limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+        .cte(name)
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
     return items.c.id.in_(select(chosen.c.id))
 
 
-_CLAIM = (update(items).where(
-    _chosen(_DUE.order_by(items.c.due_at, items.c.id), "due"),
-    # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
-    movable_to(ItemState.SENDING))
-    .values(state=int(ItemState.SENDING), claim_owner=bindparam("b_owner"),
-            lease_until=bindparam("b_lease"), processing_date=bindparam("b_now"))
-    .returning(items.c.id, items.c.package_id, items.c.target, items.c.msg,
-               items.c.encoding, items.c.parts, items.c.operator, items.c.xid))
-_PACKAGE_FACTS = select(packages.c.id, packages.c.content, packages.c.sender,
-                        packages.c.validity).where(packages.c.id.in_(_ids()))
-_VALIDITY = (select(items.c.id, packages.c.validity)
-             .join(packages, packages.c.id == items.c.package_id)
-             .where(items.c.id.in_(_ids())))
-_SUBMISSION_FENCE = and_(items.c.id == bindparam("b_id"),
-                         items.c.claim_owner == bindparam("b_owner"),
-                         movable_to(ItemState.SENT, ItemState.REJECTED))
-_MARK_SENT = update(items).where(_SUBMISSION_FENCE).values(
-    state=int(ItemState.SENT), carrier_ref=bindparam("b_ref"), sending_date=bindparam("b_now"),
-    expires_at=bindparam("b_exp"), lease_until=None)
-_MARK_REJECTED = update(items).where(_SUBMISSION_FENCE).values(
-    state=int(ItemState.REJECTED), error=bindparam("b_err"), sending_date=bindparam("b_now"),
-    lease_until=None)
+_CLAIM = (
+    update(items)
+    .where(
+        _chosen(_DUE.order_by(items.c.due_at, items.c.id), "due"),
+        # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
+        movable_to(ItemState.SENDING),
+    )
+    .values(
+        state=int(ItemState.SENDING),
+        claim_owner=bindparam("b_owner"),
+        lease_until=bindparam("b_lease"),
+        processing_date=bindparam("b_now"),
+    )
+    .returning(
+        items.c.id,
+        items.c.package_id,
+        items.c.target,
+        items.c.msg,
+        items.c.encoding,
+        items.c.parts,
+        items.c.operator,
+        items.c.xid,
+    )
+)
+_PACKAGE_FACTS = select(
+    packages.c.id, packages.c.content, packages.c.sender, packages.c.validity
+).where(packages.c.id.in_(_ids()))
+_VALIDITY = (
+    select(items.c.id, packages.c.validity)
+    .join(packages, packages.c.id == items.c.package_id)
+    .where(items.c.id.in_(_ids()))
+)
+_SUBMISSION_FENCE = and_(
+    items.c.id == bindparam("b_id"),
+    items.c.claim_owner == bindparam("b_owner"),
+    movable_to(ItemState.SENT, ItemState.REJECTED),
+)
+_MARK_SENT = (
+    update(items)
+    .where(_SUBMISSION_FENCE)
+    .values(
+        state=int(ItemState.SENT),
+        carrier_ref=bindparam("b_ref"),
+        sending_date=bindparam("b_now"),
+        expires_at=bindparam("b_exp"),
+        lease_until=None,
+    )
+)
+_MARK_REJECTED = (
+    update(items)
+    .where(_SUBMISSION_FENCE)
+    .values(
+        state=int(ItemState.REJECTED),
+        error=bindparam("b_err"),
+        sending_date=bindparam("b_now"),
+        lease_until=None,
+    )
+)
 _PACKAGES_OF_ITEMS = select(items.c.package_id).where(items.c.id.in_(_ids())).distinct()
-_APPLY_REPORT = update(items).where(
-    items.c.carrier_ref == bindparam("b_ref"),
-    movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED)).values(
-    state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
+_APPLY_REPORT = (
+    update(items)
+    .where(
+        items.c.carrier_ref == bindparam("b_ref"),
+        movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED),
+    )
+    .values(state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
+)
 _ITEMS_OF_REFS = select(items.c.carrier_ref, items.c.package_id).where(
-    items.c.carrier_ref.in_(_ids()))
+    items.c.carrier_ref.in_(_ids())
+)
 _IS_EXPIRED = (
-    ((items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= bindparam("b_now")))
-    | ((items.c.state == int(ItemState.SENDING))
-       & (items.c.processing_date <= bindparam("b_stranded"))))
+    (items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= bindparam("b_now"))
+) | (
+    (items.c.state == int(ItemState.SENDING)) & (items.c.processing_date <= bindparam("b_stranded"))
+)
 _EXPIRED = select(items.c.id).where(_IS_EXPIRED)
 _ANY_EXPIRED = _EXPIRED.limit(1)
-_EXPIRE = (update(items).where(
-    _chosen(_EXPIRED, "expired"),
-    # Repeated on the row: a report committed while we waited for its lock has made the
-    # item delivered, and PostgreSQL re-checks only the outer condition after the wait.
-    _IS_EXPIRED)
-    .values(state=int(ItemState.TIMED_OUT), lease_until=None).returning(items.c.package_id))
+_EXPIRE = (
+    update(items)
+    .where(
+        _chosen(_EXPIRED, "expired"),
+        # Repeated on the row: a report committed while we waited for its lock has made the
+        # item delivered, and PostgreSQL re-checks only the outer condition after the wait.
+        _IS_EXPIRED,
+    )
+    .values(state=int(ItemState.TIMED_OUT), lease_until=None)
+    .returning(items.c.package_id)
+)
 _OLD_FINGERPRINTS = recent_sends.c.expires_at <= bindparam("b_now")
 _ANY_OLD_FINGERPRINT = select(recent_sends.c.user_id).where(_OLD_FINGERPRINTS).limit(1)
 
@@ -152,31 +205,54 @@ def _forget_fingerprints(row_locator: str) -> Any:
     # first in a table scan, so each chunk is found without reading the whole table; by
     # the (user_id, fingerprint) key instead, SQLite walked every row of the user per chunk.
     locator: Any = literal_column(row_locator)
-    return delete(recent_sends).where(locator.in_(
-        select(locator).select_from(recent_sends).where(_OLD_FINGERPRINTS)
-        .limit(bindparam("b_limit")).scalar_subquery()))
+    return delete(recent_sends).where(
+        locator.in_(
+            select(locator)
+            .select_from(recent_sends)
+            .where(_OLD_FINGERPRINTS)
+            .limit(bindparam("b_limit"))
+            .scalar_subquery()
+        )
+    )
 
 
-_FORGET_FINGERPRINTS = {"sqlite": _forget_fingerprints("rowid"),
-                        "postgresql": _forget_fingerprints("ctid")}
+_FORGET_FINGERPRINTS = {
+    "sqlite": _forget_fingerprints("rowid"),
+    "postgresql": _forget_fingerprints("ctid"),
+}
 # Fingerprints deleted per transaction. A busy sender's minute of OTPs is ~60,000 rows at
 # random places of the key's index: deleted at once they held SQLite's write lock for ~1 s.
 FORGET_CHUNK = 1000
-_CLAIM_REFUNDS = (update(items).where(
-    items.c.package_id.in_(_ids()), items.c.refunded.is_(False),
-    items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]))
-    .values(refunded=True).returning(items.c.package_id, items.c.parts))
+_CLAIM_REFUNDS = (
+    update(items)
+    .where(
+        items.c.package_id.in_(_ids()),
+        items.c.refunded.is_(False),
+        items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]),
+    )
+    .values(refunded=True)
+    .returning(items.c.package_id, items.c.parts)
+)
 _RESERVED = select(packages.c.id, packages.c.user_id, packages.c.credit).where(
-    packages.c.id.in_(_ids()))
+    packages.c.id.in_(_ids())
+)
 # FOR NO KEY UPDATE: see refresh_packages.
-_LOCK_PACKAGES = (select(packages.c.id, packages.c.state, packages.c.sending_date)
-                  .where(packages.c.id.in_(_ids())).order_by(packages.c.id)
-                  .with_for_update(key_share=True))
-_COUNT_ITEMS = (select(items.c.package_id, items.c.state, func.count())
-                .where(items.c.package_id.in_(_ids()))
-                .group_by(items.c.package_id, items.c.state))
-_SET_PACKAGE_STATE = update(packages).where(packages.c.id == bindparam("b_id")).values(
-    state=bindparam("b_state"), updated_at=bindparam("b_now"))
+_LOCK_PACKAGES = (
+    select(packages.c.id, packages.c.state, packages.c.sending_date)
+    .where(packages.c.id.in_(_ids()))
+    .order_by(packages.c.id)
+    .with_for_update(key_share=True)
+)
+_COUNT_ITEMS = (
+    select(items.c.package_id, items.c.state, func.count())
+    .where(items.c.package_id.in_(_ids()))
+    .group_by(items.c.package_id, items.c.state)
+)
+_SET_PACKAGE_STATE = (
+    update(packages)
+    .where(packages.c.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"))
+)
 # How long a report for a reference not recorded yet is kept and tried again.
 REPORT_HOLD = timedelta(minutes=10)
 # At most this many values in one IN (...): SQLite refuses more than 32766 parameters.
@@ -203,29 +279,58 @@ def claim(platform: Platform, owner: str, lane: int, limit: int) -> list[Claimed
         return []
     lease = now + timedelta(seconds=platform.settings.lease_seconds)
     with platform.store.write() as conn:
-        rows = conn.execute(_CLAIM, {"b_lane": lane, "b_now": now, "b_limit": limit,
-                                     "b_owner": owner, "b_lease": lease}).all()
+        rows = conn.execute(
+            _CLAIM,
+            {"b_lane": lane, "b_now": now, "b_limit": limit, "b_owner": owner, "b_lease": lease},
+        ).all()
         if not rows:
             return []
-        pkgs = {r.id: r._mapping for r in _each(conn, _PACKAGE_FACTS,
-                                                sorted({r.package_id for r in rows}))}
+        pkgs = {
+            r.id: r._mapping
+            for r in _each(conn, _PACKAGE_FACTS, sorted({r.package_id for r in rows}))
+        }
         refresh_packages(conn, pkgs.keys(), now)
-    return [Claimed(r.id, r.package_id, r.target, r.msg or pkgs[r.package_id]["content"] or "",
-                    r.encoding, r.parts, r.operator, pkgs[r.package_id]["sender"],
-                    pkgs[r.package_id]["validity"], r.xid) for r in rows]
+    return [
+        Claimed(
+            r.id,
+            r.package_id,
+            r.target,
+            r.msg or pkgs[r.package_id]["content"] or "",
+            r.encoding,
+            r.parts,
+            r.operator,
+            pkgs[r.package_id]["sender"],
+            pkgs[r.package_id]["validity"],
+            r.xid,
+        )
+        for r in rows
+    ]
 
 
 def record_submissions(platform: Platform, owner: str, results: Sequence[Submission]) -> int:
     """Apply the carrier's answers to claimed items; rejected ones are refunded."""
     now = platform.clock.now()
-    rejected = [{"b_id": r.item_id, "b_err": r.error, "b_owner": owner, "b_now": now}
-                for r in results if not r.accepted]
+    rejected = [
+        {"b_id": r.item_id, "b_err": r.error, "b_owner": owner, "b_now": now}
+        for r in results
+        if not r.accepted
+    ]
     with platform.store.write() as conn:
-        validity = {r.id: r.validity for r in _each(
-            conn, _VALIDITY, [r.item_id for r in results if r.accepted])}
-        accepted = [{"b_id": r.item_id, "b_ref": r.carrier_ref, "b_owner": owner,
-                     "b_now": now, "b_exp": rules.expires_at(now, validity.get(r.item_id, 0))}
-                    for r in results if r.accepted]
+        validity = {
+            r.id: r.validity
+            for r in _each(conn, _VALIDITY, [r.item_id for r in results if r.accepted])
+        }
+        accepted = [
+            {
+                "b_id": r.item_id,
+                "b_ref": r.carrier_ref,
+                "b_owner": owner,
+                "b_now": now,
+                "b_exp": rules.expires_at(now, validity.get(r.item_id, 0)),
+            }
+            for r in results
+            if r.accepted
+        ]
         if accepted:
             conn.execute(_MARK_SENT, accepted)
         if rejected:
@@ -256,13 +361,24 @@ def apply_reports(platform: Platform, reports: Sequence[Report]) -> Applied:
         return Applied(0, [], 0)
     now = platform.clock.now()
     with platform.store.write() as conn:
-        packages_of = {row.carrier_ref: row.package_id for row in _each(
-            conn, _ITEMS_OF_REFS, sorted({r.carrier_ref for r in final}))}
+        packages_of = {
+            row.carrier_ref: row.package_id
+            for row in _each(conn, _ITEMS_OF_REFS, sorted({r.carrier_ref for r in final}))
+        }
         known = [r for r in final if r.carrier_ref in packages_of]
         if known:
-            conn.execute(_APPLY_REPORT, [
-                {"b_ref": r.carrier_ref, "b_state": int(r.state), "b_at": r.at,
-                 "b_err": r.error} for r in known])
+            conn.execute(
+                _APPLY_REPORT,
+                [
+                    {
+                        "b_ref": r.carrier_ref,
+                        "b_state": int(r.state),
+                        "b_at": r.at,
+                        "b_err": r.error,
+                    }
+                    for r in known
+                ],
+            )
             settle(conn, {packages_of[r.carrier_ref] for r in known}, now)
     unmatched = [r for r in final if r.carrier_ref not in packages_of]
     early = [r for r in unmatched if now - r.at < REPORT_HOLD]
@@ -288,8 +404,11 @@ def forget_old_fingerprints(platform: Platform) -> int:
     forgotten = 0
     while _any(platform, _ANY_OLD_FINGERPRINT, params):
         with platform.store.write() as conn:
-            deleted = int(conn.execute(_FORGET_FINGERPRINTS[conn.dialect.name],
-                                       {**params, "b_limit": FORGET_CHUNK}).rowcount)
+            deleted = int(
+                conn.execute(
+                    _FORGET_FINGERPRINTS[conn.dialect.name], {**params, "b_limit": FORGET_CHUNK}
+                ).rowcount
+            )
         forgotten += deleted
         if deleted < FORGET_CHUNK:
             break
@@ -344,7 +463,7 @@ def _each(conn: Connection, statement: Any, values: Sequence[Any]) -> Iterator[A
     """The rows of a statement over a list (`b_ids`) of any length, a chunk at a time, in
     the list's order."""
     for offset in range(0, len(values), _IN_CHUNK):
-        yield from conn.execute(statement, {"b_ids": list(values[offset:offset + _IN_CHUNK])})
+        yield from conn.execute(statement, {"b_ids": list(values[offset : offset + _IN_CHUNK])})
 
 
 def _packages_of(conn: Connection, item_ids: list[int]) -> set[int]:

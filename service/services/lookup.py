@@ -11,8 +11,9 @@ from service.domain.params import Params
 from service.store.schema import packages
 
 
-def package_ref(params: Params, *, id_key: str = "id",
-                allow_custom_id: bool = True) -> tuple[str, Any]:
+def package_ref(
+    params: Params, *, id_key: str = "id", allow_custom_id: bool = True
+) -> tuple[str, Any]:
     """Which package a request names: ("id"|"uuid"|"custom_id", value)."""
     for key in (id_key, "pkgID", "id"):
         value = params.int(key)
@@ -31,8 +32,13 @@ def package_ref(params: Params, *, id_key: str = "id",
 def find_package(conn: Connection, user_id: int, ref: tuple[str, Any]) -> Any:
     """The caller's package row; another user's package is simply not found."""
     column, value = ref
-    row = conn.execute(select(packages).where(
-        packages.c.user_id == user_id, packages.c[column] == value)).mappings().first()
+    row = (
+        conn.execute(
+            select(packages).where(packages.c.user_id == user_id, packages.c[column] == value)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise DomainError(Err.ERR_SMS_PKG_NOT_FOUND)
     return row

@@ -34,10 +34,17 @@ class Page:
         return cls(index, size)
 
 
-def listing(conn: Connection, query: Select[Any], order: Any, page: Page,
-            render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+def listing(
+    conn: Connection,
+    query: Select[Any],
+    order: Any,
+    page: Page,
+    render: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
     """{stats: {totalRecord}, list: [...]} for one page of a query."""
     total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = conn.execute(query.order_by(*order).limit(page.size).offset(page.index * page.size))
-    return {"stats": {"totalRecord": int(total.scalar_one())},
-            "list": [render(r) for r in rows.mappings()]}
+    return {
+        "stats": {"totalRecord": int(total.scalar_one())},
+        "list": [render(r) for r in rows.mappings()],
+    }

@@ -19,18 +19,24 @@ __all__ = ["Platform", "Principal"]
 class Platform:
     """Everything a use case needs; adapters hold one and call through it."""
 
-    def __init__(self, settings: Settings, *, store: Store | None = None,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.store = store or Store(settings.database_url)
         self.clock = clock or Clock()
         self.local = LocalTime(settings.timezone)
         secret = (settings.secret_key or secrets.token_hex(32)).encode()
         self.auth = Authenticator(
-            self.store, secret, cache_seconds=settings.auth_cache_seconds,
-            fail_limit=settings.auth_fail_limit, fail_window=settings.auth_fail_window,
-            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
-            revalidate_seconds=settings.auth_revalidate_seconds)
+            self.store,
+            secret,
+            cache_seconds=settings.auth_cache_seconds,
+            fail_limit=settings.auth_fail_limit,
+            fail_window=settings.auth_fail_window,
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            revalidate_seconds=settings.auth_revalidate_seconds,
+        )
         # Approved (user, sender) pairs; a revoked approval applies within this window.
         self.approved_senders = TtlCache(settings.auth_revalidate_seconds)
 
@@ -40,8 +46,9 @@ class Platform:
 
         upgrade(self.store)
 
-    def authenticate(self, username: str | None, password: str | None,
-                     remote_addr: str | None = None) -> Principal:
+    def authenticate(
+        self, username: str | None, password: str | None, remote_addr: str | None = None
+    ) -> Principal:
         """The caller behind these credentials, or ERR_UNAUTHORIZED_REQUEST."""
         return self.auth.authenticate(username, password, remote_addr)
 

@@ -31,8 +31,7 @@ from service.services.platform import Platform
 from service.store.schema import items, packages, users
 
 LIST_FILTER_MAX = 1000  # ids / customIDs per /sms/list request (SMS43 beyond)
-UNDELIVERED_STATES = (int(ItemState.UNDELIVERED), int(ItemState.TIMED_OUT),
-                      int(ItemState.REJECTED))
+UNDELIVERED_STATES = (int(ItemState.UNDELIVERED), int(ItemState.TIMED_OUT), int(ItemState.REJECTED))
 
 
 def list_packages(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
@@ -43,8 +42,9 @@ def list_packages(platform: Platform, principal: Principal, params: Params) -> d
     with platform.store.read() as conn:
         result = listing(conn, query, [packages.c.id.desc()], page, dict)
         stats = _statistics(conn, [row["id"] for row in result["list"]])
-        result["list"] = [package_view(platform, row, stats.get(row["id"]))
-                          for row in result["list"]]
+        result["list"] = [
+            package_view(platform, row, stats.get(row["id"])) for row in result["list"]
+        ]
     return result
 
 
@@ -87,11 +87,14 @@ def _statistics(conn: Connection, package_ids: list[int]) -> dict[int, dict[str,
     if not package_ids:
         return {}
     rows = conn.execute(
-        select(items.c.package_id,
-               func.sum(case((items.c.state == int(ItemState.DELIVERED), items.c.parts),
-                             else_=0)),
-               func.sum(case((items.c.state.in_(UNDELIVERED_STATES), items.c.parts), else_=0)))
-        .where(items.c.package_id.in_(package_ids)).group_by(items.c.package_id))
+        select(
+            items.c.package_id,
+            func.sum(case((items.c.state == int(ItemState.DELIVERED), items.c.parts), else_=0)),
+            func.sum(case((items.c.state.in_(UNDELIVERED_STATES), items.c.parts), else_=0)),
+        )
+        .where(items.c.package_id.in_(package_ids))
+        .group_by(items.c.package_id)
+    )
     return {pid: {"delivered": int(d or 0), "undelivered": int(u or 0)} for pid, d, u in rows}
 
 
@@ -100,22 +103,36 @@ def package_view(platform: Platform, row: Any, stats: dict[str, int] | None) -> 
     fmt = platform.local.format
     stats = stats or {"delivered": 0, "undelivered": 0}
     return {
-        "id": int(row["id"]), "customID": row["custom_id"], "type": row["sms_type"],
-        "sendingType": row["sending_type"], "uuid": row["uuid"], "error": row["error"],
-        "state": row["state"], "title": row["title"], "content": row["content"],
-        "senders": [row["sender"]], "encoding": row["encoding"], "validity": row["validity"],
-        "statistics": {"total": int(row["parts"]), "credit": int(row["credit"]),
-                       "rCount": int(row["recipients"]), "delivered": stats["delivered"],
-                       "undelivered": stats["undelivered"],
-                       "invalid": int(row["invalid_count"])},
+        "id": int(row["id"]),
+        "customID": row["custom_id"],
+        "type": row["sms_type"],
+        "sendingType": row["sending_type"],
+        "uuid": row["uuid"],
+        "error": row["error"],
+        "state": row["state"],
+        "title": row["title"],
+        "content": row["content"],
+        "senders": [row["sender"]],
+        "encoding": row["encoding"],
+        "validity": row["validity"],
+        "statistics": {
+            "total": int(row["parts"]),
+            "credit": int(row["credit"]),
+            "rCount": int(row["recipients"]),
+            "delivered": stats["delivered"],
+            "undelivered": stats["undelivered"],
+            "invalid": int(row["invalid_count"]),
+        },
         "isScheduled": 1 if row["is_scheduled"] else 0,
         "sendingDate": fmt(row["sending_date"]),
         "processingDate": fmt(row["updated_at"], micro=True),
         "periodicSettings": _periodic(row["periodic"]),
         "pushSettings": {"url": row["push_url"]} if row["push_url"] else None,
         "commercial": row["commercial"],
-        "processInfo": {"create": {"date": fmt(row["created_at"])},
-                        "update": {"date": fmt(row["updated_at"])}},
+        "processInfo": {
+            "create": {"date": fmt(row["created_at"])},
+            "update": {"date": fmt(row["updated_at"])},
+        },
     }
 
 
@@ -130,8 +147,7 @@ def list_items(platform: Platform, principal: Principal, params: Params) -> dict
     with platform.store.read() as conn:
         pkg = find_package(conn, principal.user_id, ref)
         query = _filter_items(select(items).where(items.c.package_id == pkg["id"]), params)
-        return listing(conn, query, [items.c.id], page,
-                       lambda row: item_view(platform, pkg, row))
+        return listing(conn, query, [items.c.id], page, lambda row: item_view(platform, pkg, row))
 
 
 def _filter_items(query: Any, params: Params) -> Any:
@@ -158,8 +174,9 @@ def _member(kind: Any, value: int | None, field: str) -> int | None:
 def _limited(params: Params, field: str) -> list[Any]:
     values = params.list(field) or []
     if len(values) > LIST_FILTER_MAX:
-        raise DomainError(Err.ERR_REQUEST_PARAM_LIMIT, f"{field}: en fazla {LIST_FILTER_MAX}",
-                          field=field)
+        raise DomainError(
+            Err.ERR_REQUEST_PARAM_LIMIT, f"{field}: en fazla {LIST_FILTER_MAX}", field=field
+        )
     return values
 
 
@@ -167,9 +184,16 @@ def item_view(platform: Platform, pkg: Any, row: Any) -> dict[str, Any]:
     """A recipient as /sms/list-item shows it (id a string of digits)."""
     fmt = platform.local.format
     return {
-        "id": str(row["id"]), "msg": row["msg"], "xid": row["xid"], "error": row["error"],
-        "credit": int(row["parts"]), "state": row["state"], "sender": pkg["sender"],
-        "target": row["target"], "operator": row["operator"], "setState": pkg["state"],
+        "id": str(row["id"]),
+        "msg": row["msg"],
+        "xid": row["xid"],
+        "error": row["error"],
+        "credit": int(row["parts"]),
+        "state": row["state"],
+        "sender": pkg["sender"],
+        "target": row["target"],
+        "operator": row["operator"],
+        "setState": pkg["state"],
         # Until it is sent, the time it is due (a split package's later chunks wait).
         "sendingDate": fmt(row["sending_date"] or row["due_at"]),
         "deliveryDate": fmt(row["delivery_date"]),
@@ -181,29 +205,42 @@ def summary(platform: Platform, principal: Principal, params: Params) -> dict[st
     """/sms/summary: totals over the caller's packages in a date range (default: all)."""
     start, finish = _range(platform, params, required=False)
     # Statistics of what was sent: a cancelled package never was.
-    window = [packages.c.user_id == principal.user_id,
-              packages.c.state != int(PackageState.CANCELLED)]
+    window = [
+        packages.c.user_id == principal.user_id,
+        packages.c.state != int(PackageState.CANCELLED),
+    ]
     if start:
         window.append(packages.c.sending_date >= start)
     if finish:
         window.append(packages.c.sending_date <= finish)
 
     def parts_in(*states: int) -> Any:
-        return func.coalesce(func.sum(case((items.c.state.in_(states), items.c.parts),
-                                           else_=0)), 0)
+        return func.coalesce(func.sum(case((items.c.state.in_(states), items.c.parts), else_=0)), 0)
 
     with platform.store.read() as conn:
         row = conn.execute(
-            select(func.coalesce(func.sum(items.c.parts), 0), parts_in(ItemState.DELIVERED),
-                   parts_in(*UNDELIVERED_STATES), parts_in(ItemState.SENT),
-                   func.count(items.c.id))
+            select(
+                func.coalesce(func.sum(items.c.parts), 0),
+                parts_in(ItemState.DELIVERED),
+                parts_in(*UNDELIVERED_STATES),
+                parts_in(ItemState.SENT),
+                func.count(items.c.id),
+            )
             .select_from(packages.join(items, items.c.package_id == packages.c.id))
-            .where(*window)).one()
-        reserved = conn.execute(select(func.coalesce(func.sum(packages.c.credit), 0))
-                                .where(*window)).scalar_one()
+            .where(*window)
+        ).one()
+        reserved = conn.execute(
+            select(func.coalesce(func.sum(packages.c.credit), 0)).where(*window)
+        ).scalar_one()
     total, delivered, undelivered, pending, recipients = (int(v) for v in row)
-    return {"total": total, "delivered": delivered, "undelivered": undelivered,
-            "pending": pending, "rCount": recipients, "credit": int(reserved)}
+    return {
+        "total": total,
+        "delivered": delivered,
+        "undelivered": undelivered,
+        "pending": pending,
+        "rCount": recipients,
+        "credit": int(reserved),
+    }
 
 
 def inquiry_number(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
@@ -213,35 +250,61 @@ def inquiry_number(platform: Platform, principal: Principal, params: Params) -> 
         raise invalid("gsm", "ülke kodu dahil geçerli bir GSM numarası olmalı")
     start, finish = _range(platform, params, required=True)
     page = Page.of(params)
-    query = (select(items, packages.c.id.label("pkg_id"), packages.c.sender,
-                    packages.c.encoding, packages.c.validity, packages.c.sms_type,
-                    packages.c.content, packages.c.sending_date.label("pkg_date"),
-                    users.c.uuid.label("user_uuid"), users.c.username)
-             .select_from(items.join(packages, packages.c.id == items.c.package_id)
-                          .join(users, users.c.id == packages.c.user_id))
-             .where(items.c.target == gsm, packages.c.user_id == principal.user_id,
-                    packages.c.sending_date >= start, packages.c.sending_date <= finish))
+    query = (
+        select(
+            items,
+            packages.c.id.label("pkg_id"),
+            packages.c.sender,
+            packages.c.encoding,
+            packages.c.validity,
+            packages.c.sms_type,
+            packages.c.content,
+            packages.c.sending_date.label("pkg_date"),
+            users.c.uuid.label("user_uuid"),
+            users.c.username,
+        )
+        .select_from(
+            items.join(packages, packages.c.id == items.c.package_id).join(
+                users, users.c.id == packages.c.user_id
+            )
+        )
+        .where(
+            items.c.target == gsm,
+            packages.c.user_id == principal.user_id,
+            packages.c.sending_date >= start,
+            packages.c.sending_date <= finish,
+        )
+    )
     sender = params.str("sender")
     if sender:
         query = query.where(packages.c.sender == sender)
     with platform.store.read() as conn:
-        return listing(conn, query, [items.c.id.desc()], page,
-                       lambda row: _inquiry_view(platform, row))
+        return listing(
+            conn, query, [items.c.id.desc()], page, lambda row: _inquiry_view(platform, row)
+        )
 
 
 def _inquiry_view(platform: Platform, row: Any) -> dict[str, Any]:
     fmt = platform.local.format
-    return {"userUUID": row["user_uuid"], "username": row["username"],
-            "sender": row["sender"], "encoding": row["encoding"],
-            "validity": row["validity"],
-            "sendingDate": fmt(row["sending_date"] or row["pkg_date"]),
-            "pkgID": int(row["pkg_id"]), "pkgType": row["sms_type"], "state": row["state"],
-            "msg": row["msg"] or row["content"], "operator": row["operator"],
-            "deliveryDate": fmt(row["delivery_date"])}
+    return {
+        "userUUID": row["user_uuid"],
+        "username": row["username"],
+        "sender": row["sender"],
+        "encoding": row["encoding"],
+        "validity": row["validity"],
+        "sendingDate": fmt(row["sending_date"] or row["pkg_date"]),
+        "pkgID": int(row["pkg_id"]),
+        "pkgType": row["sms_type"],
+        "state": row["state"],
+        "msg": row["msg"] or row["content"],
+        "operator": row["operator"],
+        "deliveryDate": fmt(row["delivery_date"]),
+    }
 
 
-def _range(platform: Platform, params: Params,
-           required: bool) -> tuple[datetime | None, datetime | None]:
+def _range(
+    platform: Platform, params: Params, required: bool
+) -> tuple[datetime | None, datetime | None]:
     """startDate/finishDate as UTC; with `required`, the inquiry window rules apply."""
     start_local, finish_local = params.date("startDate"), params.date("finishDate")
     start = platform.local.to_utc(start_local) if start_local else None
@@ -261,4 +324,3 @@ def _int(value: Any, field: str) -> int:
     result = to_int(value, field)
     assert result is not None
     return result
-

@@ -33,16 +33,21 @@ def list_senders(platform: Platform, principal: Principal, params: Params) -> di
     if status is not None:
         query = query.where(senders.c.status == _state(status))
     with platform.store.read() as conn:
-        return listing(conn, query, [senders.c.title], page,
-                       lambda r: {"uuid": r["uuid"], "status": r["status"], "title": r["title"]})
+        return listing(
+            conn,
+            query,
+            [senders.c.title],
+            page,
+            lambda r: {"uuid": r["uuid"], "status": r["status"], "title": r["title"]},
+        )
 
 
-_SENDER_STATUS = select(senders.c.status).where(senders.c.user_id == bindparam("uid"),
-                                                senders.c.title == bindparam("title"))
+_SENDER_STATUS = select(senders.c.status).where(
+    senders.c.user_id == bindparam("uid"), senders.c.title == bindparam("title")
+)
 
 
-def require_approved(platform: Platform, conn: Connection, user_id: int,
-                     title: str | None) -> str:
+def require_approved(platform: Platform, conn: Connection, user_id: int, title: str | None) -> str:
     """The sender title when it is one of the user's approved senders."""
     if not title:
         raise DomainError(Err.ERR_INVALID_SMS_SENDER, "Gönderici başlığı zorunlu.", field="sender")
@@ -55,8 +60,9 @@ def require_approved(platform: Platform, conn: Connection, user_id: int,
     return title
 
 
-def add_sender(platform: Platform, username: str, title: str,
-               status: int = SenderState.WAITING) -> dict[str, Any]:
+def add_sender(
+    platform: Platform, username: str, title: str, status: int = SenderState.WAITING
+) -> dict[str, Any]:
     """Register a sender title for a user (waiting for approval unless told otherwise)."""
     if not _TITLE.fullmatch(title):
         raise invalid("title", "2-11 karakter: harf, rakam, boşluk ve . - _ & + '")
@@ -68,9 +74,15 @@ def add_sender(platform: Platform, username: str, title: str,
         sender_uuid = str(uuidlib.uuid4())
         try:
             with conn.begin_nested():
-                conn.execute(insert(senders).values(
-                    uuid=sender_uuid, user_id=user_id, title=title, status=int(state),
-                    created_at=platform.clock.now()))
+                conn.execute(
+                    insert(senders).values(
+                        uuid=sender_uuid,
+                        user_id=user_id,
+                        title=title,
+                        status=int(state),
+                        created_at=platform.clock.now(),
+                    )
+                )
         except IntegrityError as exc:
             if not is_unique_violation(exc):  # a NOT NULL or a foreign key: our fault
                 raise
@@ -78,15 +90,17 @@ def add_sender(platform: Platform, username: str, title: str,
     return {"uuid": sender_uuid, "title": title, "status": int(state), "user": username}
 
 
-def set_sender_status(platform: Platform, username: str, title: str,
-                      status: int) -> dict[str, Any]:
+def set_sender_status(platform: Platform, username: str, title: str, status: int) -> dict[str, Any]:
     """Approve, reject or ban one of a user's senders."""
     state = _state(status)
     with platform.store.write() as conn:
         user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
-        row = conn.execute(update(senders).where(
-            senders.c.user_id == user_id, senders.c.title == title)
-            .values(status=int(state)).returning(senders.c.uuid)).first()
+        row = conn.execute(
+            update(senders)
+            .where(senders.c.user_id == user_id, senders.c.title == title)
+            .values(status=int(state))
+            .returning(senders.c.uuid)
+        ).first()
     if row is None:
         raise DomainError(Err.ERR_BAD_REQUEST, f"{username} için {title} başlığı yok.")
     platform.approved_senders.clear()

@@ -33,13 +33,27 @@ from service.store.schema import items, packages, recent_sends
 
 OTP_LANE, BULK_LANE = 0, 1
 _PRECHECK_RECIPIENTS = 1000
-_ITEM_COLUMNS = ("package_id", "target", "msg", "xid", "operator", "parts", "encoding",
-                 "state", "lane", "due_at", "refunded")
+_ITEM_COLUMNS = (
+    "package_id",
+    "target",
+    "msg",
+    "xid",
+    "operator",
+    "parts",
+    "encoding",
+    "state",
+    "lane",
+    "due_at",
+    "refunded",
+)
 
 # Prepared once: creating a package is the hot path of the API.
 _INSERT_PACKAGE = Prepared(insert(packages).returning(packages.c.id))
-_CUSTOM_ID_TAKEN = Prepared(select(packages.c.id).where(
-    packages.c.user_id == bindparam("uid"), packages.c.custom_id == bindparam("cid")))
+_CUSTOM_ID_TAKEN = Prepared(
+    select(packages.c.id).where(
+        packages.c.user_id == bindparam("uid"), packages.c.custom_id == bindparam("cid")
+    )
+)
 
 
 def create_otp(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
@@ -72,17 +86,34 @@ class _Draft:
     parts: int
 
 
-def create_package(platform: Platform, principal: Principal, req: sending.SendRequest, *,
-                   check_duplicates: bool = True, recreated_from: int | None = None) -> int:
+def create_package(
+    platform: Platform,
+    principal: Principal,
+    req: sending.SendRequest,
+    *,
+    check_duplicates: bool = True,
+    recreated_from: int | None = None,
+) -> int:
     """Write a package and its items, reserving credit, in one transaction; its id."""
     now = platform.clock.now()
     start = _start(platform, req, now)
     rules.check_split_span(start, len(req.recipients), req.periodic, now)
     priced = list(_price(req, platform.settings.max_message_parts))
-    draft = _draft(platform, principal, req, start, now, priced, recreated_from,
-                   check_duplicates and principal.duplicate_check)
-    if len(priced) > _PRECHECK_RECIPIENTS and not principal.unlimited \
-            and credit.balance(platform, principal.user_id) < draft.parts:
+    draft = _draft(
+        platform,
+        principal,
+        req,
+        start,
+        now,
+        priced,
+        recreated_from,
+        check_duplicates and principal.duplicate_check,
+    )
+    if (
+        len(priced) > _PRECHECK_RECIPIENTS
+        and not principal.unlimited
+        and credit.balance(platform, principal.user_id) < draft.parts
+    ):
         # A large package holds the write lock for seconds: fail before taking it. The
         # conditional debit below stays the rule; this only spares the others the wait.
         raise DomainError(Err.ERR_USER_CREDIT_REQUIRED)
@@ -101,26 +132,47 @@ def create_package(platform: Platform, principal: Principal, req: sending.SendRe
     return platform.store.write_job(write)
 
 
-def _draft(platform: Platform, principal: Principal, req: sending.SendRequest, start: datetime,
-           now: datetime, priced: list[_Priced], recreated_from: int | None,
-           check_duplicates: bool) -> _Draft:
+def _draft(
+    platform: Platform,
+    principal: Principal,
+    req: sending.SendRequest,
+    start: datetime,
+    now: datetime,
+    priced: list[_Priced],
+    recreated_from: int | None,
+    check_duplicates: bool,
+) -> _Draft:
     scheduled = start > now
     total_parts = sum(p.parts for p in priced)
     title = req.title or f"{platform.local.to_local(start):%Y-%m-%d %H:%M} tarihli gönderim"
     values = dict(
-        uuid=uuid7(), user_id=principal.user_id, custom_id=req.custom_id,
-        sms_type=int(req.sms_type), sending_type=int(req.sending_type), title=title,
-        content=req.content, sender=req.sender, encoding=int(req.encoding),
+        uuid=uuid7(),
+        user_id=principal.user_id,
+        custom_id=req.custom_id,
+        sms_type=int(req.sms_type),
+        sending_type=int(req.sending_type),
+        title=title,
+        content=req.content,
+        sender=req.sender,
+        encoding=int(req.encoding),
         validity=req.validity,
         state=int(PackageState.WAITING if scheduled else PackageState.QUEUEING),
         lane=_lane(req),
-        sending_date=start, is_scheduled=scheduled,
+        sending_date=start,
+        is_scheduled=scheduled,
         periodic=json.dumps(req.periodic.as_dict()) if req.periodic else None,
-        push_url=req.push_url, commercial=req.commercial,
+        push_url=req.push_url,
+        commercial=req.commercial,
         trust_date=platform.local.to_utc(req.trust_date) if req.trust_date else None,
-        recipients=len(priced), invalid_count=req.invalid_count, parts=total_parts,
-        credit=0 if principal.unlimited else total_parts, source="node",
-        recreated_from=recreated_from, created_at=now, updated_at=now)
+        recipients=len(priced),
+        invalid_count=req.invalid_count,
+        parts=total_parts,
+        credit=0 if principal.unlimited else total_parts,
+        source="node",
+        recreated_from=recreated_from,
+        created_at=now,
+        updated_at=now,
+    )
     digest = _fingerprint(req, start if scheduled else None) if check_duplicates else None
     return _Draft(values, _item_rows(req, priced, start), digest, total_parts)
 
@@ -153,8 +205,9 @@ def _segment(text: str, encoding: int, max_parts: int) -> enc.Segmentation:
     return seg
 
 
-def _insert_package(conn: Connection, user_id: int, custom_id: str | None,
-                    values: dict[str, Any]) -> int:
+def _insert_package(
+    conn: Connection, user_id: int, custom_id: str | None, values: dict[str, Any]
+) -> int:
     if custom_id and _CUSTOM_ID_TAKEN.first(conn, {"uid": user_id, "cid": custom_id}):
         raise DomainError(Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION, field="customID")
     try:
@@ -173,26 +226,38 @@ def _fingerprint_upsert(dialect: Any) -> Prepared:
     stmt = stmt.on_conflict_do_update(
         index_elements=[recent_sends.c.user_id, recent_sends.c.fingerprint],
         set_={"package_id": stmt.excluded.package_id, "expires_at": stmt.excluded.expires_at},
-        where=recent_sends.c.expires_at <= bindparam("now"))
+        where=recent_sends.c.expires_at <= bindparam("now"),
+    )
     return Prepared(stmt.returning(recent_sends.c.package_id))
 
 
-_CLAIM_FINGERPRINT = {"postgresql": _fingerprint_upsert(postgresql),
-                      "sqlite": _fingerprint_upsert(sqlite)}
+_CLAIM_FINGERPRINT = {
+    "postgresql": _fingerprint_upsert(postgresql),
+    "sqlite": _fingerprint_upsert(sqlite),
+}
 
 
 def _fingerprint(req: sending.SendRequest, scheduled: datetime | None) -> str:
     content = req.content or ""
-    return rules.fingerprint(req.sender or "",
-                             ((r.target, r.msg or content) for r in req.recipients), scheduled)
+    return rules.fingerprint(
+        req.sender or "", ((r.target, r.msg or content) for r in req.recipients), scheduled
+    )
 
 
-def _claim_fingerprint(conn: Connection, user_id: int, digest: str, package_id: int,
-                       now: datetime) -> None:
+def _claim_fingerprint(
+    conn: Connection, user_id: int, digest: str, package_id: int, now: datetime
+) -> None:
     claim = _CLAIM_FINGERPRINT[conn.dialect.name]
-    taken = claim.first(conn, {
-        "user_id": user_id, "fingerprint": digest, "package_id": package_id,
-        "expires_at": now + timedelta(minutes=DUPLICATE_WINDOW_MINUTES), "now": now})
+    taken = claim.first(
+        conn,
+        {
+            "user_id": user_id,
+            "fingerprint": digest,
+            "package_id": package_id,
+            "expires_at": now + timedelta(minutes=DUPLICATE_WINDOW_MINUTES),
+            "now": now,
+        },
+    )
     if taken is None:
         raise DomainError(Err.ERR_SMS_PKG_DUPLICATION)
 
@@ -202,15 +267,27 @@ def _lane(req: sending.SendRequest) -> int:
     return OTP_LANE if req.otp or req.sms_type == SmsType.OTP else BULK_LANE
 
 
-def _item_rows(req: sending.SendRequest, priced: list[_Priced],
-               start: datetime) -> list[tuple[Any, ...]]:
+def _item_rows(
+    req: sending.SendRequest, priced: list[_Priced], start: datetime
+) -> list[tuple[Any, ...]]:
     """The items' rows in _ITEM_COLUMNS order, all but the package id."""
     lane = _lane(req)
     waiting = int(ItemState.WAITING)
-    return [(p.recipient.target, p.recipient.msg, p.recipient.xid,
-             operator_of(p.recipient.target), p.parts, p.encoding, waiting, lane,
-             rules.split_due(start, index, req.periodic), False)
-            for index, p in enumerate(priced)]
+    return [
+        (
+            p.recipient.target,
+            p.recipient.msg,
+            p.recipient.xid,
+            operator_of(p.recipient.target),
+            p.parts,
+            p.encoding,
+            waiting,
+            lane,
+            rules.split_due(start, index, req.periodic),
+            False,
+        )
+        for index, p in enumerate(priced)
+    ]
 
 
 def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
@@ -222,14 +299,18 @@ def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str
         if pkg["state"] not in rules.CANCELLABLE_PACKAGE_STATES:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE)
         # Only waiting items move; if the dispatcher took any, the package has started.
-        moved = conn.execute(update(items).where(
-            items.c.package_id == pkg["id"],
-            movable_to(ItemState.CANCELLED))
-            .values(state=int(ItemState.CANCELLED), refunded=True)).rowcount
+        moved = conn.execute(
+            update(items)
+            .where(items.c.package_id == pkg["id"], movable_to(ItemState.CANCELLED))
+            .values(state=int(ItemState.CANCELLED), refunded=True)
+        ).rowcount
         if moved != pkg["recipients"]:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Gönderim başladı.")
-        conn.execute(update(packages).where(packages.c.id == pkg["id"]).values(
-            state=int(PackageState.CANCELLED), updated_at=now))
+        conn.execute(
+            update(packages)
+            .where(packages.c.id == pkg["id"])
+            .values(state=int(PackageState.CANCELLED), updated_at=now)
+        )
         if pkg["credit"]:
             credit.refund(conn, principal.user_id, int(pkg["credit"]), now, "cancel", pkg["id"])
         # A cancelled package was never sent: the same SMS may be sent again at once.
@@ -249,21 +330,39 @@ def recreate(platform: Platform, principal: Principal, params: Params) -> dict[s
         pkg = find_package(conn, principal.user_id, ref)
         if pkg["state"] not in rules.RECREATABLE_PACKAGE_STATES:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Paket henüz tamamlanmadı.")
-        rows = conn.execute(select(items.c.target, items.c.msg, items.c.xid)
-                            .where(items.c.package_id == pkg["id"]).order_by(items.c.id)).all()
+        rows = conn.execute(
+            select(items.c.target, items.c.msg, items.c.xid)
+            .where(items.c.package_id == pkg["id"])
+            .order_by(items.c.id)
+        ).all()
     req = _copy_request(pkg, rules.check_title(title), rows)
-    return {"pkgID": create_package(platform, principal, req, check_duplicates=False,
-                                    recreated_from=int(pkg["id"]))}
+    return {
+        "pkgID": create_package(
+            platform, principal, req, check_duplicates=False, recreated_from=int(pkg["id"])
+        )
+    }
 
 
 def _copy_request(pkg: Any, title: str | None, rows: Sequence[Any]) -> sending.SendRequest:
     periodic = json.loads(pkg["periodic"]) if pkg["periodic"] else None
     return sending.SendRequest(
-        sms_type=SmsType(pkg["sms_type"]), sending_type=sending.SendingType(pkg["sending_type"]),
-        otp=pkg["lane"] == OTP_LANE, sender=pkg["sender"], content=pkg["content"],
-        encoding=sending.Encoding(pkg["encoding"]), validity=pkg["validity"], title=title,
+        sms_type=SmsType(pkg["sms_type"]),
+        sending_type=sending.SendingType(pkg["sending_type"]),
+        otp=pkg["lane"] == OTP_LANE,
+        sender=pkg["sender"],
+        content=pkg["content"],
+        encoding=sending.Encoding(pkg["encoding"]),
+        validity=pkg["validity"],
+        title=title,
         sending_date=None,
-        periodic=rules.check_periodic(periodic["periodType"], periodic["interval"],
-                                      periodic["amount"]) if periodic else None,
-        push_url=pkg["push_url"], commercial=pkg["commercial"], custom_id=None,
-        trust_date=None, recipients=[sending.Recipient(r.target, r.msg, r.xid) for r in rows])
+        periodic=rules.check_periodic(
+            periodic["periodType"], periodic["interval"], periodic["amount"]
+        )
+        if periodic
+        else None,
+        push_url=pkg["push_url"],
+        commercial=pkg["commercial"],
+        custom_id=None,
+        trust_date=None,
+        recipients=[sending.Recipient(r.target, r.msg, r.xid) for r in rows],
+    )

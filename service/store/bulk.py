@@ -21,8 +21,9 @@ _CHUNK = 20_000  # rows per executemany: bounded memory for very large packages
 _COPY_MIN_ROWS = 64
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
-                rows: Sequence[Sequence[Any]]) -> None:
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     """Insert rows (tuples in `columns` order) inside the connection's transaction."""
     if not rows:
         return
@@ -41,16 +42,20 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
             cursor.execute(sql, convert(rows)[0])
             return
         for offset in range(0, len(rows), _CHUNK):
-            cursor.executemany(sql, convert(rows[offset:offset + _CHUNK]))
+            cursor.executemany(sql, convert(rows[offset : offset + _CHUNK]))
 
 
 @functools.lru_cache(maxsize=64)
-def _converter(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Callable[
-        [Sequence[Sequence[Any]]], Sequence[Sequence[Any]]]:
+def _converter(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> Callable[[Sequence[Sequence[Any]]], Sequence[Sequence[Any]]]:
     # The columns' own bind processors (SQLite stores DateTime as text), applied only
     # where a column has one; values repeated across rows are converted once.
-    procs = [(i, p) for i, c in enumerate(columns)
-             if (p := dialect_bind_processor(table.c[c].type, dialect)) is not None]
+    procs = [
+        (i, p)
+        for i, c in enumerate(columns)
+        if (p := dialect_bind_processor(table.c[c].type, dialect)) is not None
+    ]
     if not procs:
         return lambda rows: rows
 

@@ -25,7 +25,7 @@ def normalize_url(url: str) -> str:
     """Use psycopg 3 for postgres URLs that name no driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -37,8 +37,7 @@ class Store:
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = self._make_engine(pool_size, search_path)
         self._writers = _WriterQueue(self.engine.url.database) if self.is_sqlite else None
-        self._checkpointer = _Checkpointer.for_database(self.engine.url.database,
-                                                        self._writers)
+        self._checkpointer = _Checkpointer.for_database(self.engine.url.database, self._writers)
         self.group_commit = GroupCommit(self.write) if self.is_sqlite else None
         self._writer: tuple[int, Connection] | None = None  # (pid, SQLite write connection)
 
@@ -46,9 +45,13 @@ class Store:
         if self.is_sqlite:
             engine = _sqlite_engine(self.url, pool_size)
         else:
-            kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size * 2,
-                                      "pool_timeout": 60, "pool_pre_ping": True,
-                                      "hide_parameters": True}
+            kwargs: dict[str, Any] = {
+                "pool_size": pool_size,
+                "max_overflow": pool_size * 2,
+                "pool_timeout": 60,
+                "pool_pre_ping": True,
+                "hide_parameters": True,
+            }
             if search_path:
                 kwargs["connect_args"] = {"options": f"-c search_path={search_path}"}
             engine = create_engine(self.url, **kwargs)
@@ -141,9 +144,14 @@ def _sqlite_engine(url: str, pool_size: int) -> Engine:
     # Pooled connections keep their pragmas; a connection serves one thread at a time, so
     # check_same_thread is off. WAL lets readers run beside the single writer.
     # hide_parameters: a database error's message must not carry SMS texts (OTP codes).
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                           pool_timeout=60, hide_parameters=True,
-                           connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_timeout=60,
+        hide_parameters=True,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -152,9 +160,14 @@ def _sqlite_engine(url: str, pool_size: int) -> Engine:
         cur = dbapi_conn.cursor()
         # wal_autocheckpoint=0: the committing request would otherwise copy the WAL back
         # and fsync every ~1000 pages, inside its transaction's lock; _Checkpointer does it.
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
-                       "foreign_keys=ON", "wal_autocheckpoint=0",
-                       f"journal_size_limit={_WAL_SIZE_LIMIT}"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "busy_timeout=30000",
+            "foreign_keys=ON",
+            "wal_autocheckpoint=0",
+            f"journal_size_limit={_WAL_SIZE_LIMIT}",
+        ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -230,8 +243,9 @@ class _Checkpointer:
         self._pid = -1
 
     @classmethod
-    def for_database(cls, database: str | None,
-                     writers: _WriterQueue | None) -> _Checkpointer | None:
+    def for_database(
+        cls, database: str | None, writers: _WriterQueue | None
+    ) -> _Checkpointer | None:
         """A checkpointer for a database file; None in memory (there is no WAL)."""
         if writers is None or not database or database == ":memory:":
             return None
@@ -246,14 +260,14 @@ class _Checkpointer:
             # since no connection checkpoints by itself (wal_autocheckpoint=0).
             if not self._running():
                 self._stopping = threading.Event()
-                self._thread = threading.Thread(target=self._run, args=(self._stopping,),
-                                                name="sqlite-checkpoint", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stopping,), name="sqlite-checkpoint", daemon=True
+                )
                 self._thread.start()
                 self._pid = os.getpid()
 
     def _running(self) -> bool:
-        return self._pid == os.getpid() and self._thread is not None \
-            and self._thread.is_alive()
+        return self._pid == os.getpid() and self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop the thread and wait for it."""

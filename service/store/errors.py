@@ -25,8 +25,11 @@ def hide_values(exc: BaseException) -> None:
     error's message, and its driver error's, in place."""
     orig = getattr(exc, "orig", None) or exc
     diag = getattr(orig, "diag", None)
-    quoted = [text for text in (getattr(diag, "message_detail", None),
-                                getattr(diag, "context", None)) if text]
+    quoted = [
+        text
+        for text in (getattr(diag, "message_detail", None), getattr(diag, "context", None))
+        if text
+    ]
     for error in (exc, orig):
         if error.args and isinstance(error.args[0], str):
             message = error.args[0]
@@ -49,8 +52,9 @@ def driver_cursor(conn: Connection, sql: str) -> Iterator[Any]:
 
 
 def _as_core(dialect: Dialect, sql: str, exc: Exception) -> StatementError:
-    return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
-                               hide_parameters=True, dialect=dialect)
+    return DBAPIError.instance(
+        sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+    )
 
 
 def is_unique_violation(exc: DBAPIError) -> bool:

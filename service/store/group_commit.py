@@ -121,4 +121,3 @@ def _in_savepoint(conn: Connection, job: _Job[Any]) -> None:
         traceback.clear_frames(exc.__traceback__)
         raw.execute("ROLLBACK TO job")  # undo this job only; the transaction goes on
     raw.execute("RELEASE job")
-

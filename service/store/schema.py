@@ -112,9 +112,14 @@ packages = Table(
 )
 # Partial: most packages carry no customID, and those need no index entry (a page less
 # written per package created). Unique per user where given.
-Index("uq_packages_user_custom_id", packages.c.user_id, packages.c.custom_id, unique=True,
-      sqlite_where=packages.c.custom_id.isnot(None),
-      postgresql_where=packages.c.custom_id.isnot(None))
+Index(
+    "uq_packages_user_custom_id",
+    packages.c.user_id,
+    packages.c.custom_id,
+    unique=True,
+    sqlite_where=packages.c.custom_id.isnot(None),
+    postgresql_where=packages.c.custom_id.isnot(None),
+)
 
 items = Table(
     "items",
@@ -144,9 +149,12 @@ items = Table(
 )
 # Delivery reports find their item by the carrier's reference, which is only set once the
 # item is handed over: items still waiting need no index entry.
-Index("ix_items_carrier_ref", items.c.carrier_ref,
-      sqlite_where=items.c.carrier_ref.isnot(None),
-      postgresql_where=items.c.carrier_ref.isnot(None))
+Index(
+    "ix_items_carrier_ref",
+    items.c.carrier_ref,
+    sqlite_where=items.c.carrier_ref.isnot(None),
+    postgresql_where=items.c.carrier_ref.isnot(None),
+)
 # The dispatcher's queue: waiting items by lane and due time (partial where supported).
 Index(
     "ix_items_due",

@@ -17,10 +17,20 @@ FINSMS = [sys.executable, "-m", "service"]
 
 
 def run(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FINSMS_DATABASE_URL": db_url, "FINSMS_ARGON2_TIME_COST": "1",
-           "FINSMS_ARGON2_MEMORY_KIB": "8192"}
-    result = subprocess.run([*FINSMS, *args], capture_output=True, text=True, env=env,
-                            timeout=60, stdin=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "FINSMS_DATABASE_URL": db_url,
+        "FINSMS_ARGON2_TIME_COST": "1",
+        "FINSMS_ARGON2_MEMORY_KIB": "8192",
+    }
+    result = subprocess.run(
+        [*FINSMS, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -35,11 +45,24 @@ def db_url(tmp_path: Path) -> str:
 
 def test_a_platform_is_set_up_from_a_script(db_url):
     run(db_url, "user", "create", "bayi", "--password", "bayi-pass", "--type", "1")
-    run(db_url, "user", "create", "musteri", "--password", "musteri-pass", "--type", "3",
-        "--parent", "bayi")
+    run(
+        db_url,
+        "user",
+        "create",
+        "musteri",
+        "--password",
+        "musteri-pass",
+        "--type",
+        "3",
+        "--parent",
+        "bayi",
+    )
     run(db_url, "credit", "add", "bayi", "500", "--note", "opening")
-    moved = json.loads(run(db_url, "credit", "transfer", "--from", "bayi", "--to", "musteri",
-                           "200", "--json").stdout)
+    moved = json.loads(
+        run(
+            db_url, "credit", "transfer", "--from", "bayi", "--to", "musteri", "200", "--json"
+        ).stdout
+    )
     assert moved == {"bayi": 300, "musteri": 200}
     sender = json.loads(run(db_url, "sender", "add", "musteri", "MUSTERI", "--json").stdout)
     assert sender["status"] == 0
@@ -53,8 +76,18 @@ def test_a_platform_is_set_up_from_a_script(db_url):
 def test_domain_errors_exit_1_with_the_error_code(db_url):
     run(db_url, "user", "create", "bayi", "--password", "bayi-pass", "--type", "1")
     run(db_url, "user", "create", "musteri", "--password", "musteri-pass", "--parent", "bayi")
-    result = run(db_url, "credit", "transfer", "--from", "bayi", "--to", "musteri", "5",
-                 "--json", check=False)
+    result = run(
+        db_url,
+        "credit",
+        "transfer",
+        "--from",
+        "bayi",
+        "--to",
+        "musteri",
+        "5",
+        "--json",
+        check=False,
+    )
     assert result.returncode == 1
     assert json.loads(result.stdout)["err"]["code"] == "ERR_PARENT_USER_CREDIT_REQUIRED"
     assert "SMS28" in result.stderr
@@ -62,9 +95,14 @@ def test_domain_errors_exit_1_with_the_error_code(db_url):
 
 def test_password_from_stdin_and_no_prompt_without_a_terminal(db_url):
     env = {**os.environ, "FINSMS_DATABASE_URL": db_url, "FINSMS_ARGON2_TIME_COST": "1"}
-    done = subprocess.run([*FINSMS, "user", "create", "u1", "--password-stdin"],
-                          input="from-stdin-pass\n", capture_output=True, text=True, env=env,
-                          timeout=60)
+    done = subprocess.run(
+        [*FINSMS, "user", "create", "u1", "--password-stdin"],
+        input="from-stdin-pass\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     missing = run(db_url, "user", "create", "u2", check=False)
     assert missing.returncode != 0 and "--password" in missing.stderr
@@ -78,22 +116,41 @@ def _free_port() -> int:
 
 def test_readme_flow_serve_send_and_see_it_delivered(tmp_path):
     port = _free_port()
-    env = {**os.environ, "FINSMS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-           "FINSMS_SIMULATOR_REPORT_DELAY": "0.2", "FINSMS_WORKERS": "2"}
-    server = subprocess.Popen([*FINSMS, "serve", "--demo", "--host", "127.0.0.1", "--port",
-                               str(port)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "FINSMS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "FINSMS_SIMULATOR_REPORT_DELAY": "0.2",
+        "FINSMS_WORKERS": "2",
+    }
+    server = subprocess.Popen(
+        [*FINSMS, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base, auth = f"http://127.0.0.1:{port}", ("demo", "demo1234")
     try:
         _wait_until_up(base, server)
-        sent = requests.post(f"{base}/sms/create", auth=auth, timeout=10, json={
-            "type": 1, "sendingType": 0, "title": "İlk SMS", "content": "Merhaba FinSMS",
-            "number": "905321234567", "sender": "FINSMS"}).json()
+        sent = requests.post(
+            f"{base}/sms/create",
+            auth=auth,
+            timeout=10,
+            json={
+                "type": 1,
+                "sendingType": 0,
+                "title": "İlk SMS",
+                "content": "Merhaba FinSMS",
+                "number": "905321234567",
+                "sender": "FINSMS",
+            },
+        ).json()
         pkg = sent["data"]["pkgID"]
         deadline, state = time.monotonic() + 20, None
         while time.monotonic() < deadline and state != 3:
-            items = requests.post(f"{base}/sms/list-item", auth=auth, timeout=10,
-                                  json={"pkgID": pkg}).json()["data"]["list"]
+            items = requests.post(
+                f"{base}/sms/list-item", auth=auth, timeout=10, json={"pkgID": pkg}
+            ).json()["data"]["list"]
             state = items[0]["state"]
             time.sleep(0.2)
         assert state == 3, items

@@ -16,31 +16,63 @@ from tests.conftest import add_customer
 from tests.e2e.conftest import Api
 
 VENDOR_PHP_CREATE = {  # what the vendor's PHP SDK always sends
-    "type": 1, "sendingType": 1, "title": "Kampanya", "encoding": 0, "content": "Merhaba",
-    "numbers": ["905321111111", "905421111112"], "sender": "ACME",
-    "periodicSettings": None, "sendingDate": None, "validity": 60, "commercial": False,
-    "skipAhsQuery": True, "customID": None}
+    "type": 1,
+    "sendingType": 1,
+    "title": "Kampanya",
+    "encoding": 0,
+    "content": "Merhaba",
+    "numbers": ["905321111111", "905421111112"],
+    "sender": "ACME",
+    "periodicSettings": None,
+    "sendingDate": None,
+    "validity": 60,
+    "commercial": False,
+    "skipAhsQuery": True,
+    "customID": None,
+}
 
 
 def test_create_otp_returns_integer_package_id(api):
-    body = {"number": 5321111111, "sender": "ACME", "encoding": 0,
-            "content": "Dogrulama kodunuz: 123456", "validity": 3, "commercial": False}
+    body = {
+        "number": 5321111111,
+        "sender": "ACME",
+        "encoding": 0,
+        "content": "Dogrulama kodunuz: 123456",
+        "validity": 3,
+        "commercial": False,
+    }
     data = api.data("/sms/create-otp", body)
     assert isinstance(data["pkgID"], int) and data["pkgID"] > 0
 
 
 def test_create_otp_tolerates_fields_it_does_not_use(api):
-    body = {"number": ["905321111111"], "sender": "ACME", "content": "Kod 1",
-            "type": 0, "sendingType": 0, "title": "otp", "skipAhsQuery": True,
-            "pushSettings": None, "customID": None, "trustDate": None}
+    body = {
+        "number": ["905321111111"],
+        "sender": "ACME",
+        "content": "Kod 1",
+        "type": 0,
+        "sendingType": 0,
+        "title": "otp",
+        "skipAhsQuery": True,
+        "pushSettings": None,
+        "customID": None,
+        "trustDate": None,
+    }
     assert isinstance(api.data("/sms/create-otp", body)["pkgID"], int)
 
 
-@pytest.mark.parametrize("number", [905321111111, "905321111111", "05321111111",
-                                    "5321111111", ["905321111111"]])
+@pytest.mark.parametrize(
+    "number", [905321111111, "905321111111", "05321111111", "5321111111", ["905321111111"]]
+)
 def test_single_sending_accepts_every_number_form(api, number):
-    body = {"type": 1, "sendingType": 0, "title": "Tekil", "content": f"Tekil {number}",
-            "sender": "ACME", "number": number}
+    body = {
+        "type": 1,
+        "sendingType": 0,
+        "title": "Tekil",
+        "content": f"Tekil {number}",
+        "sender": "ACME",
+        "number": number,
+    }
     pkg = api.data("/sms/create", body)["pkgID"]
     items = api.data("/sms/list-item", {"pkgID": pkg})["list"]
     assert [i["target"] for i in items] == ["905321111111"]
@@ -48,27 +80,43 @@ def test_single_sending_accepts_every_number_form(api, number):
 
 def test_vendor_php_sdk_request_shapes_work(api):
     assert isinstance(api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"], int)
-    nn = {**VENDOR_PHP_CREATE, "sendingType": 2, "content": "Dinamik Sms",
-          "numbers": [{"nr": 905321111111, "msg": "A kişisine özel"},
-                      {"nr": "905421111112", "msg": "B kişisine özel",
-                       "xid": "a" * 32}]}
+    nn = {
+        **VENDOR_PHP_CREATE,
+        "sendingType": 2,
+        "content": "Dinamik Sms",
+        "numbers": [
+            {"nr": 905321111111, "msg": "A kişisine özel"},
+            {"nr": "905421111112", "msg": "B kişisine özel", "xid": "a" * 32},
+        ],
+    }
     pkg = api.data("/sms/create", nn)["pkgID"]
     items = api.data("/sms/list-item", {"pkgID": pkg})["list"]
     assert {(i["target"], i["msg"]) for i in items} == {
-        ("905321111111", "A kişisine özel"), ("905421111112", "B kişisine özel")}
+        ("905321111111", "A kişisine özel"),
+        ("905421111112", "B kişisine özel"),
+    }
 
 
 def test_one_to_many_with_custom_fields_fills_placeholders(api):
-    body = {**VENDOR_PHP_CREATE, "content": "Merhaba FIRST_NAME LAST_NAME",
-            "numbers": [{"nr": "905321111111", "cfs": {"FIRST_NAME": "Ayşe",
-                                                       "LAST_NAME": "Kaya"}}],
-            "customFields": ["FIRST_NAME", "LAST_NAME"]}
+    body = {
+        **VENDOR_PHP_CREATE,
+        "content": "Merhaba FIRST_NAME LAST_NAME",
+        "numbers": [{"nr": "905321111111", "cfs": {"FIRST_NAME": "Ayşe", "LAST_NAME": "Kaya"}}],
+        "customFields": ["FIRST_NAME", "LAST_NAME"],
+    }
     pkg = api.data("/sms/create", body)["pkgID"]
     assert api.data("/sms/list-item", {"pkgID": pkg})["list"][0]["msg"] == "Merhaba Ayşe Kaya"
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/user/credit"), ("GET", "/sms/list-sender"),
-                                          ("GET", "/sms/list"), ("GET", "/sms/summary")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/user/credit"),
+        ("GET", "/sms/list-sender"),
+        ("GET", "/sms/list"),
+        ("GET", "/sms/summary"),
+    ],
+)
 def test_get_functions_answer_get(api, method, path):
     response = api.session.request(method, api.base + path, timeout=10)
     assert response.status_code == 200 and response.json()["err"] is None
@@ -76,14 +124,19 @@ def test_get_functions_answer_get(api, method, path):
 
 @pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null"])
 def test_post_without_parameters_accepts_empty_and_blank_bodies(api, body):
-    response = api.session.post(api.base + "/user/credit", data=body,
-                                headers={"Content-Type": "application/json"}, timeout=10)
+    response = api.session.post(
+        api.base + "/user/credit",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert response.json() == {"err": None, "data": {"credit": 1000}}
 
 
 def test_field_names_are_case_insensitive(api):
-    pkg = api.data("/sms/create", {**VENDOR_PHP_CREATE, "numbers": ["905321111111",
-                                                                   "905051111112"]})["pkgID"]
+    pkg = api.data(
+        "/sms/create", {**VENDOR_PHP_CREATE, "numbers": ["905321111111", "905051111112"]}
+    )["pkgID"]
     listed = api.data("/sms/list-item", {"PKGID": pkg, "Operator": 2})["list"]
     assert [i["target"] for i in listed] == ["905051111112"]
 
@@ -96,8 +149,9 @@ def test_get_reads_the_query_string(api):
 
 def test_lowercase_authorization_header_is_accepted(server, api):
     token = base64.b64encode(b"acme:s3cret-pass").decode()
-    response = requests.get(server.url + "/user/credit", headers={"authorization":
-                                                                   f"Basic {token}"})
+    response = requests.get(
+        server.url + "/user/credit", headers={"authorization": f"Basic {token}"}
+    )
     assert response.status_code == 200
 
 
@@ -106,9 +160,16 @@ def test_bad_credentials_get_one_identical_401(server, api, auth):
     response = requests.post(server.url + "/user/credit", auth=auth, timeout=10)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
-    assert response.json() == {"data": None, "err": {
-        "status": 401, "code": "ERR_UNAUTHORIZED_REQUEST", "smsCode": "SMS60", "field": None,
-        "message": "Kullanıcı adı veya şifre hatalı."}}
+    assert response.json() == {
+        "data": None,
+        "err": {
+            "status": 401,
+            "code": "ERR_UNAUTHORIZED_REQUEST",
+            "smsCode": "SMS60",
+            "field": None,
+            "message": "Kullanıcı adı veya şifre hatalı.",
+        },
+    }
 
 
 def test_error_envelope_has_numeric_status_code_name_and_null_data(api):
@@ -117,21 +178,26 @@ def test_error_envelope_has_numeric_status_code_name_and_null_data(api):
     assert err["smsCode"] == "SMS62" and err["message"]
 
 
-@pytest.mark.parametrize("fields, code", [
-    ({"numbers": ["123", "abc"]}, "ERR_EMPTY_SMS_PACKAGE"),
-    ({"validity": 30}, "ERR_INVALID_PARAM"),
-    ({"encoding": 7}, "ERR_INVALID_PARAM"),
-    ({"sendingType": "x"}, "ERR_INVALID_PARAM"),
-    ({"customID": "has space"}, "ERR_INVALID_PARAM"),
-    ({"title": "t" * 51}, "ERR_INVALID_PARAM"),
-    ({"sendingDate": "2001-01-01 10:00"}, "ERR_INVALID_SMS_SENDING_DATE"),
-    ({"sendingDate": "yarın"}, "ERR_INVALID_SMS_SENDING_DATE"),
-    ({"periodicSettings": {"periodType": 0, "amount": 1500, "interval": 1}},
-     "ERR_INVALID_PARAM"),
-    ({"pushSettings": {"url": "ftp://x"}}, "ERR_INVALID_PARAM"),
-    ({"content": ""}, "ERR_INVALID_PARAM"),
-    ({"numbers": ["905321111111"] * 1, "content": "a" * 2000}, "ERR_INVALID_PARAM"),
-])
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"numbers": ["123", "abc"]}, "ERR_EMPTY_SMS_PACKAGE"),
+        ({"validity": 30}, "ERR_INVALID_PARAM"),
+        ({"encoding": 7}, "ERR_INVALID_PARAM"),
+        ({"sendingType": "x"}, "ERR_INVALID_PARAM"),
+        ({"customID": "has space"}, "ERR_INVALID_PARAM"),
+        ({"title": "t" * 51}, "ERR_INVALID_PARAM"),
+        ({"sendingDate": "2001-01-01 10:00"}, "ERR_INVALID_SMS_SENDING_DATE"),
+        ({"sendingDate": "yarın"}, "ERR_INVALID_SMS_SENDING_DATE"),
+        (
+            {"periodicSettings": {"periodType": 0, "amount": 1500, "interval": 1}},
+            "ERR_INVALID_PARAM",
+        ),
+        ({"pushSettings": {"url": "ftp://x"}}, "ERR_INVALID_PARAM"),
+        ({"content": ""}, "ERR_INVALID_PARAM"),
+        ({"numbers": ["905321111111"] * 1, "content": "a" * 2000}, "ERR_INVALID_PARAM"),
+    ],
+)
 def test_bad_create_requests_get_their_code_and_change_nothing(api, fields, code):
     assert api.error("/sms/create", {**VENDOR_PHP_CREATE, **fields})["code"] == code
     assert api.data("/user/credit") == {"credit": 1000}
@@ -158,12 +224,26 @@ def test_custom_id_duplicate_then_lookup_by_custom_ids(api):
 def test_list_returns_every_documented_key(api):
     api.data("/sms/create", VENDOR_PHP_CREATE)
     package = api.data("/sms/list")["list"][0]
-    for key in ("id", "customID", "type", "uuid", "error", "state", "title", "content",
-                "senders", "encoding", "validity", "isScheduled", "sendingDate",
-                "processingDate", "processInfo", "statistics"):
+    for key in (
+        "id",
+        "customID",
+        "type",
+        "uuid",
+        "error",
+        "state",
+        "title",
+        "content",
+        "senders",
+        "encoding",
+        "validity",
+        "isScheduled",
+        "sendingDate",
+        "processingDate",
+        "processInfo",
+        "statistics",
+    ):
         assert key in package
-    assert set(package["statistics"]) >= {"total", "credit", "rCount", "delivered",
-                                          "undelivered"}
+    assert set(package["statistics"]) >= {"total", "credit", "rCount", "delivered", "undelivered"}
     assert package["processInfo"]["create"]["date"]
     assert package["senders"] == ["ACME"] and package["isScheduled"] == 0
 
@@ -171,8 +251,19 @@ def test_list_returns_every_documented_key(api):
 def test_list_item_returns_string_ids_and_every_documented_key(api):
     pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
     item = api.data("/sms/list-item", {"pkgID": pkg})["list"][0]
-    assert set(item) >= {"id", "msg", "error", "state", "credit", "sender", "target",
-                         "setState", "sendingDate", "deliveryDate", "processingDate"}
+    assert set(item) >= {
+        "id",
+        "msg",
+        "error",
+        "state",
+        "credit",
+        "sender",
+        "target",
+        "setState",
+        "sendingDate",
+        "deliveryDate",
+        "processingDate",
+    }
     assert isinstance(item["id"], str) and item["id"].isdigit()
 
 
@@ -192,20 +283,21 @@ def test_cancel_by_custom_id_refunds(api):
     assert api.data("/user/credit") == {"credit": 998}
     assert api.data("/sms/cancel", {"customID": "iptal-1"}) == {"status": 1}
     assert api.data("/user/credit") == {"credit": 1000}
-    assert api.error("/sms/cancel", {"customID": "iptal-1"})["code"] == \
-        "ERR_SMS_PKG_NOT_CHANGEABLE"
+    assert api.error("/sms/cancel", {"customID": "iptal-1"})["code"] == "ERR_SMS_PKG_NOT_CHANGEABLE"
 
 
 def test_inquiry_number_more_than_three_months_is_sms31(api):
-    err = api.error("/sms/inquiry-number", {"gsm": "905321111111",
-                                            "startDate": "2026-01-01 00:00",
-                                            "finishDate": "2026-06-01 00:00"})
+    err = api.error(
+        "/sms/inquiry-number",
+        {"gsm": "905321111111", "startDate": "2026-01-01 00:00", "finishDate": "2026-06-01 00:00"},
+    )
     assert (err["code"], err["smsCode"]) == ("ERR_INVALID_DATE_RANGE", "SMS31")
 
 
 def test_malformed_json_is_a_400_envelope(api):
-    response = api.session.post(api.base + "/sms/create", data=b"{not json",
-                                headers={"Content-Type": "application/json"})
+    response = api.session.post(
+        api.base + "/sms/create", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["err"]["code"] == "ERR_BAD_REQUEST"
 
@@ -218,8 +310,9 @@ def test_json_array_body_is_a_400_envelope(api):
 def test_oversized_body_is_413_and_writes_nothing(server, api):
     limit = server.platform.settings.max_body_bytes
     body = b'{"content": "' + b"a" * limit + b'"}'
-    response = api.session.post(api.base + "/sms/create", data=body,
-                                headers={"Content-Type": "application/json"})
+    response = api.session.post(
+        api.base + "/sms/create", data=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["err"]["code"] == "ERR_REQUEST_TOO_LARGE"
 
@@ -259,14 +352,16 @@ def test_sent_sms_is_delivered_and_visible_in_list_item(server, api):
 
 
 def test_health_endpoint_needs_no_credentials(server):
-    assert requests.get(server.url + "/health").json() == {"err": None,
-                                                           "data": {"status": "ok"}}
+    assert requests.get(server.url + "/health").json() == {"err": None, "data": {"status": "ok"}}
 
 
 def test_json_body_sent_as_form_urlencoded_is_read_as_json(api):
     # `curl -d '{...}'` and some PHP clients send JSON without a JSON content type.
-    response = api.session.post(api.base + "/sms/list-sender", data=b'{"pageSize": 10}',
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = api.session.post(
+        api.base + "/sms/list-sender",
+        data=b'{"pageSize": 10}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.json()["data"]["stats"]["totalRecord"] == 1
 
 
@@ -295,18 +390,36 @@ HOSTILE = [
     ("/sms/list", {"keyword": "a\u0000b"}, "ERR_INVALID_PARAM"),
     ("/sms/list-item", {"customID": "a\u0000"}, "ERR_INVALID_PARAM"),
     ("/sms/summary", {"startDate": "0001-01-01 00:00"}, "ERR_INVALID_PARAM"),
-    ("/sms/inquiry-number", {"gsm": "905321111111", "startDate": "9999-12-31 00:00"},
-     "ERR_INVALID_PARAM"),
-    ("/sms/create", {**VENDOR_PHP_CREATE, "sendingDate": "0001-01-01 00:00"},
-     "ERR_INVALID_SMS_SENDING_DATE"),
+    (
+        "/sms/inquiry-number",
+        {"gsm": "905321111111", "startDate": "9999-12-31 00:00"},
+        "ERR_INVALID_PARAM",
+    ),
+    (
+        "/sms/create",
+        {**VENDOR_PHP_CREATE, "sendingDate": "0001-01-01 00:00"},
+        "ERR_INVALID_SMS_SENDING_DATE",
+    ),
     ("/sms/create", {**VENDOR_PHP_CREATE, "content": "a\ud800b"}, "ERR_INVALID_PARAM"),
     ("/sms/create", {**VENDOR_PHP_CREATE, "content": "a\u0000b"}, "ERR_INVALID_PARAM"),
     ("/sms/create", {**VENDOR_PHP_CREATE, "sender": "AC\u0000ME"}, "ERR_INVALID_PARAM"),
-    ("/sms/create", {**VENDOR_PHP_CREATE, "periodicSettings": {
-        "periodType": 0, "amount": 1000, "interval": 10**10}}, "ERR_INVALID_PARAM"),
-    ("/sms/create", {**VENDOR_PHP_CREATE, "numbers": [f"90532{n:07d}" for n in range(2001)],
-                     "periodicSettings": {"periodType": 0, "amount": 1000,
-                                          "interval": 400 * 24 * 60}}, "ERR_INVALID_PARAM"),
+    (
+        "/sms/create",
+        {
+            **VENDOR_PHP_CREATE,
+            "periodicSettings": {"periodType": 0, "amount": 1000, "interval": 10**10},
+        },
+        "ERR_INVALID_PARAM",
+    ),
+    (
+        "/sms/create",
+        {
+            **VENDOR_PHP_CREATE,
+            "numbers": [f"90532{n:07d}" for n in range(2001)],
+            "periodicSettings": {"periodType": 0, "amount": 1000, "interval": 400 * 24 * 60},
+        },
+        "ERR_INVALID_PARAM",
+    ),
 ]
 
 
@@ -315,8 +428,9 @@ def test_hostile_values_get_a_clear_error_on_both_databases(any_server, path, bo
     add_customer(any_server.platform, "acme", 100_000, "ACME")
     api = Api(any_server.url, "acme")
     raw = json.dumps(body).encode()  # json keeps lone surrogates as \\ud800 escapes
-    response = api.session.post(api.base + path, data=raw,
-                                headers={"Content-Type": "application/json"})
+    response = api.session.post(
+        api.base + path, data=raw, headers={"Content-Type": "application/json"}
+    )
     assert response.json()["err"]["code"] == code, response.text
     assert api.data("/sms/list")["stats"]["totalRecord"] == 0
 
@@ -331,14 +445,16 @@ def test_item_filters_outside_their_tables_are_invalid(any_server, field, value)
 
 def test_deeply_nested_json_is_a_400(api):
     body = b'{"a":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
-    response = api.session.post(api.base + "/sms/create", data=body,
-                                headers={"Content-Type": "application/json"})
+    response = api.session.post(
+        api.base + "/sms/create", data=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
 
 
 def test_form_body_starting_with_n_is_read_as_a_form(api):
-    response = api.session.post(api.base + "/sms/list-sender", data={"nothing": "x",
-                                                                    "keyword": "NONE"})
+    response = api.session.post(
+        api.base + "/sms/list-sender", data={"nothing": "x", "keyword": "NONE"}
+    )
     assert response.json()["data"]["stats"]["totalRecord"] == 0
 
 
@@ -361,6 +477,7 @@ def test_a_json_body_with_a_byte_order_mark_is_read(api, content_type):
     # Windows editors and some .NET clients start UTF-8 with a BOM; read as a form, every
     # field was dropped and /sms/list answered unfiltered.
     headers = {"Content-Type": content_type} if content_type else {}
-    response = api.session.post(api.base + "/sms/list-sender",
-                                data=b'\xef\xbb\xbf{"keyword": "NONE"}', headers=headers)
+    response = api.session.post(
+        api.base + "/sms/list-sender", data=b'\xef\xbb\xbf{"keyword": "NONE"}', headers=headers
+    )
     assert response.json()["data"]["stats"]["totalRecord"] == 0

@@ -25,8 +25,7 @@ def principal(platform: Platform, username: str = "acme") -> Principal:
 def count(platform: Platform, table: Any, *where: Any) -> int:
     """Rows of a table matching the conditions."""
     with platform.store.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(table).where(*where))
-                   .scalar_one())
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
 def balance(platform: Platform, username: str = "acme") -> int:
@@ -37,8 +36,11 @@ def balance(platform: Platform, username: str = "acme") -> int:
 def item_states(platform: Platform, package_id: int) -> dict[str, int]:
     """{target: state} of a package's items."""
     with platform.store.read() as conn:
-        return dict(conn.execute(select(items.c.target, items.c.state)
-                                 .where(items.c.package_id == package_id)).all())
+        return dict(
+            conn.execute(
+                select(items.c.target, items.c.state).where(items.c.package_id == package_id)
+            ).all()
+        )
 
 
 def package_row(platform: Platform, package_id: int) -> Any:
@@ -50,8 +52,13 @@ def package_row(platform: Platform, package_id: int) -> Any:
 def ledger_sum(platform: Platform, user_id: int) -> int:
     """The sum of a user's ledger entries (must equal the balance)."""
     with platform.store.read() as conn:
-        return int(conn.execute(select(func.coalesce(func.sum(credit_ledger.c.amount), 0))
-                                .where(credit_ledger.c.user_id == user_id)).scalar_one())
+        return int(
+            conn.execute(
+                select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
+                    credit_ledger.c.user_id == user_id
+                )
+            ).scalar_one()
+        )
 
 
 SMS = dict(type=1, sendingType=1, title="Kampanya", content="Merhaba", sender="ACME")

@@ -11,13 +11,15 @@ from tests.conftest import PASSWORD, add_customer, make_platform
 from tests.integration.helpers import balance
 
 
-def test_cached_credentials_skip_the_hash_and_a_new_password_invalidates_them(platform,
-                                                                             monkeypatch):
+def test_cached_credentials_skip_the_hash_and_a_new_password_invalidates_them(
+    platform, monkeypatch
+):
     add_customer(platform)
     verifications = []
     real = platform.auth._verify
-    monkeypatch.setattr(platform.auth, "_verify",
-                        lambda h, p: verifications.append(1) or real(h, p))
+    monkeypatch.setattr(
+        platform.auth, "_verify", lambda h, p: verifications.append(1) or real(h, p)
+    )
     for _ in range(5):
         platform.authenticate("acme", PASSWORD)
     assert len(verifications) == 1
@@ -74,9 +76,11 @@ def test_user_types_hang_only_under_allowed_parents(platform):
     users.create_user(platform, "altbayi", PASSWORD, UserType.SUB_RESELLER, "bayi")
     users.create_user(platform, "musteri", PASSWORD, UserType.STANDARD, "altbayi")
     users.create_user(platform, "personel", PASSWORD, UserType.SUB_USER, "musteri")
-    cases = [(UserType.SUB_USER, "bayi", "ERR_USER_NOT_AUTHORIZED"),
-             (UserType.RESELLER, "bayi", "ERR_USER_NOT_AUTHORIZED"),
-             (UserType.STANDARD, "ghost", "ERR_PARENT_USER_NOT_FOUND")]
+    cases = [
+        (UserType.SUB_USER, "bayi", "ERR_USER_NOT_AUTHORIZED"),
+        (UserType.RESELLER, "bayi", "ERR_USER_NOT_AUTHORIZED"),
+        (UserType.STANDARD, "ghost", "ERR_PARENT_USER_NOT_FOUND"),
+    ]
     for user_type, parent, expected in cases:
         with pytest.raises(DomainError) as excinfo:
             users.create_user(platform, "x-user", PASSWORD, user_type, parent)
@@ -119,7 +123,9 @@ def test_ledger_records_every_movement(platform):
     credit.transfer(platform, "bayi", "acme", 20)
     entries = credit.ledger(platform, "bayi")
     assert [(e["amount"], e["balanceAfter"], e["reason"]) for e in entries] == [
-        (-20, 30, "transfer_out"), (50, 50, "topup")]
+        (-20, 30, "transfer_out"),
+        (50, 50, "topup"),
+    ]
 
 
 def test_password_changed_by_another_process_stops_working_after_the_revalidation_window(db):

@@ -43,8 +43,7 @@ def _race(platform, bodies, workers):
 def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db):
     platform = make_platform(db, pool_size=25)
     add_customer(platform, balance=1000, duplicate_check=False)
-    bodies = [{**SMS, "numbers": [f"9053211{n:05d}"], "customID": "same-id"}
-              for n in range(50)]
+    bodies = [{**SMS, "numbers": [f"9053211{n:05d}"], "customID": "same-id"} for n in range(50)]
     results = _race(platform, bodies, 50)
     created = [r for r in results if isinstance(r, int)]
     assert len(created) == 1
@@ -77,7 +76,6 @@ def test_concurrent_duplicates_are_refused_but_one(db):
     assert balance(platform) == 998
 
 
-
 def _overlap(platform, first, second) -> None:
     """Run `first` and `second` each in its own transaction, `second` starting while
     `first` still holds its transaction open: the interleaving that breaks
@@ -107,8 +105,12 @@ def _overlap(platform, first, second) -> None:
 
 def _two_recipients_in_state(platform, state: ItemState) -> int:
     add_customer(platform, balance=10)
-    pkg = call(platform, principal(platform), "sms/create",
-               **{**SMS, "numbers": ["905321111111", "905321111112"]})["pkgID"]
+    pkg = call(
+        platform,
+        principal(platform),
+        "sms/create",
+        **{**SMS, "numbers": ["905321111111", "905321111112"]},
+    )["pkgID"]
     with platform.store.write() as conn:
         conn.execute(update(items).where(items.c.package_id == pkg).values(state=int(state)))
     return int(pkg)
@@ -132,13 +134,16 @@ def test_last_two_reports_applied_concurrently_complete_the_package(pg_db):
 
     def deliver(target: str):
         def run(conn) -> None:
-            conn.execute(update(items).where(items.c.target == target)
-                         .values(state=int(ItemState.DELIVERED)))
+            conn.execute(
+                update(items).where(items.c.target == target).values(state=int(ItemState.DELIVERED))
+            )
             delivery.settle(conn, [pkg], NOW)
+
         return run
 
     _overlap(platform, deliver("905321111111"), deliver("905321111112"))
     assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
+
 
 def test_transfers_both_ways_between_two_users_never_deadlock(db):
     from service.domain.constants import UserType

@@ -30,8 +30,12 @@ def test_one_to_many_package_reserves_parts_times_recipients(platform):
     add_customer(platform, balance=100)
     me = principal(platform)
     long_text = "x" * 161  # two GSM parts
-    pkg = call(platform, me, "sms/create", **{**SMS, "content": long_text,
-                                              "numbers": ["905321111111", 5421111112]})
+    pkg = call(
+        platform,
+        me,
+        "sms/create",
+        **{**SMS, "content": long_text, "numbers": ["905321111111", 5421111112]},
+    )
     assert balance(platform) == 100 - 2 * 2
     row = package_row(platform, pkg["pkgID"])
     assert (row["recipients"], row["parts"], row["credit"]) == (2, 4, 4)
@@ -41,18 +45,32 @@ def test_one_to_many_package_reserves_parts_times_recipients(platform):
 
 def test_many_to_many_prices_each_text_on_its_own(platform):
     add_customer(platform, balance=100)
-    call(platform, principal(platform), "sms/create", **{
-        **SMS, "sendingType": 2, "content": None,
-        "numbers": [{"nr": "905321111111", "msg": "kısa"}, {"nr": "905321111112",
-                                                            "msg": "y" * 200}]})
+    call(
+        platform,
+        principal(platform),
+        "sms/create",
+        **{
+            **SMS,
+            "sendingType": 2,
+            "content": None,
+            "numbers": [
+                {"nr": "905321111111", "msg": "kısa"},
+                {"nr": "905321111112", "msg": "y" * 200},
+            ],
+        },
+    )
     assert balance(platform) == 100 - (1 + 2)
 
 
 def test_insufficient_credit_writes_nothing(platform):
     add_customer(platform, balance=1)
     with pytest.raises(DomainError) as excinfo:
-        call(platform, principal(platform), "sms/create",
-             **{**SMS, "numbers": ["905321111111", "905321111112"]})
+        call(
+            platform,
+            principal(platform),
+            "sms/create",
+            **{**SMS, "numbers": ["905321111111", "905321111112"]},
+        )
     assert err_of(excinfo) == "ERR_USER_CREDIT_REQUIRED"
     assert count(platform, packages) == 0 and count(platform, items) == 0
     assert balance(platform) == 1
@@ -65,8 +83,12 @@ def test_unapproved_sender_is_refused(platform):
     senders.add_sender(platform, "acme", "WAITS")
     for sender in ("WAITS", "NOSUCH", None):
         with pytest.raises(DomainError) as excinfo:
-            call(platform, principal(platform), "sms/create",
-                 **{**SMS, "sender": sender, "numbers": ["905321111111"]})
+            call(
+                platform,
+                principal(platform),
+                "sms/create",
+                **{**SMS, "sender": sender, "numbers": ["905321111111"]},
+            )
         assert err_of(excinfo) == "ERR_INVALID_SMS_SENDER"
     assert count(platform, packages) == 0 and balance(platform) == 10
 
@@ -75,8 +97,12 @@ def test_another_users_sender_cannot_be_used(platform):
     add_customer(platform, "acme", 10, "ACME")
     add_customer(platform, "other", 10, "OTHER")
     with pytest.raises(DomainError) as excinfo:
-        call(platform, principal(platform), "sms/create",
-             **{**SMS, "sender": "OTHER", "numbers": ["905321111111"]})
+        call(
+            platform,
+            principal(platform),
+            "sms/create",
+            **{**SMS, "sender": "OTHER", "numbers": ["905321111111"]},
+        )
     assert err_of(excinfo) == "ERR_INVALID_SMS_SENDER"
 
 
@@ -86,8 +112,7 @@ def test_custom_id_is_unique_per_user_not_globally(platform):
     body = {**SMS, "numbers": ["905321111111"], "customID": "order-1.a"}
     call(platform, principal(platform), "sms/create", **body)
     with pytest.raises(DomainError) as excinfo:
-        call(platform, principal(platform), "sms/create",
-             **{**body, "content": "another text"})
+        call(platform, principal(platform), "sms/create", **{**body, "content": "another text"})
     assert err_of(excinfo) == "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION"
     call(platform, principal(platform, "other"), "sms/create", **{**body, "sender": "OTHER"})
     assert balance(platform) == 9
@@ -130,8 +155,12 @@ def test_scheduled_package_waits_with_due_items(db):
     clock = FixedClock(datetime(2026, 1, 5, 9, 0))  # 12:00 in Istanbul
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
-    pkg = call(platform, principal(platform), "sms/create",
-               **{**SMS, "numbers": ["905321111111"], "sendingDate": "2026-01-05 14:30"})
+    pkg = call(
+        platform,
+        principal(platform),
+        "sms/create",
+        **{**SMS, "numbers": ["905321111111"], "sendingDate": "2026-01-05 14:30"},
+    )
     row = package_row(platform, pkg["pkgID"])
     assert row["state"] == PackageState.WAITING and row["is_scheduled"]
     assert row["sending_date"] == datetime(2026, 1, 5, 11, 30)  # stored in UTC
@@ -142,8 +171,12 @@ def test_sending_date_in_the_past_is_refused(db):
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
     with pytest.raises(DomainError) as excinfo:
-        call(platform, principal(platform), "sms/create",
-             **{**SMS, "numbers": ["905321111111"], "sendingDate": "2026-01-05 11:59"})
+        call(
+            platform,
+            principal(platform),
+            "sms/create",
+            **{**SMS, "numbers": ["905321111111"], "sendingDate": "2026-01-05 11:59"},
+        )
     assert err_of(excinfo) == "ERR_INVALID_SMS_SENDING_DATE"
     assert count(platform, packages) == 0
 
@@ -153,54 +186,97 @@ def test_split_sending_spreads_due_times_by_amount_and_interval(db):
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=5000)
     numbers = [f"90532{n:07d}" for n in range(2500)]
-    pkg = call(platform, principal(platform), "sms/create", **{
-        **SMS, "numbers": numbers,
-        "periodicSettings": {"periodType": 0, "amount": 1000, "interval": 15}})
+    pkg = call(
+        platform,
+        principal(platform),
+        "sms/create",
+        **{
+            **SMS,
+            "numbers": numbers,
+            "periodicSettings": {"periodType": 0, "amount": 1000, "interval": 15},
+        },
+    )
     from sqlalchemy import func, select
 
     with platform.store.read() as conn:
-        due = conn.execute(select(items.c.due_at, func.count()).where(
-            items.c.package_id == pkg["pkgID"]).group_by(items.c.due_at)
-            .order_by(items.c.due_at)).all()
+        due = conn.execute(
+            select(items.c.due_at, func.count())
+            .where(items.c.package_id == pkg["pkgID"])
+            .group_by(items.c.due_at)
+            .order_by(items.c.due_at)
+        ).all()
     start = clock.now()
-    assert [(d, n) for d, n in due] == [(start, 1000), (start + timedelta(minutes=15), 1000),
-                                        (start + timedelta(minutes=30), 500)]
+    assert [(d, n) for d, n in due] == [
+        (start, 1000),
+        (start + timedelta(minutes=15), 1000),
+        (start + timedelta(minutes=30), 500),
+    ]
     # Waiting items show when they are due, not the package's start (already past).
-    last = call(platform, principal(platform), "sms/list-item", pkgID=pkg["pkgID"],
-                pageIndex=2, pageSize=1000)["list"]
+    last = call(
+        platform,
+        principal(platform),
+        "sms/list-item",
+        pkgID=pkg["pkgID"],
+        pageIndex=2,
+        pageSize=1000,
+    )["list"]
     assert {row["sendingDate"] for row in last} == {
-        platform.local.format(start + timedelta(minutes=30))}
+        platform.local.format(start + timedelta(minutes=30))
+    }
 
 
 def test_items_record_operator_parts_and_effective_encoding(platform):
     add_customer(platform, balance=10)
-    pkg = call(platform, principal(platform), "sms/create", **{
-        **SMS, "encoding": 0, "content": "emoji 😀 forces UCS-2",
-        "numbers": ["905321111111", "905421111111", "905051111111", "905101111111"]})
+    pkg = call(
+        platform,
+        principal(platform),
+        "sms/create",
+        **{
+            **SMS,
+            "encoding": 0,
+            "content": "emoji 😀 forces UCS-2",
+            "numbers": ["905321111111", "905421111111", "905051111111", "905101111111"],
+        },
+    )
     from sqlalchemy import select
 
     with platform.store.read() as conn:
-        rows = conn.execute(select(items.c.target, items.c.operator, items.c.encoding,
-                                   items.c.state).where(items.c.package_id == pkg["pkgID"])
-                            .order_by(items.c.target)).all()
+        rows = conn.execute(
+            select(items.c.target, items.c.operator, items.c.encoding, items.c.state)
+            .where(items.c.package_id == pkg["pkgID"])
+            .order_by(items.c.target)
+        ).all()
     assert [tuple(r) for r in rows] == [
-        ("905051111111", 2, 2, ItemState.WAITING), ("905101111111", 3, 2, ItemState.WAITING),
-        ("905321111111", 0, 2, ItemState.WAITING), ("905421111111", 1, 2, ItemState.WAITING)]
+        ("905051111111", 2, 2, ItemState.WAITING),
+        ("905101111111", 3, 2, ItemState.WAITING),
+        ("905321111111", 0, 2, ItemState.WAITING),
+        ("905421111111", 1, 2, ItemState.WAITING),
+    ]
 
 
 def test_message_longer_than_the_part_limit_is_refused(platform):
     add_customer(platform, balance=100)
     with pytest.raises(DomainError) as excinfo:
-        call(platform, principal(platform), "sms/create",
-             **{**SMS, "content": "a" * (153 * 10 + 1), "numbers": ["905321111111"]})
+        call(
+            platform,
+            principal(platform),
+            "sms/create",
+            **{**SMS, "content": "a" * (153 * 10 + 1), "numbers": ["905321111111"]},
+        )
     assert err_of(excinfo) == "ERR_INVALID_PARAM" and excinfo.value.field == "content"
     assert balance(platform) == 100
 
 
 def test_otp_goes_in_the_otp_lane_with_otp_validity(platform):
     add_customer(platform, balance=10)
-    pkg = call(platform, principal(platform), "sms/create-otp",
-               number="5321111111", sender="ACME", content="Kod: 1234")
+    pkg = call(
+        platform,
+        principal(platform),
+        "sms/create-otp",
+        number="5321111111",
+        sender="ACME",
+        content="Kod: 1234",
+    )
     row = package_row(platform, pkg["pkgID"])
     assert (row["lane"], row["sms_type"], row["validity"]) == (0, 0, 6)
 
@@ -236,8 +312,9 @@ def test_database_errors_do_not_carry_message_texts(platform):
     add_customer(platform, balance=10)
     pkg = call(platform, principal(platform), "sms/create", **{**SMS, "numbers": ["905321111111"]})
     with platform.store.read() as conn:
-        row = dict(conn.execute(select(packages).where(packages.c.id == pkg["pkgID"]))
-                   .mappings().one())
+        row = dict(
+            conn.execute(select(packages).where(packages.c.id == pkg["pkgID"])).mappings().one()
+        )
     row.pop("id")
     row["content"] = "Kodunuz 987654"  # same uuid: a unique-key violation
     with pytest.raises(IntegrityError) as excinfo, platform.store.write() as conn:
@@ -276,8 +353,12 @@ def test_a_large_package_without_credit_is_refused_before_any_write(platform, mo
     real = platform.store.write
     monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
     with pytest.raises(DomainError) as excinfo:
-        call(platform, principal(platform), "sms/create",
-             **{**SMS, "numbers": [f"90532{n:07d}" for n in range(1001)]})
+        call(
+            platform,
+            principal(platform),
+            "sms/create",
+            **{**SMS, "numbers": [f"90532{n:07d}" for n in range(1001)]},
+        )
     assert err_of(excinfo) == "ERR_USER_CREDIT_REQUIRED" and writes == []
 
 
@@ -291,14 +372,32 @@ def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(platform, m
     add_customer(platform)
     monkeypatch.setattr(sms, "_lane", lambda req: None)
     with pytest.raises(IntegrityError):
-        call(platform, principal(platform), "sms/create", **SMS, numbers=["905321111101"],
-             customID="order-1")
+        call(
+            platform,
+            principal(platform),
+            "sms/create",
+            **SMS,
+            numbers=["905321111101"],
+            customID="order-1",
+        )
     monkeypatch.undo()
-    call(platform, principal(platform), "sms/create", **SMS, numbers=["905321111101"],
-         customID="order-1")
+    call(
+        platform,
+        principal(platform),
+        "sms/create",
+        **SMS,
+        numbers=["905321111101"],
+        customID="order-1",
+    )
     # As when a concurrent create took the customID after our check: the index refuses it.
     monkeypatch.setattr(sms._CUSTOM_ID_TAKEN, "first", lambda conn, params: None)
     with pytest.raises(DomainError) as caught:
-        call(platform, principal(platform), "sms/create", **SMS, numbers=["905321111102"],
-             customID="order-1")
+        call(
+            platform,
+            principal(platform),
+            "sms/create",
+            **SMS,
+            numbers=["905321111102"],
+            customID="order-1",
+        )
     assert err_of(caught) == "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION"

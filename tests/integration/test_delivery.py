@@ -52,8 +52,12 @@ def test_items_reach_every_final_state_and_failures_are_refunded(setup, clock):
 
     dispatcher.run_once()
     states = item_states(platform, pkg)
-    assert states == {"905321111101": ItemState.SENT, "905321111102": ItemState.SENT,
-                      "905321111103": ItemState.REJECTED, "905321111104": ItemState.SENT}
+    assert states == {
+        "905321111101": ItemState.SENT,
+        "905321111102": ItemState.SENT,
+        "905321111103": ItemState.REJECTED,
+        "905321111104": ItemState.SENT,
+    }
     assert package_row(platform, pkg)["state"] == PackageState.SENT
     assert balance(platform) == 97  # the rejected one is back at once
 
@@ -143,8 +147,14 @@ def test_cancel_fails_if_the_dispatcher_claimed_an_item_meanwhile(setup):
 def test_otp_lane_is_served_before_bulk(setup):
     platform, dispatcher, _ = setup
     bulk = create(platform, numbers=[f"90532{n:07d}" for n in range(30)])
-    otp = call(platform, principal(platform), "sms/create-otp", number="905321111101",
-               sender="ACME", content="Kod 1")["pkgID"]
+    otp = call(
+        platform,
+        principal(platform),
+        "sms/create-otp",
+        number="905321111101",
+        sender="ACME",
+        content="Kod 1",
+    )["pkgID"]
     dispatcher.batch = 10
     dispatcher.send_lane(0)
     assert item_states(platform, otp) == {"905321111101": ItemState.SENT}
@@ -234,8 +244,11 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(pg_db, clock)
     expired: list[int] = []
     try:
         with platform.store.write() as conn:  # a report's transaction, not committed yet
-            conn.execute(update(items).where(items.c.package_id == pkg)
-                         .values(state=int(ItemState.DELIVERED)))
+            conn.execute(
+                update(items)
+                .where(items.c.package_id == pkg)
+                .values(state=int(ItemState.DELIVERED))
+            )
             waiter = threading.Thread(target=lambda: expired.append(delivery.expire(platform)))
             waiter.start()
             time.sleep(0.5)  # expire() is now waiting for the row
@@ -256,8 +269,9 @@ def test_recreate_sends_a_finished_package_again(setup, clock):
     dispatcher.run_once()
     clock.advance(seconds=5)
     dispatcher.run_once()
-    again = call(platform, me, "sms/recreate", id=pkg, title="Yeniden",
-                 includeNewNumbers=False)["pkgID"]
+    again = call(platform, me, "sms/recreate", id=pkg, title="Yeniden", includeNewNumbers=False)[
+        "pkgID"
+    ]
     row = package_row(platform, again)
     assert (row["title"], row["recreated_from"], row["custom_id"]) == ("Yeniden", pkg, None)
     assert set(item_states(platform, again)) == {"905321111101", "905321111102"}
@@ -334,8 +348,14 @@ def _statements_of_one_pass(platform, dispatcher, clock, packages: int) -> list[
     from sqlalchemy import event
 
     for _ in range(packages):
-        call(platform, principal(platform), "sms/create-otp", number="905321111101",
-             sender="ACME", content=f"kod {_:06d}")
+        call(
+            platform,
+            principal(platform),
+            "sms/create-otp",
+            number="905321111101",
+            sender="ACME",
+            content=f"kod {_:06d}",
+        )
     counted: list[int] = []
 
     def count(*_args):
@@ -381,8 +401,11 @@ def test_long_id_lists_are_queried_in_chunks(setup, clock, monkeypatch):
     dispatcher.run_once()
     for pkg in pkgs:
         assert item_states(platform, pkg) == {
-            "905321111101": ItemState.DELIVERED, "905321111102": ItemState.UNDELIVERED,
-            "905321111103": ItemState.REJECTED, "905321111104": ItemState.SENT}
+            "905321111101": ItemState.DELIVERED,
+            "905321111102": ItemState.UNDELIVERED,
+            "905321111103": ItemState.REJECTED,
+            "905321111104": ItemState.SENT,
+        }
         assert package_row(platform, pkg)["state"] == PackageState.PARTLY_REPORTED
     assert balance(platform) == 100 - 3 * 2  # rejected and undelivered are refunded
 
@@ -397,9 +420,18 @@ def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(setup, clock
     user_id = principal(platform).user_id
     expired, fresh = clock.now(), clock.now() + timedelta(minutes=30)
     with platform.store.write() as conn:
-        conn.execute(insert(recent_sends), [
-            {"user_id": user_id, "fingerprint": f"fp{n:02d}", "package_id": n,
-             "expires_at": expired if n < 10 else fresh} for n in range(12)])
+        conn.execute(
+            insert(recent_sends),
+            [
+                {
+                    "user_id": user_id,
+                    "fingerprint": f"fp{n:02d}",
+                    "package_id": n,
+                    "expires_at": expired if n < 10 else fresh,
+                }
+                for n in range(12)
+            ],
+        )
     monkeypatch.setattr(delivery, "FORGET_CHUNK", 3)
     writes = []
     real = platform.store.write
@@ -425,16 +457,26 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     # Packages in id order alternate between the users: bravo, acme, bravo, acme.
     for n in range(4):
         user, sender = ("bravo", "BRAVO") if n % 2 == 0 else ("acme", "ACME")
-        call(platform, principal_of(platform, user), "sms/create",
-             **{**SMS, "sender": sender, "numbers": [f"90532111110{n}"]})
+        call(
+            platform,
+            principal_of(platform, user),
+            "sms/create",
+            **{**SMS, "sender": sender, "numbers": [f"90532111110{n}"]},
+        )
     dispatcher.run_once()
     clock.advance(seconds=5)
     order: list[object] = []
     real_refund, real_refresh = credit.refund, delivery.refresh_packages
-    monkeypatch.setattr(credit, "refund", lambda conn, user_id, *a, **k: (
-        order.append(user_id), real_refund(conn, user_id, *a, **k))[1])
-    monkeypatch.setattr(delivery, "refresh_packages", lambda *a: (
-        order.append("packages"), real_refresh(*a))[1])
+    monkeypatch.setattr(
+        credit,
+        "refund",
+        lambda conn, user_id, *a, **k: (order.append(user_id), real_refund(conn, user_id, *a, **k))[
+            1
+        ],
+    )
+    monkeypatch.setattr(
+        delivery, "refresh_packages", lambda *a: (order.append("packages"), real_refresh(*a))[1]
+    )
     monkeypatch.setattr(delivery, "_IN_CHUNK", 1)
     acme, bravo = principal_of(platform, "acme").user_id, principal_of(platform, "bravo").user_id
     try:

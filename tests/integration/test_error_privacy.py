@@ -25,10 +25,26 @@ _INSERT_PACKAGE = Prepared(insert(packages))
 
 def _package_without_lane(user_id: int) -> dict[str, object]:
     # lane is NOT NULL: the row is refused, and PostgreSQL would quote it whole.
-    return dict(uuid="u-1", user_id=user_id, sms_type=1, sending_type=1, title="t",
-                content=SECRET, sender="ACME", encoding=0, validity=1440, state=2, lane=None,
-                sending_date=AT, is_scheduled=False, recipients=1, parts=1, credit=1,
-                created_at=AT, updated_at=AT)
+    return dict(
+        uuid="u-1",
+        user_id=user_id,
+        sms_type=1,
+        sending_type=1,
+        title="t",
+        content=SECRET,
+        sender="ACME",
+        encoding=0,
+        validity=1440,
+        state=2,
+        lane=None,
+        sending_date=AT,
+        is_scheduled=False,
+        recipients=1,
+        parts=1,
+        credit=1,
+        created_at=AT,
+        updated_at=AT,
+    )
 
 
 def _assert_hidden(error: BaseException) -> None:
@@ -58,11 +74,14 @@ def test_a_prepared_statement_error_names_the_column_not_the_row(platform):
 def test_a_bulk_insert_error_names_the_column_not_the_row(platform, rows):
     add_customer(platform)
     with platform.store.write() as conn:
-        pkg = conn.execute(insert(packages).returning(packages.c.id), {
-            **_package_without_lane(principal(platform).user_id), "lane": 1}).scalar_one()
+        pkg = conn.execute(
+            insert(packages).returning(packages.c.id),
+            {**_package_without_lane(principal(platform).user_id), "lane": 1},
+        ).scalar_one()
     columns = ("package_id", "target", "msg", "parts", "encoding", "state", "lane", "due_at")
     batch = [(pkg, "905329998877", SECRET, 1, 0, 0, 1, AT)] * (rows - 1) + [
-        (pkg, "905329998877", SECRET, None, 0, 0, 1, AT)]  # parts is NOT NULL
+        (pkg, "905329998877", SECRET, None, 0, 0, 1, AT)
+    ]  # parts is NOT NULL
     with pytest.raises(DBAPIError) as caught, platform.store.write() as conn:
         insert_rows(conn, items, columns, batch)
     assert isinstance(caught.value, IntegrityError)
@@ -78,12 +97,16 @@ def test_an_unexpected_database_error_is_logged_without_the_sms(db, caplog, monk
     monkeypatch.setattr(sms, "_lane", lambda req: None)  # a bug: the package has no lane
     caplog.set_level(logging.ERROR)
     with app.flask.test_client() as client:
-        answer = client.post("/sms/create-otp", auth=("acme", PASSWORD),
-                             json={"number": "905329998877", "sender": "ACME", "content": SECRET})
+        answer = client.post(
+            "/sms/create-otp",
+            auth=("acme", PASSWORD),
+            json={"number": "905329998877", "sender": "ACME", "content": SECRET},
+        )
     platform.store.dispose()
     assert answer.status_code == 500
     assert answer.get_json()["err"]["code"] == "ERR_INTERNAL_SERVER"
     logged = caplog.text + "".join(
-        logging.Formatter().formatException(r.exc_info) for r in caplog.records if r.exc_info)
+        logging.Formatter().formatException(r.exc_info) for r in caplog.records if r.exc_info
+    )
     assert "unhandled error" in logged
     assert "481516" not in logged and "905329998877" not in logged, logged

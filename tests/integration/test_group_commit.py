@@ -27,8 +27,12 @@ class Outcome:
 
 
 def _row(n):
-    return {"user_id": 1, "fingerprint": f"fp-{n}", "package_id": n,
-            "expires_at": datetime(2026, 1, 1)}
+    return {
+        "user_id": 1,
+        "fingerprint": f"fp-{n}",
+        "package_id": n,
+        "expires_at": datetime(2026, 1, 1),
+    }
 
 
 def _insert(n, fail=None):
@@ -37,6 +41,7 @@ def _insert(n, fail=None):
         if fail is not None:
             raise fail
         return n
+
     return job
 
 
@@ -96,8 +101,7 @@ def test_jobs_arriving_during_a_transaction_share_the_next_one(store):
 
 def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store):
     refused = DomainError(Err.ERR_USER_CREDIT_REQUIRED)
-    outcomes = _while_a_transaction_runs(store, [_insert(1), _insert(2, fail=refused),
-                                                 _insert(3)])
+    outcomes = _while_a_transaction_runs(store, [_insert(1), _insert(2, fail=refused), _insert(3)])
     assert [o.value for o in outcomes] == [1, None, 3]
     assert outcomes[1].error is refused
     assert _stored(store) == [1, 3]
@@ -115,9 +119,18 @@ def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
     def orphan_item(conn):
         # Checked at commit only: the whole shared transaction fails there.
         conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
-        conn.execute(insert(items), {"package_id": 999_999, "target": "905321234567",
-                                     "parts": 1, "encoding": 0, "state": 0, "lane": 0,
-                                     "due_at": datetime(2026, 1, 1)})
+        conn.execute(
+            insert(items),
+            {
+                "package_id": 999_999,
+                "target": "905321234567",
+                "parts": 1,
+                "encoding": 0,
+                "state": 0,
+                "lane": 0,
+                "due_at": datetime(2026, 1, 1),
+            },
+        )
         return "orphan"
 
     outcomes = _while_a_transaction_runs(store, [_insert(1), orphan_item, _insert(2)])
@@ -145,9 +158,18 @@ def test_postgresql_runs_each_job_in_its_own_transaction(pg_db):
 
 def _orphan_item(conn):
     conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # the commit, not the insert, fails
-    conn.execute(insert(items), {"package_id": 999_999, "target": "905321234567", "parts": 1,
-                                 "encoding": 0, "state": 0, "lane": 0,
-                                 "due_at": datetime(2026, 1, 1)})
+    conn.execute(
+        insert(items),
+        {
+            "package_id": 999_999,
+            "target": "905321234567",
+            "parts": 1,
+            "encoding": 0,
+            "state": 0,
+            "lane": 0,
+            "due_at": datetime(2026, 1, 1),
+        },
+    )
 
 
 def _another_process_can_write(path):
@@ -171,8 +193,11 @@ def test_after_a_failed_commit_the_process_writes_again_and_holds_no_lock(store)
 
 
 def _refused_half_read(conn):
-    rows = conn.execute(update(recent_sends).values(expires_at=recent_sends.c.expires_at)
-                        .returning(recent_sends.c.package_id))
+    rows = conn.execute(
+        update(recent_sends)
+        .values(expires_at=recent_sends.c.expires_at)
+        .returning(recent_sends.c.package_id)
+    )
     rows.fetchone()  # the statement is still stepping when the job gives up
     raise ValueError("refused after the first row")
 

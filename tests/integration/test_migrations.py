@@ -25,31 +25,69 @@ def test_migrated_database_matches_the_declared_schema(db):
 
 def _package_and_item(conn, package_id, custom_id):
     now = datetime(2026, 1, 1)
-    conn.execute(insert(packages), {
-        "id": package_id, "uuid": f"p{package_id}", "user_id": 1, "custom_id": custom_id,
-        "sms_type": 1, "sending_type": 1, "sender": "FIN", "encoding": 0, "validity": 1440,
-        "state": 0, "lane": 0, "sending_date": now, "is_scheduled": False, "recipients": 1,
-        "parts": 1, "credit": 1, "created_at": now, "updated_at": now})
-    conn.execute(insert(items), {"package_id": package_id, "target": "905321234567",
-                                 "parts": 1, "encoding": 0, "state": 0, "lane": 0,
-                                 "due_at": now, "carrier_ref": f"r{package_id}"})
+    conn.execute(
+        insert(packages),
+        {
+            "id": package_id,
+            "uuid": f"p{package_id}",
+            "user_id": 1,
+            "custom_id": custom_id,
+            "sms_type": 1,
+            "sending_type": 1,
+            "sender": "FIN",
+            "encoding": 0,
+            "validity": 1440,
+            "state": 0,
+            "lane": 0,
+            "sending_date": now,
+            "is_scheduled": False,
+            "recipients": 1,
+            "parts": 1,
+            "credit": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    conn.execute(
+        insert(items),
+        {
+            "package_id": package_id,
+            "target": "905321234567",
+            "parts": 1,
+            "encoding": 0,
+            "state": 0,
+            "lane": 0,
+            "due_at": now,
+            "carrier_ref": f"r{package_id}",
+        },
+    )
 
 
 def test_migrations_down_and_up_keep_existing_packages_and_items(db):
     store = db.store(1)
     with store.write() as conn:
-        conn.execute(insert(users), {"id": 1, "uuid": "u1", "username": "alice",
-                                     "password_hash": "x", "user_type": 1,
-                                     "created_at": datetime(2026, 1, 1)})
+        conn.execute(
+            insert(users),
+            {
+                "id": 1,
+                "uuid": "u1",
+                "username": "alice",
+                "password_hash": "x",
+                "user_type": 1,
+                "created_at": datetime(2026, 1, 1),
+            },
+        )
         for package_id, custom_id in ((1, None), (2, None), (3, "abc")):
             _package_and_item(conn, package_id, custom_id)
     run(store, command.downgrade, "0001")
     upgrade(store)  # what `finsms serve` does at start on an existing database
     with store.read() as conn:
-        assert conn.execute(select(items.c.package_id).order_by(items.c.package_id)) \
-            .scalars().all() == [1, 2, 3]
-        assert conn.execute(select(packages.c.custom_id).order_by(packages.c.id)) \
-            .scalars().all() == [None, None, "abc"]
+        assert conn.execute(
+            select(items.c.package_id).order_by(items.c.package_id)
+        ).scalars().all() == [1, 2, 3]
+        assert conn.execute(
+            select(packages.c.custom_id).order_by(packages.c.id)
+        ).scalars().all() == [None, None, "abc"]
         if store.is_sqlite:  # the migration's own connection got its checks back
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with pytest.raises(IntegrityError), store.write() as conn:
@@ -59,7 +97,22 @@ def test_migrations_down_and_up_keep_existing_packages_and_items(db):
 
 def _dup_package():
     now = datetime(2026, 1, 2)
-    return {"id": 4, "uuid": "p4", "user_id": 1, "sms_type": 1, "sending_type": 1,
-            "sender": "FIN", "encoding": 0, "validity": 1440, "state": 0, "lane": 0,
-            "sending_date": now, "is_scheduled": False, "recipients": 1, "parts": 1,
-            "credit": 1, "created_at": now, "updated_at": now}
+    return {
+        "id": 4,
+        "uuid": "p4",
+        "user_id": 1,
+        "sms_type": 1,
+        "sending_type": 1,
+        "sender": "FIN",
+        "encoding": 0,
+        "validity": 1440,
+        "state": 0,
+        "lane": 0,
+        "sending_date": now,
+        "is_scheduled": False,
+        "recipients": 1,
+        "parts": 1,
+        "credit": 1,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -16,13 +16,19 @@ from tests.integration.helpers import principal
 
 _LEDGER = Prepared(insert(credit_ledger).returning(credit_ledger.c.id))
 _ADD_USER = Prepared(insert(users))
-_USER_BY_NAME = Prepared(select(users.c.id, users.c.username)
-                         .where(users.c.username == bindparam("name")))
+_USER_BY_NAME = Prepared(
+    select(users.c.id, users.c.username).where(users.c.username == bindparam("name"))
+)
 
 
 def _ledger_row(user_id, at):
-    return {"user_id": user_id, "amount": -3, "balance_after": 7, "reason": "package",
-            "created_at": at}
+    return {
+        "user_id": user_id,
+        "amount": -3,
+        "balance_after": 7,
+        "reason": "package",
+        "created_at": at,
+    }
 
 
 def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform):
@@ -33,15 +39,19 @@ def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform):
         new_id = _LEDGER.scalar(conn, _ledger_row(user_id, at))
     with platform.store.read() as conn:
         row = conn.execute(select(credit_ledger).where(credit_ledger.c.id == new_id)).one()
-        later = conn.execute(select(credit_ledger.c.id).where(
-            credit_ledger.c.created_at >= at, credit_ledger.c.id == new_id)).scalar()
+        later = conn.execute(
+            select(credit_ledger.c.id).where(
+                credit_ledger.c.created_at >= at, credit_ledger.c.id == new_id
+            )
+        ).scalar()
     assert (row.amount, row.balance_after, row.reason, row.created_at) == (-3, 7, "package", at)
     assert later == new_id  # comparisons against the stored value work as on the Core path
 
 
 def _stored_text(conn, ledger_id):
     return conn.exec_driver_sql(
-        f"SELECT CAST(created_at AS TEXT) FROM credit_ledger WHERE id = {int(ledger_id)}").scalar()
+        f"SELECT CAST(created_at AS TEXT) FROM credit_ledger WHERE id = {int(ledger_id)}"
+    ).scalar()
 
 
 def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform):
@@ -49,13 +59,19 @@ def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30)
     with platform.store.write() as conn:
-        core_id = conn.execute(insert(credit_ledger).returning(credit_ledger.c.id),
-                               _ledger_row(user_id, at)).scalar_one()
+        core_id = conn.execute(
+            insert(credit_ledger).returning(credit_ledger.c.id), _ledger_row(user_id, at)
+        ).scalar_one()
         prepared_id = _LEDGER.scalar(conn, _ledger_row(user_id, at))
-        insert_rows(conn, credit_ledger, ("user_id", "amount", "reason", "created_at"),
-                    [(user_id, 1, "bulk", at)])
-        bulk_id = conn.execute(select(credit_ledger.c.id)
-                               .where(credit_ledger.c.reason == "bulk")).scalar_one()
+        insert_rows(
+            conn,
+            credit_ledger,
+            ("user_id", "amount", "reason", "created_at"),
+            [(user_id, 1, "bulk", at)],
+        )
+        bulk_id = conn.execute(
+            select(credit_ledger.c.id).where(credit_ledger.c.reason == "bulk")
+        ).scalar_one()
         texts = {_stored_text(conn, i) for i in (core_id, prepared_id, bulk_id)}
     assert len(texts) == 1, texts
 
@@ -67,14 +83,21 @@ def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(platform, cou
     at = datetime(2026, 11, 22, 9, 30, 0, 250)
     rows = [(user_id, n, "bulk", f"not {n}", at) for n in range(count)]
     with platform.store.write() as conn:
-        insert_rows(conn, credit_ledger, ("user_id", "amount", "reason", "note", "created_at"),
-                    rows)
+        insert_rows(
+            conn, credit_ledger, ("user_id", "amount", "reason", "note", "created_at"), rows
+        )
     with platform.store.read() as conn:
-        stored = conn.execute(select(credit_ledger.c.user_id, credit_ledger.c.amount,
-                                     credit_ledger.c.reason, credit_ledger.c.note,
-                                     credit_ledger.c.created_at)
-                              .where(credit_ledger.c.reason == "bulk")
-                              .order_by(credit_ledger.c.amount)).all()
+        stored = conn.execute(
+            select(
+                credit_ledger.c.user_id,
+                credit_ledger.c.amount,
+                credit_ledger.c.reason,
+                credit_ledger.c.note,
+                credit_ledger.c.created_at,
+            )
+            .where(credit_ledger.c.reason == "bulk")
+            .order_by(credit_ledger.c.amount)
+        ).all()
     assert [tuple(r) for r in stored] == rows
 
 
@@ -90,8 +113,16 @@ def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(p
     add_customer(platform, "acme")
     secret = "pw-hash-482913"
     with pytest.raises(IntegrityError) as excinfo, platform.store.write() as conn:
-        _ADD_USER.execute(conn, {"uuid": "u-1", "username": "acme", "password_hash": secret,
-                                 "user_type": 3, "created_at": datetime(2026, 1, 1)})
+        _ADD_USER.execute(
+            conn,
+            {
+                "uuid": "u-1",
+                "username": "acme",
+                "password_hash": secret,
+                "user_type": 3,
+                "created_at": datetime(2026, 1, 1),
+            },
+        )
     assert secret not in str(excinfo.value)
     with platform.store.read() as conn:
         assert conn.execute(select(users.c.id).where(users.c.uuid == "u-1")).first() is None
@@ -104,6 +135,11 @@ def test_prepared_insert_takes_the_columns_each_call_gives_and_defaults_the_rest
         _ADD_USER.execute(conn, {**user, "uuid": "u-plain"})
         _ADD_USER.execute(conn, {**user, "uuid": "u-rich", "username": "rich", "credit": 7})
     with platform.store.read() as conn:
-        credits = dict(conn.execute(select(users.c.username, users.c.credit)
-                                    .where(users.c.uuid.in_(["u-plain", "u-rich"]))).all())
+        credits = dict(
+            conn.execute(
+                select(users.c.username, users.c.credit).where(
+                    users.c.uuid.in_(["u-plain", "u-rich"])
+                )
+            ).all()
+        )
     assert credits == {"plain": 0, "rich": 7}

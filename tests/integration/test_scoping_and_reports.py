@@ -16,17 +16,24 @@ from tests.integration.helpers import SMS, call, principal
 def two_users(platform):
     add_customer(platform, "acme", 100, "ACME")
     add_customer(platform, "rival", 100, "RIVAL")
-    pkg = call(platform, principal(platform, "acme"), "sms/create",
-               **{**SMS, "numbers": ["905321111111"], "customID": "acme-1"})["pkgID"]
+    pkg = call(
+        platform,
+        principal(platform, "acme"),
+        "sms/create",
+        **{**SMS, "numbers": ["905321111111"], "customID": "acme-1"},
+    )["pkgID"]
     return platform, pkg
 
 
-@pytest.mark.parametrize("path, fields", [
-    ("sms/list-item", {"pkgID": "PKG"}),
-    ("sms/list-item", {"customID": "acme-1"}),
-    ("sms/cancel", {"id": "PKG"}),
-    ("sms/recreate", {"id": "PKG", "title": "Kopya", "includeNewNumbers": False}),
-])
+@pytest.mark.parametrize(
+    "path, fields",
+    [
+        ("sms/list-item", {"pkgID": "PKG"}),
+        ("sms/list-item", {"customID": "acme-1"}),
+        ("sms/cancel", {"id": "PKG"}),
+        ("sms/recreate", {"id": "PKG", "title": "Kopya", "includeNewNumbers": False}),
+    ],
+)
 def test_another_users_package_is_not_found(two_users, path, fields):
     platform, pkg = two_users
     fields = {k: (pkg if v == "PKG" else v) for k, v in fields.items()}
@@ -48,10 +55,15 @@ def test_listings_show_only_the_callers_packages(two_users):
 def test_list_filters_by_custom_ids_keyword_sender_and_status(platform):
     add_customer(platform, balance=100)
     me = principal(platform)
-    a = call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111111"],
-                                            "content": "indirim %50", "customID": "a"})["pkgID"]
-    b = call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111112"],
-                                            "content": "hatırlatma"})["pkgID"]
+    a = call(
+        platform,
+        me,
+        "sms/create",
+        **{**SMS, "numbers": ["905321111111"], "content": "indirim %50", "customID": "a"},
+    )["pkgID"]
+    b = call(
+        platform, me, "sms/create", **{**SMS, "numbers": ["905321111112"], "content": "hatırlatma"}
+    )["pkgID"]
     call(platform, me, "sms/cancel", id=b)
 
     def ids(**filters):
@@ -84,21 +96,39 @@ def test_paging_counts_all_and_returns_one_page(platform):
 def test_summary_counts_parts_recipients_and_credit(platform):
     add_customer(platform, balance=100)
     me = principal(platform)
-    call(platform, me, "sms/create", **{**SMS, "content": "z" * 200,
-                                        "numbers": ["905321111111", "905321111112"]})
+    call(
+        platform,
+        me,
+        "sms/create",
+        **{**SMS, "content": "z" * 200, "numbers": ["905321111111", "905321111112"]},
+    )
     assert call(platform, me, "sms/summary") == {
-        "total": 4, "delivered": 0, "undelivered": 0, "pending": 0, "rCount": 2, "credit": 4}
+        "total": 4,
+        "delivered": 0,
+        "undelivered": 0,
+        "pending": 0,
+        "rCount": 2,
+        "credit": 4,
+    }
 
 
 def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db):
     platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
     add_customer(platform, balance=10)
     me = principal(platform)
-    for start, finish in (("2026-01-01 00:00", "2026-05-01 00:00"),
-                          ("2026-05-02 00:00", "2026-05-01 00:00")):
+    for start, finish in (
+        ("2026-01-01 00:00", "2026-05-01 00:00"),
+        ("2026-05-02 00:00", "2026-05-01 00:00"),
+    ):
         with pytest.raises(DomainError) as excinfo:
-            call(platform, me, "sms/inquiry-number", gsm="905321111111",
-                 startDate=start, finishDate=finish)
+            call(
+                platform,
+                me,
+                "sms/inquiry-number",
+                gsm="905321111111",
+                startDate=start,
+                finishDate=finish,
+            )
         assert excinfo.value.err.name == "ERR_INVALID_DATE_RANGE"
 
 
@@ -110,7 +140,8 @@ def test_inquiry_number_finds_what_was_sent_in_the_last_month(db):
     pkg = call(platform, me, "sms/create", **{**SMS, "numbers": ["05321111111"]})["pkgID"]
     found = call(platform, me, "sms/inquiry-number", gsm="905321111111")
     assert [(r["pkgID"], r["username"], r["sender"], r["msg"]) for r in found["list"]] == [
-        (pkg, "acme", "ACME", "Merhaba")]
+        (pkg, "acme", "ACME", "Merhaba")
+    ]
     clock.advance(days=31)
     assert call(platform, me, "sms/inquiry-number", gsm="905321111111")["list"] == []
 
@@ -133,11 +164,21 @@ def test_summary_leaves_out_cancelled_packages(db):
     add_customer(platform, balance=100)
     me = principal(platform)
     call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111111"]})
-    later = call(platform, me, "sms/create", **{**SMS, "numbers": ["905321111112"],
-                                                "sendingDate": "2026-06-02 10:00"})["pkgID"]
+    later = call(
+        platform,
+        me,
+        "sms/create",
+        **{**SMS, "numbers": ["905321111112"], "sendingDate": "2026-06-02 10:00"},
+    )["pkgID"]
     call(platform, me, "sms/cancel", id=later)
     assert call(platform, me, "sms/summary") == {
-        "total": 1, "delivered": 0, "undelivered": 0, "pending": 0, "rCount": 1, "credit": 1}
+        "total": 1,
+        "delivered": 0,
+        "undelivered": 0,
+        "pending": 0,
+        "rCount": 1,
+        "credit": 1,
+    }
 
 
 def test_inquiry_number_from_a_start_date_alone_searches_until_now(db):
@@ -147,17 +188,19 @@ def test_inquiry_number_from_a_start_date_alone_searches_until_now(db):
     me = principal(platform)
     call(platform, me, "sms/create", **{**SMS, "numbers": ["05321111111"]})
     clock.advance(days=45)
-    found = call(platform, me, "sms/inquiry-number", gsm="905321111111",
-                 startDate="2026-05-20 00:00")
+    found = call(
+        platform, me, "sms/inquiry-number", gsm="905321111111", startDate="2026-05-20 00:00"
+    )
     assert found["stats"]["totalRecord"] == 1
     with pytest.raises(DomainError) as excinfo:  # from then until now is over 3 months
-        call(platform, me, "sms/inquiry-number", gsm="905321111111",
-             startDate="2026-01-01 00:00")
+        call(platform, me, "sms/inquiry-number", gsm="905321111111", startDate="2026-01-01 00:00")
     assert excinfo.value.err.name == "ERR_INVALID_DATE_RANGE"
 
 
-@pytest.mark.parametrize("path, field", [("sms/list", "keyword"), ("sms/list-sender", "keyword"),
-                                         ("sms/list-item", "target")])
+@pytest.mark.parametrize(
+    "path, field",
+    [("sms/list", "keyword"), ("sms/list-sender", "keyword"), ("sms/list-item", "target")],
+)
 def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field):
     # SQLite refuses LIKE patterns over 50,000 bytes: that was a 500.
     add_customer(platform, balance=10)

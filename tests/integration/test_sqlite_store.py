@@ -21,8 +21,15 @@ def _checkpoint_threads():
 
 def _write_rows(store, n):
     # recent_sends has no foreign keys: rows that need no user; only their pages matter.
-    rows = [{"user_id": 1, "fingerprint": f"{i:064d}", "package_id": i,
-             "expires_at": datetime(2026, 1, 1)} for i in range(n)]
+    rows = [
+        {
+            "user_id": 1,
+            "fingerprint": f"{i:064d}",
+            "package_id": i,
+            "expires_at": datetime(2026, 1, 1),
+        }
+        for i in range(n)
+    ]
     with store.write() as conn:
         conn.execute(insert(recent_sends), rows)
 
@@ -63,9 +70,15 @@ def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_boun
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:  # one writer, never pausing: the hard case
         with store.write() as conn:
-            conn.execute(insert(recent_sends), {"user_id": 2, "fingerprint": f"w{written}",
-                                                "package_id": written,
-                                                "expires_at": datetime(2026, 1, 1)})
+            conn.execute(
+                insert(recent_sends),
+                {
+                    "user_id": 2,
+                    "fingerprint": f"w{written}",
+                    "package_id": written,
+                    "expires_at": datetime(2026, 1, 1),
+                },
+            )
         written += 1
     page = 4096
     assert written * page > 4 * _WAL_RESTART_FRAMES * page  # enough for several restarts
@@ -94,7 +107,6 @@ def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, mo
         time.sleep(0.05)
     assert failures and os.path.getsize(path) > before
     store.dispose()
-
 
 
 def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(sqlite_db):

@@ -125,19 +125,25 @@ def test_settings_are_frozen():
         Settings().port = 1  # type: ignore[misc]
 
 
-
 def test_one_thread_per_worker_unless_finsms_threads_says_otherwise(monkeypatch):
     assert Settings().threads == 1
     monkeypatch.setenv("FINSMS_THREADS", "8")
     assert Settings.from_env().threads == 8
 
 
-@pytest.mark.parametrize("name, raw", [
-    ("CLAIM_BATCH", "0"), ("POLL_INTERVAL", "0"), ("WORKERS", "0"), ("THREADS", "-1"),
-    ("BATCH_WAIT", "-0.5"), ("PORT", "70000"), ("MAX_MESSAGE_PARTS", "0"),
-])
-def test_a_value_the_server_cannot_run_with_is_refused_naming_its_variable(monkeypatch, name,
-                                                                           raw):
+@pytest.mark.parametrize(
+    "name, raw",
+    [
+        ("CLAIM_BATCH", "0"),
+        ("POLL_INTERVAL", "0"),
+        ("WORKERS", "0"),
+        ("THREADS", "-1"),
+        ("BATCH_WAIT", "-0.5"),
+        ("PORT", "70000"),
+        ("MAX_MESSAGE_PARTS", "0"),
+    ],
+)
+def test_a_value_the_server_cannot_run_with_is_refused_naming_its_variable(monkeypatch, name, raw):
     # FINSMS_CLAIM_BATCH=0 made the dispatcher loop on the database without a pause.
     monkeypatch.setenv(f"FINSMS_{name}", raw)
     with pytest.raises(SettingsError, match=f"FINSMS_{name}"):

@@ -93,10 +93,16 @@ def test_vendor_codes_are_exactly_as_in_the_spec(code, name):
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("ERR_SMS_PKG_NOT_FOUND", "SMS06"), ("ERR_USER_CREDIT_REQUIRED", "SMS18"),
-     ("ERR_SMS_PKG_CUSTOM_ID_DUPLICATION", "SMS42"), ("ERR_REQUEST_PARAM_LIMIT", "SMS43"),
-     ("ERR_SYSTEM_MAINTENANCE", "SMS99"), ("ERR_INVALID_SMS_SENDING_DATE", "SMS08"),
-     ("ERR_SMS_PKG_NOT_CHANGEABLE", "SMS07"), ("ERR_MULTI_REQUEST_NOT_PERMITTED", "SMS50")],
+    [
+        ("ERR_SMS_PKG_NOT_FOUND", "SMS06"),
+        ("ERR_USER_CREDIT_REQUIRED", "SMS18"),
+        ("ERR_SMS_PKG_CUSTOM_ID_DUPLICATION", "SMS42"),
+        ("ERR_REQUEST_PARAM_LIMIT", "SMS43"),
+        ("ERR_SYSTEM_MAINTENANCE", "SMS99"),
+        ("ERR_INVALID_SMS_SENDING_DATE", "SMS08"),
+        ("ERR_SMS_PKG_NOT_CHANGEABLE", "SMS07"),
+        ("ERR_MULTI_REQUEST_NOT_PERMITTED", "SMS50"),
+    ],
 )
 def test_well_known_vendor_codes(name, code):
     assert Err[name].sms_code == code
@@ -120,10 +126,16 @@ def test_every_http_status_is_a_client_or_server_error():
 
 @pytest.mark.parametrize(
     ("name", "status"),
-    [("ERR_UNAUTHORIZED_REQUEST", 401), ("ERR_USER_NOT_AUTHORIZED", 403),
-     ("ERR_SMS_PKG_NOT_FOUND", 404), ("ERR_NOT_FOUND", 404), ("ERR_INVALID_PARAM", 400),
-     ("ERR_SMS_PKG_CUSTOM_ID_DUPLICATION", 409), ("ERR_INTERNAL_SERVER", 500),
-     ("ERR_MULTI_REQUEST_NOT_PERMITTED", 429)],
+    [
+        ("ERR_UNAUTHORIZED_REQUEST", 401),
+        ("ERR_USER_NOT_AUTHORIZED", 403),
+        ("ERR_SMS_PKG_NOT_FOUND", 404),
+        ("ERR_NOT_FOUND", 404),
+        ("ERR_INVALID_PARAM", 400),
+        ("ERR_SMS_PKG_CUSTOM_ID_DUPLICATION", 409),
+        ("ERR_INTERNAL_SERVER", 500),
+        ("ERR_MULTI_REQUEST_NOT_PERMITTED", 429),
+    ],
 )
 def test_http_status_of_key_errors(name, status):
     assert Err[name].status == status

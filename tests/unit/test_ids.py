@@ -23,8 +23,9 @@ def test_uuid7_carries_the_creation_millisecond_in_its_leading_bits():
 def test_uuid7_sorts_by_creation_time_and_never_repeats():
     made = []
     for step in range(50):
-        with mock.patch("service.store.ids.time.time_ns", return_value=(1_795_000_000_000 + step)
-                        * 1_000_000):
+        with mock.patch(
+            "service.store.ids.time.time_ns", return_value=(1_795_000_000_000 + step) * 1_000_000
+        ):
             made.extend(uuid7() for _ in range(20))
     assert len(set(made)) == len(made)
     firsts = [made[i] for i in range(0, len(made), 20)]

@@ -122,8 +122,9 @@ def test_all_cancelled_is_cancelled():
 
 
 def test_cancelled_and_rejected_without_any_report_is_sending_failed():
-    assert package_state({I.CANCELLED: 1, I.REJECTED: 2},
-                         scheduled_future=False) is P.SENDING_FAILED
+    assert (
+        package_state({I.CANCELLED: 1, I.REJECTED: 2}, scheduled_future=False) is P.SENDING_FAILED
+    )
 
 
 def test_counts_keyed_by_plain_ints_work_like_item_states():
@@ -205,8 +206,9 @@ def test_completed_and_failed_packages_can_be_recreated(state):
     assert state in rules.RECREATABLE_PACKAGE_STATES
 
 
-@pytest.mark.parametrize("state", [P.SAVING, P.WAITING, P.QUEUEING, P.SENDING, P.SENT,
-                                   P.PARTLY_REPORTED])
+@pytest.mark.parametrize(
+    "state", [P.SAVING, P.WAITING, P.QUEUEING, P.SENDING, P.SENT, P.PARTLY_REPORTED]
+)
 def test_unfinished_packages_cannot_be_recreated(state):
     assert state not in rules.RECREATABLE_PACKAGE_STATES
 
@@ -289,14 +291,17 @@ def test_custom_id_of_101_characters_is_refused():
     _invalid_field(excinfo, "customID")
 
 
-@pytest.mark.parametrize("value", ["abc", "ABC-123.x", "0", "-", ".", "a.b-c.D9",
-                                   "f47ac10b-58cc-4372-a567-0e02b2c3d479"])
+@pytest.mark.parametrize(
+    "value", ["abc", "ABC-123.x", "0", "-", ".", "a.b-c.D9", "f47ac10b-58cc-4372-a567-0e02b2c3d479"]
+)
 def test_custom_id_letters_digits_dash_and_dot_are_accepted(value):
     assert check_custom_id(value) == value
 
 
-@pytest.mark.parametrize("value", ["has space", "under_score", "şifre", "Ğ1", "ıd", "İD",
-                                   "a/b", "a+b", "a@b", "abc\n", "", "ü"])
+@pytest.mark.parametrize(
+    "value",
+    ["has space", "under_score", "şifre", "Ğ1", "ıd", "İD", "a/b", "a+b", "a@b", "abc\n", "", "ü"],
+)
 def test_custom_id_with_other_characters_is_refused(value):
     with pytest.raises(DomainError) as excinfo:
         check_custom_id(value)
@@ -465,8 +470,9 @@ def test_split_due_with_2000_per_chunk_every_15_minutes():
     assert split_due(START, 4000, periodic) == START + timedelta(minutes=30)
 
 
-@pytest.mark.parametrize("periodic", [None, Periodic(PeriodType.ONE_TIME),
-                                      Periodic(PeriodType.DAILY)])
+@pytest.mark.parametrize(
+    "periodic", [None, Periodic(PeriodType.ONE_TIME), Periodic(PeriodType.DAILY)]
+)
 def test_without_a_split_every_item_is_due_at_the_start(periodic):
     assert split_due(START, 5000, periodic) == START
 
@@ -508,7 +514,8 @@ def test_fingerprint_changes_with_the_numbers():
 def test_fingerprint_ties_each_text_to_its_number():
     swapped = [("905551234567", "B"), ("905551234568", "A")]
     assert fingerprint("S", [("905551234567", "A"), ("905551234568", "B")]) != fingerprint(
-        "S", swapped)
+        "S", swapped
+    )
 
 
 def test_fingerprint_changes_when_a_recipient_is_added():

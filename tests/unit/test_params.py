@@ -108,8 +108,7 @@ def test_zero_and_false_are_given():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(12, 12), ("12", 12), (" 12 ", 12), (12.0, 12), ("-3", -3), ("+7", 7), ("0", 0),
-     (-4, -4)],
+    [(12, 12), ("12", 12), (" 12 ", 12), (12.0, 12), ("-3", -3), ("+7", 7), ("0", 0), (-4, -4)],
 )
 def test_int_coercion_accepts_ints_digit_strings_and_whole_floats(value, expected):
     result = Params({"n": value}).int("n")
@@ -117,8 +116,10 @@ def test_int_coercion_accepts_ints_digit_strings_and_whole_floats(value, expecte
     assert type(result) is int
 
 
-@pytest.mark.parametrize("value", ["1.5", "abc", 1.5, "12a", "1e3", "12.0", "1 000", [1],
-                                   {"a": 1}, float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    "value",
+    ["1.5", "abc", 1.5, "12a", "1e3", "12.0", "1 000", [1], {"a": 1}, float("nan"), float("inf")],
+)
 def test_int_coercion_rejects_fractions_and_text_naming_the_field(value):
     with pytest.raises(DomainError) as excinfo:
         Params({"pageSize": value}).int("pageSize")
@@ -169,14 +170,12 @@ def test_str_rejects_bools_lists_and_objects(value):
 # --- bool -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [True, 1, "1", "true", "TRUE", " True ", "yes", "on",
-                                   "evet"])
+@pytest.mark.parametrize("value", [True, 1, "1", "true", "TRUE", " True ", "yes", "on", "evet"])
 def test_truthy_values_become_true(value):
     assert Params({"commercial": value}).bool("commercial") is True
 
 
-@pytest.mark.parametrize("value", [False, 0, "0", "false", "False", "no", "off", "hayir",
-                                   "hayır"])
+@pytest.mark.parametrize("value", [False, 0, "0", "false", "False", "no", "off", "hayir", "hayır"])
 def test_falsy_values_become_false(value):
     assert Params({"commercial": value}).bool("commercial") is False
 
@@ -253,8 +252,17 @@ def test_date_formats_of_the_api_are_parsed_naive(text, expected):
     assert result.tzinfo is None
 
 
-@pytest.mark.parametrize("text", ["04.03.2025 05:06", "2025-02-30 10:00", "2025-03-04 25:00",
-                                  "yesterday", "2025/03/04 05:06", "1700000000"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "04.03.2025 05:06",
+        "2025-02-30 10:00",
+        "2025-03-04 25:00",
+        "yesterday",
+        "2025/03/04 05:06",
+        "1700000000",
+    ],
+)
 def test_other_date_texts_are_invalid_naming_the_field(text):
     with pytest.raises(DomainError) as excinfo:
         Params({"startDate": text}).date("startDate")

@@ -34,8 +34,10 @@ def test_plus_90_prefix_is_dropped_to_the_plain_form():
     assert normalize("+905551234567") == "905551234567"
 
 
-@pytest.mark.parametrize("value", [" 905551234567", "905551234567 ", "\t05551234567\n",
-                                   "  +905551234567  ", " 5551234567 "])
+@pytest.mark.parametrize(
+    "value",
+    [" 905551234567", "905551234567 ", "\t05551234567\n", "  +905551234567  ", " 5551234567 "],
+)
 def test_surrounding_whitespace_is_ignored(value):
     assert normalize(value) == "905551234567"
 
@@ -47,8 +49,11 @@ def test_float_without_fraction_is_accepted_as_a_number():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("905001234567", "905001234567"), ("05301234567", "905301234567"),
-     ("5991234567", "905991234567")],
+    [
+        ("905001234567", "905001234567"),
+        ("05301234567", "905301234567"),
+        ("5991234567", "905991234567"),
+    ],
 )
 def test_any_5xx_mobile_prefix_normalises(value, expected):
     assert normalize(value) == expected
@@ -74,14 +79,14 @@ def test_wrong_length_is_rejected(value):
     assert normalize(value) is None
 
 
-@pytest.mark.parametrize("value", ["902121234567", "02121234567", "2121234567",
-                                   902161234567, 2121234567, "903121234567"])
+@pytest.mark.parametrize(
+    "value", ["902121234567", "02121234567", "2121234567", 902161234567, 2121234567, "903121234567"]
+)
 def test_landline_numbers_are_rejected(value):
     assert normalize(value) is None
 
 
-@pytest.mark.parametrize("value", ["90555123456a", "abc", "5551234567x",
-                                   "++905551234567"])
+@pytest.mark.parametrize("value", ["90555123456a", "abc", "5551234567x", "++905551234567"])
 def test_letters_and_punctuation_are_rejected(value):
     assert normalize(value) is None
 
@@ -142,8 +147,10 @@ def test_unknown_prefix_has_no_operator(prefix):
 
 
 def test_operator_values_match_the_spec_constants():
-    assert [int(o) for o in (Operator.TURKCELL, Operator.VODAFONE, Operator.TURKTELEKOM,
-                             Operator.NETGSM)] == [0, 1, 2, 3]
+    assert [
+        int(o)
+        for o in (Operator.TURKCELL, Operator.VODAFONE, Operator.TURKTELEKOM, Operator.NETGSM)
+    ] == [0, 1, 2, 3]
 
 
 def test_operator_of_a_normalised_int_input():
@@ -152,9 +159,17 @@ def test_operator_of_a_normalised_int_input():
     assert operator_of(number) is Operator.TURKCELL
 
 
-@pytest.mark.parametrize("value", ["0532 123 45 67", "+90 (532) 123-45-67", "532.123.45.67",
-                                   "90 532 1234567", "0532-123-4567",
-                                   "+ 90 532 123 45 67"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0532 123 45 67",
+        "+90 (532) 123-45-67",
+        "532.123.45.67",
+        "90 532 1234567",
+        "0532-123-4567",
+        "+ 90 532 123 45 67",
+    ],
+)
 def test_separators_people_type_inside_numbers_are_ignored(value):
     assert normalize(value) == "905321234567"
 

@@ -18,8 +18,7 @@ A, B, C = "905551234567", "905321234568", "905441234569"
 
 def create(**fields: Any) -> SendRequest:
     """parse() of a /sms/create body with sensible defaults."""
-    body: dict[str, Any] = {"type": 1, "sendingType": 0, "sender": "BASLIK",
-                            "content": "Merhaba"}
+    body: dict[str, Any] = {"type": 1, "sendingType": 0, "sender": "BASLIK", "content": "Merhaba"}
     body.update(fields)
     return parse(Params(body), otp=False)
 
@@ -42,9 +41,19 @@ def raises(err: Err, field: str | None, **fields: Any) -> DomainError:
 # --- single (sendingType 0) -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("number", [905551234567, "905551234567", "05551234567", "5551234567",
-                                    5551234567, "+905551234567", [905551234567],
-                                    ["05551234567"]])
+@pytest.mark.parametrize(
+    "number",
+    [
+        905551234567,
+        "905551234567",
+        "05551234567",
+        "5551234567",
+        5551234567,
+        "+905551234567",
+        [905551234567],
+        ["05551234567"],
+    ],
+)
 def test_single_number_as_int_string_or_one_element_list(number):
     req = create(number=number)
     assert req.sending_type is SendingType.SINGLE
@@ -85,8 +94,10 @@ def test_single_invalid_number_is_an_empty_package():
 
 
 def test_single_number_as_nr_cfs_object_fills_placeholders():
-    req = create(number={"nr": A, "cfs": {"FIRST_NAME": "Ayşe", "LAST_NAME": "Kaya"}},
-                 content="Merhaba FIRST_NAME LAST_NAME")
+    req = create(
+        number={"nr": A, "cfs": {"FIRST_NAME": "Ayşe", "LAST_NAME": "Kaya"}},
+        content="Merhaba FIRST_NAME LAST_NAME",
+    )
     assert req.recipients == [Recipient(A, "Merhaba Ayşe Kaya")]
 
 
@@ -119,8 +130,9 @@ def test_a_blank_number_entry_refuses_the_package(blank):
 
 
 def test_all_invalid_numbers_make_an_empty_package():
-    error = raises(Err.ERR_EMPTY_SMS_PACKAGE, "numbers", sendingType=1,
-                   numbers=["123", "902121234567"])
+    error = raises(
+        Err.ERR_EMPTY_SMS_PACKAGE, "numbers", sendingType=1, numbers=["123", "902121234567"]
+    )
     assert error.as_wire()["code"] == "ERR_EMPTY_SMS_PACKAGE"
 
 
@@ -137,12 +149,15 @@ def test_one_to_many_falls_back_to_the_number_field():
 
 
 def test_nr_cfs_items_fill_placeholders_per_recipient():
-    req = create(sendingType=1, content="Sayın FIRST_NAME LAST_NAME, borcunuz AMOUNT TL.",
-                 customFields=["FIRST_NAME", "LAST_NAME", "AMOUNT"],
-                 numbers=[{"nr": A, "cfs": {"FIRST_NAME": "Ali", "LAST_NAME": "Veli",
-                                            "AMOUNT": 12.5}},
-                          {"nr": B, "cfs": {"FIRST_NAME": "Ayşe", "LAST_NAME": None,
-                                            "AMOUNT": 3}}])
+    req = create(
+        sendingType=1,
+        content="Sayın FIRST_NAME LAST_NAME, borcunuz AMOUNT TL.",
+        customFields=["FIRST_NAME", "LAST_NAME", "AMOUNT"],
+        numbers=[
+            {"nr": A, "cfs": {"FIRST_NAME": "Ali", "LAST_NAME": "Veli", "AMOUNT": 12.5}},
+            {"nr": B, "cfs": {"FIRST_NAME": "Ayşe", "LAST_NAME": None, "AMOUNT": 3}},
+        ],
+    )
     assert req.recipients == [
         Recipient(A, "Sayın Ali Veli, borcunuz 12.5 TL."),
         Recipient(B, "Sayın Ayşe , borcunuz 3 TL."),
@@ -163,9 +178,14 @@ def test_missing_content_for_one_to_many_is_invalid():
 
 
 def test_many_to_many_items_carry_their_own_text():
-    req = create(sendingType=2, content="Dinamik Sms",
-                 numbers=[{"nr": 905551234567, "msg": "text for A"},
-                          {"nr": "05321234568", "msg": "text for B"}])
+    req = create(
+        sendingType=2,
+        content="Dinamik Sms",
+        numbers=[
+            {"nr": 905551234567, "msg": "text for A"},
+            {"nr": "05321234568", "msg": "text for B"},
+        ],
+    )
     assert req.sending_type is SendingType.MANY_TO_MANY
     assert req.recipients == [Recipient(A, "text for A"), Recipient(B, "text for B")]
 
@@ -183,15 +203,25 @@ def test_many_to_many_keeps_the_client_xid():
 
 
 def test_xid_longer_than_64_characters_is_invalid():
-    raises(Err.ERR_INVALID_PARAM, "numbers.xid", sendingType=2,
-           numbers=[{"nr": A, "msg": "x", "xid": "x" * 65}])
+    raises(
+        Err.ERR_INVALID_PARAM,
+        "numbers.xid",
+        sendingType=2,
+        numbers=[{"nr": A, "msg": "x", "xid": "x" * 65}],
+    )
 
 
 def test_many_to_many_item_without_msg_falls_back_to_content():
-    req = create(sendingType=2, content="Ortak metin",
-                 numbers=[{"nr": A}, {"nr": B, "msg": ""}, {"nr": C, "msg": "kendi"}])
-    assert req.recipients == [Recipient(A, "Ortak metin"), Recipient(B, "Ortak metin"),
-                              Recipient(C, "kendi")]
+    req = create(
+        sendingType=2,
+        content="Ortak metin",
+        numbers=[{"nr": A}, {"nr": B, "msg": ""}, {"nr": C, "msg": "kendi"}],
+    )
+    assert req.recipients == [
+        Recipient(A, "Ortak metin"),
+        Recipient(B, "Ortak metin"),
+        Recipient(C, "kendi"),
+    ]
 
 
 def test_many_to_many_item_without_any_text_is_skipped_and_counted():
@@ -201,8 +231,9 @@ def test_many_to_many_item_without_any_text_is_skipped_and_counted():
 
 
 def test_many_to_many_item_with_invalid_nr_is_skipped_and_counted():
-    req = create(sendingType=2, numbers=[{"nr": "12", "msg": "x"}, {"msg": "y"},
-                                         {"nr": A, "msg": "z"}])
+    req = create(
+        sendingType=2, numbers=[{"nr": "12", "msg": "x"}, {"msg": "y"}, {"nr": A, "msg": "z"}]
+    )
     assert req.recipients == [Recipient(A, "z")]
     assert req.invalid_count == 2
 
@@ -213,8 +244,7 @@ def test_many_to_many_item_field_names_are_case_insensitive():
 
 
 def test_many_to_many_same_number_same_text_is_a_duplicate():
-    req = create(sendingType=2, numbers=[{"nr": A, "msg": "x"}, {"nr": "05551234567",
-                                                                  "msg": "x"}])
+    req = create(sendingType=2, numbers=[{"nr": A, "msg": "x"}, {"nr": "05551234567", "msg": "x"}])
     assert req.recipients == [Recipient(A, "x")]
 
 
@@ -262,23 +292,39 @@ def test_placeholder_key_with_bad_characters_is_invalid():
 
 def test_a_filled_value_is_not_substituted_again():
     assert fill_placeholders("Sayın AD SOYAD", {"AD": "HAKAN", "SOYAD": "KADAR"}) == (
-        "Sayın HAKAN KADAR")
+        "Sayın HAKAN KADAR"
+    )
 
 
 # --- tolerance ------------------------------------------------------------------------
 
 
 def test_unknown_extra_fields_are_ignored():
-    req = create(number=A, skipAhsQuery=True, recipientType=0, customFields=None,
-                 somethingElse={"x": 1})
+    req = create(
+        number=A, skipAhsQuery=True, recipientType=0, customFields=None, somethingElse={"x": 1}
+    )
     assert req.recipients == [Recipient(A)]
 
 
 def test_vendor_php_sdk_body_with_nulls_is_accepted():
-    req = parse(Params({"type": 1, "sendingType": 1, "title": "Kampanya", "encoding": 0,
-                        "content": "Merhaba", "numbers": [A, B], "sender": "BASLIK",
-                        "periodicSettings": None, "sendingDate": None, "validity": 60,
-                        "commercial": False}), otp=False)
+    req = parse(
+        Params(
+            {
+                "type": 1,
+                "sendingType": 1,
+                "title": "Kampanya",
+                "encoding": 0,
+                "content": "Merhaba",
+                "numbers": [A, B],
+                "sender": "BASLIK",
+                "periodicSettings": None,
+                "sendingDate": None,
+                "validity": 60,
+                "commercial": False,
+            }
+        ),
+        otp=False,
+    )
     assert req.sms_type is SmsType.NORMAL
     assert req.title == "Kampanya"
     assert req.validity == 60
@@ -289,8 +335,17 @@ def test_vendor_php_sdk_body_with_nulls_is_accepted():
 
 
 def test_null_and_empty_optional_fields_mean_not_given():
-    req = create(number=A, encoding=None, validity="", sendingDate="", commercial="",
-                 customID=None, pushSettings=None, periodicSettings={}, title=None)
+    req = create(
+        number=A,
+        encoding=None,
+        validity="",
+        sendingDate="",
+        commercial="",
+        customID=None,
+        pushSettings=None,
+        periodicSettings={},
+        title=None,
+    )
     assert req.encoding is Encoding.DEFAULT
     assert req.validity == 1440
     assert req.sending_date is None
@@ -302,8 +357,19 @@ def test_null_and_empty_optional_fields_mean_not_given():
 
 
 def test_field_names_in_other_cases_are_read():
-    req = parse(Params({"Type": 2, "SendingType": "1", "Numbers": [A], "Content": "x",
-                        "Encoding": "2", "CustomID": "abc"}), otp=False)
+    req = parse(
+        Params(
+            {
+                "Type": 2,
+                "SendingType": "1",
+                "Numbers": [A],
+                "Content": "x",
+                "Encoding": "2",
+                "CustomID": "abc",
+            }
+        ),
+        otp=False,
+    )
     assert req.sms_type is SmsType.TC_IDENTITY
     assert req.sending_type is SendingType.ONE_TO_MANY
     assert req.encoding is Encoding.UNICODE
@@ -337,8 +403,9 @@ def test_numeric_content_becomes_text():
     assert create(number=A, content=123456).content == "123456"
 
 
-@pytest.mark.parametrize(("value", "expected"), [(0, Encoding.DEFAULT), ("1", Encoding.TURKISH),
-                                                 (2, Encoding.UNICODE)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(0, Encoding.DEFAULT), ("1", Encoding.TURKISH), (2, Encoding.UNICODE)]
+)
 def test_encodings_0_to_2_are_read(value, expected):
     assert create(number=A, encoding=value).encoding is expected
 
@@ -381,28 +448,34 @@ def test_title_is_stripped():
 
 def test_sending_date_is_read_as_local_wall_time():
     assert create(number=A, sendingDate="2030-01-02 03:04").sending_date == datetime(
-        2030, 1, 2, 3, 4)
+        2030, 1, 2, 3, 4
+    )
 
 
 def test_bad_sending_date_format_is_an_invalid_sending_date():
-    raises(Err.ERR_INVALID_SMS_SENDING_DATE, "sendingDate", number=A,
-           sendingDate="02.01.2030 03:04")
+    raises(
+        Err.ERR_INVALID_SMS_SENDING_DATE, "sendingDate", number=A, sendingDate="02.01.2030 03:04"
+    )
 
 
 def test_periodic_split_settings_are_read():
-    req = create(number=A, periodicSettings={"periodType": 0, "interval": "15",
-                                             "amount": 2000})
+    req = create(number=A, periodicSettings={"periodType": 0, "interval": "15", "amount": 2000})
     assert req.periodic == Periodic(PeriodType.ONE_TIME, 15, 2000)
 
 
 def test_periodic_repeat_settings_are_read():
     assert create(number=A, periodicSettings={"periodType": 3}).periodic == Periodic(
-        PeriodType.MONTHLY)
+        PeriodType.MONTHLY
+    )
 
 
 def test_bad_periodic_amount_is_invalid():
-    raises(Err.ERR_INVALID_PARAM, "periodicSettings.amount", number=A,
-           periodicSettings={"periodType": 0, "interval": 1, "amount": 500})
+    raises(
+        Err.ERR_INVALID_PARAM,
+        "periodicSettings.amount",
+        number=A,
+        periodicSettings={"periodType": 0, "interval": 1, "amount": 500},
+    )
 
 
 def test_periodic_settings_not_an_object_is_invalid():
@@ -414,14 +487,17 @@ def test_custom_id_is_checked():
     raises(Err.ERR_INVALID_PARAM, "customID", number=A, customID="a b")
 
 
-@pytest.mark.parametrize("url", ["http://example.com/hook", "https://example.com/h?x=1",
-                                 "HTTPS://EXAMPLE.COM/"])
+@pytest.mark.parametrize(
+    "url", ["http://example.com/hook", "https://example.com/h?x=1", "HTTPS://EXAMPLE.COM/"]
+)
 def test_push_url_http_or_https_is_kept(url):
     assert create(number=A, pushSettings={"url": url}).push_url == url
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/", "example.com/hook", "javascript:x",
-                                 "http:/x", "https://" + "a" * 2000])
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://example.com/", "example.com/hook", "javascript:x", "http:/x", "https://" + "a" * 2000],
+)
 def test_push_url_that_is_not_http_is_invalid(url):
     raises(Err.ERR_INVALID_PARAM, "pushSettings.url", number=A, pushSettings={"url": url})
 
@@ -464,8 +540,7 @@ def test_otp_refuses_validity_outside_3_to_6(validity):
 
 
 def test_otp_ignores_sending_date_title_and_periodic_settings():
-    req = otp(sendingDate="not a date", title="t" * 200,
-              periodicSettings={"periodType": 99})
+    req = otp(sendingDate="not a date", title="t" * 200, periodicSettings={"periodType": 99})
     assert req.sending_date is None
     assert req.title is None
     assert req.periodic is None
@@ -524,8 +599,11 @@ def test_otp_push_settings_and_custom_id_are_read():
 def test_a_placeholder_value_that_is_not_storable_text_is_refused(value):
     # A lone surrogate reached the fingerprint as a 500; a NUL and an object were sent.
     with pytest.raises(DomainError) as caught:
-        create(sendingType=2, content="Merhaba FIRST_NAME",
-               numbers=[{"nr": A, "cfs": {"FIRST_NAME": value}}])
+        create(
+            sendingType=2,
+            content="Merhaba FIRST_NAME",
+            numbers=[{"nr": A, "cfs": {"FIRST_NAME": value}}],
+        )
     assert (caught.value.err, caught.value.field) == (Err.ERR_INVALID_PARAM, "cfs")
 
 

@@ -15,8 +15,18 @@ T0 = datetime(2025, 1, 1, 12, 0, 0)
 
 
 def item(item_id: int, target: str) -> Claimed:
-    return Claimed(item_id=item_id, package_id=1, target=target, text="x", encoding=0,
-                   parts=1, operator=0, sender="BASLIK", validity=1440, xid=None)
+    return Claimed(
+        item_id=item_id,
+        package_id=1,
+        target=target,
+        text="x",
+        encoding=0,
+        parts=1,
+        operator=0,
+        sender="BASLIK",
+        validity=1440,
+        xid=None,
+    )
 
 
 def carrier(rules: str = "", delay: float = 5.0) -> tuple[SimulatorCarrier, FixedClock]:
@@ -29,7 +39,10 @@ def carrier(rules: str = "", delay: float = 5.0) -> tuple[SimulatorCarrier, Fixe
 
 def test_rules_are_parsed_into_suffix_outcome_pairs():
     assert parse_rules("0001=rejected,0002=undelivered,*=delivered") == {
-        "0001": "rejected", "0002": "undelivered", "*": "delivered"}
+        "0001": "rejected",
+        "0002": "undelivered",
+        "*": "delivered",
+    }
 
 
 def test_rules_tolerate_spaces_case_and_empty_chunks():
@@ -45,8 +58,19 @@ def test_later_rule_for_the_same_suffix_wins():
     assert parse_rules("1=delivered,1=rejected") == {"1": "rejected"}
 
 
-@pytest.mark.parametrize("text", ["0001", "0001=lost", "abc=delivered", "=delivered",
-                                  "12a=rejected", "0001=", "0001:rejected", "**=delivered"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001",
+        "0001=lost",
+        "abc=delivered",
+        "=delivered",
+        "12a=rejected",
+        "0001=",
+        "0001:rejected",
+        "**=delivered",
+    ],
+)
 def test_bad_rule_raises_value_error(text):
     with pytest.raises(ValueError, match="bad simulator rule"):
         parse_rules(text)
@@ -111,8 +135,12 @@ def test_accepted_items_get_distinct_carrier_refs():
 def test_submit_answers_every_item_in_order_and_counts_them():
     sim, _ = carrier("1=rejected,2=undelivered,3=silent")
     results = sim.submit([item(i, f"90555123456{i}") for i in range(1, 5)])
-    assert [(r.item_id, r.accepted) for r in results] == [(1, False), (2, True), (3, True),
-                                                          (4, True)]
+    assert [(r.item_id, r.accepted) for r in results] == [
+        (1, False),
+        (2, True),
+        (3, True),
+        (4, True),
+    ]
     assert sim.submitted == 4
 
 
@@ -138,7 +166,8 @@ def test_delivered_report_arrives_after_the_delay():
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=5)
     assert sim.poll_reports() == [
-        Report(sub.carrier_ref, ItemState.DELIVERED, T0 + timedelta(seconds=5), None)]
+        Report(sub.carrier_ref, ItemState.DELIVERED, T0 + timedelta(seconds=5), None)
+    ]
 
 
 def test_undelivered_report_carries_an_error():
@@ -146,8 +175,8 @@ def test_undelivered_report_carries_an_error():
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=3)
     assert sim.poll_reports() == [
-        Report(sub.carrier_ref, ItemState.UNDELIVERED, T0 + timedelta(seconds=2),
-               "SIM_UNDELIVERED")]
+        Report(sub.carrier_ref, ItemState.UNDELIVERED, T0 + timedelta(seconds=2), "SIM_UNDELIVERED")
+    ]
 
 
 def test_a_report_is_given_once():
@@ -198,8 +227,10 @@ def test_mixed_batch_reports_only_delivered_and_undelivered():
     results = sim.submit([item(i, f"90555123456{i}") for i in range(1, 5)])
     clock.advance(seconds=1)
     reports = {r.carrier_ref: r.state for r in sim.poll_reports()}
-    assert reports == {results[0].carrier_ref: ItemState.DELIVERED,
-                       results[1].carrier_ref: ItemState.UNDELIVERED}
+    assert reports == {
+        results[0].carrier_ref: ItemState.DELIVERED,
+        results[1].carrier_ref: ItemState.UNDELIVERED,
+    }
 
 
 def test_default_rules_and_delay():

@@ -43,8 +43,9 @@ class FakePlatform:
     calls: list[tuple[str, Params]] = field(default_factory=list)
     logins: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)
 
-    def authenticate(self, username: str | None, password: str | None,
-                     remote_addr: str | None = None) -> str:
+    def authenticate(
+        self, username: str | None, password: str | None, remote_addr: str | None = None
+    ) -> str:
         """A principal (the username) or ERR_UNAUTHORIZED_REQUEST."""
         self.logins.append((username, password, remote_addr))
         if username is None or self.users.get(username) != password:
@@ -65,13 +66,16 @@ def make_client(platform: FakePlatform | None = None) -> tuple[Client, FakePlatf
     return Client(make_soap_app(platform)), platform
 
 
-def envelope(op: str, body: str = "", ns: str = VENDOR_NS, header: str = "",
-             credentials: bool = True) -> str:
+def envelope(
+    op: str, body: str = "", ns: str = VENDOR_NS, header: str = "", credentials: bool = True
+) -> str:
     """A SOAP 1.1 request in the vendor's style."""
     creds = "<username>admin</username><password>123456</password>" if credentials else ""
-    return (f'<soapenv:Envelope xmlns:soapenv="{ENV}" xmlns:sms="{ns}">'
-            f"<soapenv:Header>{header}</soapenv:Header><soapenv:Body>"
-            f"<sms:{op}>{creds}{body}</sms:{op}></soapenv:Body></soapenv:Envelope>")
+    return (
+        f'<soapenv:Envelope xmlns:soapenv="{ENV}" xmlns:sms="{ns}">'
+        f"<soapenv:Header>{header}</soapenv:Header><soapenv:Body>"
+        f"<sms:{op}>{creds}{body}</sms:{op}></soapenv:Body></soapenv:Envelope>"
+    )
 
 
 def post(client: Client, xml: str | bytes, **headers: str) -> Any:
@@ -92,6 +96,7 @@ def result(response: Any) -> etree._Element:
 
 
 # --- routing and namespaces -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(p.name for p in VENDOR.glob("*.xml")))
 def test_vendor_examples_reach_their_operation(name: str) -> None:
@@ -114,12 +119,16 @@ def test_any_namespace_is_accepted_and_echoed(ns: str) -> None:
 
 def test_operation_without_namespace_is_accepted() -> None:
     client, _ = make_client()
-    xml = (f'<e:Envelope xmlns:e="{ENV}"><e:Body><getUserCredit><username>admin</username>'
-           "<password>123456</password></getUserCredit></e:Body></e:Envelope>")
+    xml = (
+        f'<e:Envelope xmlns:e="{ENV}"><e:Body><getUserCredit><username>admin</username>'
+        "<password>123456</password></getUserCredit></e:Body></e:Envelope>"
+    )
     response = post(client, xml)
     assert response.status_code == 200
-    assert etree.fromstring(response.data).find(f"{{{ENV}}}Body")[0].tag == \
-        f"{{{VENDOR_NS}}}getUserCreditResponse"
+    assert (
+        etree.fromstring(response.data).find(f"{{{ENV}}}Body")[0].tag
+        == f"{{{VENDOR_NS}}}getUserCreditResponse"
+    )
 
 
 def test_configured_namespace_is_the_wsdl_target_namespace() -> None:
@@ -138,10 +147,17 @@ def test_unknown_operation_is_a_client_fault() -> None:
     assert platform.calls == [] and platform.logins == []
 
 
-@pytest.mark.parametrize("xml", [b"<not-closed>", b"", b"plain text",
-                                 b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope">'
-                                 b"<e:Body><getUserCredit/></e:Body></e:Envelope>",
-                                 f'<e:Envelope xmlns:e="{ENV}"><e:Body/></e:Envelope>'.encode()])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b"<not-closed>",
+        b"",
+        b"plain text",
+        b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope">'
+        b"<e:Body><getUserCredit/></e:Body></e:Envelope>",
+        f'<e:Envelope xmlns:e="{ENV}"><e:Body/></e:Envelope>'.encode(),
+    ],
+)
 def test_malformed_requests_are_client_faults(xml: bytes) -> None:
     client, platform = make_client()
     response = post(client, xml)
@@ -157,10 +173,11 @@ def test_get_without_wsdl_is_not_allowed() -> None:
 
 # --- request fields ----------------------------------------------------------------------
 
+
 def test_fields_reach_the_service_as_plain_values() -> None:
     client, platform = make_client()
     post(client, (VENDOR / "sendSms-nn.xml").read_bytes())
-    (_, params), = platform.calls
+    ((_, params),) = platform.calls
     assert params["sendingType"] == "2"
     assert params["numbers"][1] == {"nr": "905433404971", "msg": "B kisisine ozel mesaj."}
     assert params.dict("periodicSettings").int("amount") == 1000
@@ -180,10 +197,13 @@ def test_empty_number_item_is_a_domain_error_not_a_fault() -> None:
 
 # --- credentials -------------------------------------------------------------------------
 
+
 def test_credentials_in_a_soap_header() -> None:
     client, platform = make_client()
-    header = (f'<sms:Credentials xmlns:sms="{VENDOR_NS}"><username>admin</username>'
-              "<password>123456</password></sms:Credentials>")
+    header = (
+        f'<sms:Credentials xmlns:sms="{VENDOR_NS}"><username>admin</username>'
+        "<password>123456</password></sms:Credentials>"
+    )
     response = post(client, envelope("getUserCredit", header=header, credentials=False))
     assert result(response).find("err").get(XSI_NIL) == "true"
     assert platform.logins[0][:2] == ("admin", "123456")
@@ -192,8 +212,9 @@ def test_credentials_in_a_soap_header() -> None:
 def test_credentials_by_basic_auth() -> None:
     client, platform = make_client()
     token = base64.b64encode(b"admin:123456").decode()
-    response = post(client, envelope("getUserCredit", credentials=False),
-                    Authorization=f"Basic {token}")
+    response = post(
+        client, envelope("getUserCredit", credentials=False), Authorization=f"Basic {token}"
+    )
     assert result(response).find("err").get(XSI_NIL) == "true"
     assert platform.logins[0][:2] == ("admin", "123456")
 
@@ -207,12 +228,17 @@ def test_body_credentials_win_over_basic_auth() -> None:
 
 def test_remote_address_is_passed_for_throttling() -> None:
     client, platform = make_client()
-    client.post("/", data=envelope("getUserCredit"), headers={"Content-Type": "text/xml"},
-                environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    client.post(
+        "/",
+        data=envelope("getUserCredit"),
+        headers={"Content-Type": "text/xml"},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     assert platform.logins[0][2] == "10.1.2.3"
 
 
 # --- responses -----------------------------------------------------------------------------
+
 
 def test_success_is_result_with_nil_err_and_typed_data() -> None:
     client, _ = make_client()
@@ -255,13 +281,34 @@ def test_unexpected_exception_is_err_internal_server(caplog: pytest.LogCaptureFi
 
 def test_data_shapes_lists_and_nulls() -> None:
     client, platform = make_client()
-    platform.data = {"stats": {"totalRecord": 1}, "list": [{
-        "id": 111095, "customID": None, "type": 1, "uuid": "u-1", "error": None, "state": 6,
-        "title": "Test message", "content": "x", "senders": ["BASLIK"], "encoding": 1,
-        "validity": 60, "isScheduled": 0, "sendingDate": "2021-05-17T18:29:20",
-        "statistics": {"total": 2, "credit": 2, "rCount": 2, "delivered": 1,
-                       "undelivered": 1},
-        "unknownKey": "dropped"}]}
+    platform.data = {
+        "stats": {"totalRecord": 1},
+        "list": [
+            {
+                "id": 111095,
+                "customID": None,
+                "type": 1,
+                "uuid": "u-1",
+                "error": None,
+                "state": 6,
+                "title": "Test message",
+                "content": "x",
+                "senders": ["BASLIK"],
+                "encoding": 1,
+                "validity": 60,
+                "isScheduled": 0,
+                "sendingDate": "2021-05-17T18:29:20",
+                "statistics": {
+                    "total": 2,
+                    "credit": 2,
+                    "rCount": 2,
+                    "delivered": 1,
+                    "undelivered": 1,
+                },
+                "unknownKey": "dropped",
+            }
+        ],
+    }
     res = result(post(client, envelope("getSmsPackages")))
     item = res.find("data/list/item")
     assert res.findtext("data/stats/totalRecord") == "1"
@@ -276,11 +323,14 @@ def test_data_shapes_lists_and_nulls() -> None:
 def test_wrong_data_shape_is_an_internal_error() -> None:
     client, platform = make_client()
     platform.data = ["not", "an", "object"]
-    assert result(post(client, envelope("getUserCredit"))).findtext("err/code") == \
-        "ERR_INTERNAL_SERVER"
+    assert (
+        result(post(client, envelope("getUserCredit"))).findtext("err/code")
+        == "ERR_INTERNAL_SERVER"
+    )
 
 
 # --- the WSDL ------------------------------------------------------------------------------
+
 
 def wsdl_address(client: Client, **headers: str) -> str:
     """soap:address location of the served WSDL."""
@@ -293,8 +343,10 @@ def test_wsdl_address_comes_from_public_url_not_from_host() -> None:
     client, _ = make_client(FakePlatform(FakeSettings(public_url="https://sms.example.com/")))
     assert wsdl_address(client, Host="evil.example") == "https://sms.example.com/soap"
     assert wsdl_address(client) == "https://sms.example.com/soap"
-    assert wsdl_address(client, **{"X-Forwarded-Host": "evil.example"}) == \
-        "https://sms.example.com/soap"
+    assert (
+        wsdl_address(client, **{"X-Forwarded-Host": "evil.example"})
+        == "https://sms.example.com/soap"
+    )
 
 
 def test_wsdl_operations_and_namespace() -> None:
@@ -319,8 +371,11 @@ def test_trusted_proxy_moves_the_address_but_not_the_namespace() -> None:
 
 def test_trusted_proxy_takes_the_value_its_hop_set() -> None:
     client, _ = make_client(FakePlatform(FakeSettings(trusted_proxies=1)))
-    headers = {"X-Forwarded-Host": "forged.example, sms.example.com",
-               "X-Forwarded-Proto": "https", "X-Forwarded-Port": "8443"}
+    headers = {
+        "X-Forwarded-Host": "forged.example, sms.example.com",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Port": "8443",
+    }
     assert wsdl_address(client, **headers) == "https://sms.example.com:8443/soap"
 
 
@@ -332,6 +387,7 @@ def test_malformed_forwarded_host_is_ignored(host: str) -> None:
 
 # --- encodings -----------------------------------------------------------------------------
 
+
 def test_content_type_charset_is_honoured_without_xml_declaration() -> None:
     client, platform = make_client()
     body = envelope("sendOtp", "<content>Doğrulama şifresi</content>").encode("iso-8859-9")
@@ -341,21 +397,27 @@ def test_content_type_charset_is_honoured_without_xml_declaration() -> None:
 
 def test_xml_declaration_encoding_is_honoured() -> None:
     client, platform = make_client()
-    xml = ('<?xml version="1.0" encoding="ISO-8859-9"?>\n'
-           + envelope("sendOtp", "<content>Çağrı</content>")).encode("iso-8859-9")
+    xml = (
+        '<?xml version="1.0" encoding="ISO-8859-9"?>\n'
+        + envelope("sendOtp", "<content>Çağrı</content>")
+    ).encode("iso-8859-9")
     post(client, xml, **{"Content-Type": "text/xml"})
     assert platform.calls[0][1]["content"] == "Çağrı"
 
 
 def test_body_not_in_its_charset_is_a_client_fault() -> None:
     client, platform = make_client()
-    response = post(client, envelope("getUserCredit").encode(),
-                    **{"Content-Type": "text/xml; charset=x-unknown-charset"})
+    response = post(
+        client,
+        envelope("getUserCredit").encode(),
+        **{"Content-Type": "text/xml; charset=x-unknown-charset"},
+    )
     assert response.status_code == 500 and b"Client" in response.data
     assert platform.calls == []
 
 
 # --- adding an operation -----------------------------------------------------------------
+
 
 def test_a_new_registry_function_needs_only_a_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     from service.api.soap import operations, service
@@ -363,19 +425,38 @@ def test_a_new_registry_function_needs_only_a_spec(monkeypatch: pytest.MonkeyPat
 
     new = Operation("contact/create", "createContact", ("POST",), "contacts:create")
     monkeypatch.setattr(service, "OPERATIONS", (*service.OPERATIONS, new))
-    contact = struct("Contact", uuid=STR, gsm=STR, details=OBJECT,
-                     groups=list_of(STR, "GroupUuidList"), iys=struct("ContactIys", st=INT))
-    monkeypatch.setitem(operations.SPECS, "contact/create",
-                        operations.op(contact, gsm=STR, details=OBJECT,
-                                      groupUUIDs=list_of(STR, "GroupUuidInput")))
-    platform = FakePlatform(data={"uuid": "c-1", "gsm": "905511034554",
-                                  "details": {"GSM_2": "905001234567", "BIRTH_DATE": None},
-                                  "groups": ["g-1", "g-2"], "iys": {"st": -1}})
+    contact = struct(
+        "Contact",
+        uuid=STR,
+        gsm=STR,
+        details=OBJECT,
+        groups=list_of(STR, "GroupUuidList"),
+        iys=struct("ContactIys", st=INT),
+    )
+    monkeypatch.setitem(
+        operations.SPECS,
+        "contact/create",
+        operations.op(contact, gsm=STR, details=OBJECT, groupUUIDs=list_of(STR, "GroupUuidInput")),
+    )
+    platform = FakePlatform(
+        data={
+            "uuid": "c-1",
+            "gsm": "905511034554",
+            "details": {"GSM_2": "905001234567", "BIRTH_DATE": None},
+            "groups": ["g-1", "g-2"],
+            "iys": {"st": -1},
+        }
+    )
     client, _ = make_client(platform)
-    response = post(client, envelope(
-        "createContact", "<gsm>905511034554</gsm><details><GSM_2>905001234567</GSM_2>"
-        "</details><groupUUIDs><item>g-1</item><item>g-2</item></groupUUIDs>"))
-    (name, params), = platform.calls
+    response = post(
+        client,
+        envelope(
+            "createContact",
+            "<gsm>905511034554</gsm><details><GSM_2>905001234567</GSM_2>"
+            "</details><groupUUIDs><item>g-1</item><item>g-2</item></groupUUIDs>",
+        ),
+    )
+    ((name, params),) = platform.calls
     assert name == "createContact"
     assert params["details"] == {"GSM_2": "905001234567"}
     assert params["groupUUIDs"] == ["g-1", "g-2"]

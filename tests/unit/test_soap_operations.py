@@ -66,8 +66,11 @@ def test_schema_is_unqualified_and_publishes_the_nn_item_type(wsdl: etree._Eleme
     schema = wsdl.find(f".//{XS}schema")
     assert schema.get("elementFormDefault") == "unqualified"
     types = schema_types(wsdl)
-    assert [e.get("name") for e in types["NumberMessage"].iter(f"{XS}element")] == \
-        ["nr", "msg", "xid"]
+    assert [e.get("name") for e in types["NumberMessage"].iter(f"{XS}element")] == [
+        "nr",
+        "msg",
+        "xid",
+    ]
     (item,) = types["NumberList"].iter(f"{XS}element")
     assert (item.get("name"), item.get("type")) == ("item", "xs:anyType")
 

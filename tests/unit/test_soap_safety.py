@@ -17,21 +17,27 @@ SECRET_FILE_TEXT = "root:x:0:0"  # /etc/passwd's first line, if an entity were r
 
 def body_with_dtd(dtd: str, value: str) -> str:
     """An otherwise valid request with a DOCTYPE and `value` as the username."""
-    return f"<?xml version='1.0'?>\n<!DOCTYPE Envelope [{dtd}]>\n" + \
-        envelope("getUserCredit", credentials=False).replace(
-            "<sms:getUserCredit>", f"<sms:getUserCredit><username>{value}</username>")
+    return f"<?xml version='1.0'?>\n<!DOCTYPE Envelope [{dtd}]>\n" + envelope(
+        "getUserCredit", credentials=False
+    ).replace("<sms:getUserCredit>", f"<sms:getUserCredit><username>{value}</username>")
 
 
 XXE = body_with_dtd('<!ENTITY xxe SYSTEM "file:///etc/passwd">', "&xxe;")
 XXE_NETWORK = body_with_dtd('<!ENTITY xxe SYSTEM "http://127.0.0.1:9/x">', "&xxe;")
 BILLION_LAUGHS = body_with_dtd(
-    '<!ENTITY a0 "lol">' + "".join(
-        f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10)),
-    "&a9;")
+    '<!ENTITY a0 "lol">'
+    + "".join(f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10)),
+    "&a9;",
+)
 QUADRATIC = body_with_dtd(f'<!ENTITY big "{"x" * 50_000}">', "&big;" * 5_000)
 PARAMETER_ENTITY = body_with_dtd('<!ENTITY % p SYSTEM "http://127.0.0.1:9/evil.dtd"> %p;', "a")
-HOSTILE = {"xxe": XXE, "xxe-network": XXE_NETWORK, "billion-laughs": BILLION_LAUGHS,
-           "quadratic": QUADRATIC, "parameter-entity": PARAMETER_ENTITY}
+HOSTILE = {
+    "xxe": XXE,
+    "xxe-network": XXE_NETWORK,
+    "billion-laughs": BILLION_LAUGHS,
+    "quadratic": QUADRATIC,
+    "parameter-entity": PARAMETER_ENTITY,
+}
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -86,8 +92,9 @@ def test_oversize_chunked_body_is_413() -> None:
     platform = FakePlatform(FakeSettings(max_body_bytes=1000))
     app = make_soap_app(platform)
     body = envelope("sendSms", f"<content>{'x' * 2000}</content>").encode()
-    builder = EnvironBuilder(method="POST", path="/", headers={"Content-Type": "text/xml"},
-                             input_stream=io.BytesIO(body))
+    builder = EnvironBuilder(
+        method="POST", path="/", headers={"Content-Type": "text/xml"}, input_stream=io.BytesIO(body)
+    )
     environ = builder.get_environ()
     environ.pop("CONTENT_LENGTH", None)
     environ["wsgi.input_terminated"] = True
@@ -119,17 +126,23 @@ def test_passwords_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> Non
             envelope("sendFax").replace("123456", secret),  # unknown operation
         ]
         for body in requests:
-            client.post("/", data=body, headers={
-                "Content-Type": "text/xml",
-                "Authorization": "Basic " + "YWRtaW46" + "U3VwM3JTZWNyZXRQdw=="})
+            client.post(
+                "/",
+                data=body,
+                headers={
+                    "Content-Type": "text/xml",
+                    "Authorization": "Basic " + "YWRtaW46" + "U3VwM3JTZWNyZXRQdw==",
+                },
+            )
     finally:
         for logger in ("spyne", "spyne.protocol.xml", "spyne.server.wsgi"):
             logging.getLogger(logger).setLevel(logging.NOTSET)
     text = caplog.text + "".join(str(r.exc_info) for r in caplog.records)
     assert secret not in text
     assert "U3VwM3JTZWNyZXRQdw" not in text
-    assert not [r for r in caplog.records
-                if r.name.startswith("spyne") and r.levelno >= logging.ERROR]
+    assert not [
+        r for r in caplog.records if r.name.startswith("spyne") and r.levelno >= logging.ERROR
+    ]
 
 
 def test_faults_do_not_echo_the_request() -> None:

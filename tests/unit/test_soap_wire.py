@@ -29,19 +29,28 @@ def vendor_fields(name: str) -> dict:
 
 def test_send_otp_example_leaves_out_empty_elements() -> None:
     assert vendor_fields("sendOtp.xml") == {
-        "username": "admin", "password": "123456",
+        "username": "admin",
+        "password": "123456",
         "content": "Test mesaji icerigidir, dikkate almayiniz. > & abc",
-        "number": "905511034554", "encoding": "1", "sender": "BASLIK",
+        "number": "905511034554",
+        "encoding": "1",
+        "sender": "BASLIK",
     }
 
 
 def test_single_sending_example() -> None:
     fields = vendor_fields("sendSms-single.xml")
     assert fields == {
-        "username": "admin", "password": "123456", "type": "1", "sendingType": "0",
+        "username": "admin",
+        "password": "123456",
+        "type": "1",
+        "sendingType": "0",
         "title": "Test message",
         "content": "Test mesaji icerigidir, dikkate almayiniz. > & abc",
-        "number": "905511034554", "encoding": "1", "sender": "BASLIK", "validity": "60",
+        "number": "905511034554",
+        "encoding": "1",
+        "sender": "BASLIK",
+        "validity": "60",
     }
 
 
@@ -50,7 +59,8 @@ def test_one_to_many_example_gives_a_list_of_numbers() -> None:
     assert fields["numbers"] == ["905511034554", "905433404971"]
     assert fields["periodicSettings"] == {"periodType": "0", "amount": "1000", "interval": "1"}
     assert fields["pushSettings"] == {
-        "url": "https://webhook.site/d1417d5d-c123-4e85-bdde-8b5201463be2"}
+        "url": "https://webhook.site/d1417d5d-c123-4e85-bdde-8b5201463be2"
+    }
     assert "commercial" not in fields and "sendingDate" not in fields
 
 
@@ -63,8 +73,11 @@ def test_many_to_many_example_gives_nr_msg_objects() -> None:
 
 def test_ids_list_and_empty_filters() -> None:
     fields = vendor_fields("getSmsPackages.xml")
-    assert fields == {"username": "admin", "password": "123456",
-                      "ids": ["111095", "111094", "111093", "111092"]}
+    assert fields == {
+        "username": "admin",
+        "password": "123456",
+        "ids": ["111095", "111094", "111093", "111092"],
+    }
 
 
 def test_namespaces_and_xsi_type_are_ignored() -> None:
@@ -73,15 +86,18 @@ def test_namespaces_and_xsi_type_are_ignored() -> None:
         ' xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
         '<x:numbers><item xsi:type="xsd:string">905511034554</item>'
         '<item xsi:type="x:NumberMessage"><nr>905433404971</nr><msg>B</msg></item>'
-        "</x:numbers></x:sendSms>")
+        "</x:numbers></x:sendSms>"
+    )
     assert wire.request_fields(op) == {
-        "numbers": ["905511034554", {"nr": "905433404971", "msg": "B"}]}
+        "numbers": ["905511034554", {"nr": "905433404971", "msg": "B"}]
+    }
 
 
 def test_nil_and_whitespace_only_elements_are_not_given() -> None:
     op = operation(
         '<op xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        '<a xsi:nil="true"/><b>   </b><c><url/></c><d>0</d></op>')
+        '<a xsi:nil="true"/><b>   </b><c><url/></c><d>0</d></op>'
+    )
     assert wire.request_fields(op) == {"d": "0"}
 
 
@@ -95,8 +111,9 @@ def test_repeated_elements_become_a_list() -> None:
     assert wire.request_fields(op) == {"ids": ["1", "2", "3"]}
 
 
-@pytest.mark.parametrize("numbers", ["<item/>", "<item>905</item><item></item>",
-                                     "<item><nr/><msg/></item>"])
+@pytest.mark.parametrize(
+    "numbers", ["<item/>", "<item>905</item><item></item>", "<item><nr/><msg/></item>"]
+)
 def test_an_empty_list_item_is_an_error_naming_the_field(numbers: str) -> None:
     with pytest.raises(DomainError) as caught:
         wire.request_fields(operation(f"<op><numbers>{numbers}</numbers></op>"))
@@ -106,23 +123,25 @@ def test_an_empty_list_item_is_an_error_naming_the_field(numbers: str) -> None:
 
 def test_split_credentials_is_case_insensitive() -> None:
     rest, user, password = wire.split_credentials(
-        {"UserName": "admin", "PASSWORD": "123456", "number": "905"})
+        {"UserName": "admin", "PASSWORD": "123456", "number": "905"}
+    )
     assert (rest, user, password) == ({"number": "905"}, "admin", "123456")
 
 
 def test_header_credentials_from_our_header_and_from_ws_security() -> None:
     ours = etree.fromstring(
         '<c:Credentials xmlns:c="urn:x"><username>u1</username><password>p1</password>'
-        "</c:Credentials>")
+        "</c:Credentials>"
+    )
     wsse = etree.fromstring(
         '<wsse:Security xmlns:wsse="urn:wsse"><wsse:UsernameToken>'
         "<wsse:Username>u2</wsse:Username>"
         '<wsse:Password Type="PasswordText">p2</wsse:Password>'
-        "</wsse:UsernameToken></wsse:Security>")
+        "</wsse:UsernameToken></wsse:Security>"
+    )
     assert wire.header_credentials([ours]) == ("u1", "p1")
     assert wire.header_credentials([wsse]) == ("u2", "p2")
     assert wire.header_credentials(None) == (None, None)
-
 
 
 def test_max_depth() -> None:

@@ -24,8 +24,11 @@ def envelope(data: Any = None, error: DomainError | None = None) -> Response:
         body, status = {"err": None, "data": data}, 200
     else:
         body, status = {"err": error.as_wire(), "data": None}, error.err.status
-    response = Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                        status=status, mimetype="application/json")
+    response = Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        mimetype="application/json",
+    )
     if error is not None:
         _error_headers(response, error)
     return response

@@ -74,8 +74,7 @@ def canonical(document: bytes) -> bytes:
     root = etree.fromstring(document, etree.XMLParser(remove_blank_text=True))
     for schema in root.iter(f"{{{XS}}}schema"):
         schema[:] = sorted(schema, key=_schema_order)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8",
-                                pretty_print=True))
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 def _schema_order(node: Any) -> tuple[int, str]:
@@ -89,8 +88,7 @@ def make_soap_app(platform: Any) -> SoapFront:
     settings = platform.settings
     base = public_url(settings)
     application = build_application(platform, target_namespace(settings))
-    spyne_app = WsgiApplication(application,
-                                max_content_length=settings.max_body_bytes + 1)
+    spyne_app = WsgiApplication(application, max_content_length=settings.max_body_bytes + 1)
     wsdl11 = application.interface.docs.wsdl11
     wsdl11.build_interface_document(f"{base}/soap")
     document = canonical(wsdl11.get_interface_document())
@@ -98,5 +96,6 @@ def make_soap_app(platform: Any) -> SoapFront:
     # Spyne runs a full gc.collect() after a request at most once a second, for file
     # attachments we do not accept: tens of milliseconds of pause per worker per second.
     spyne.const.MIN_GC_INTERVAL = float("inf")
-    return SoapFront(spyne_app, WsdlDocuments(document, base, settings.trusted_proxies),
-                     settings.max_body_bytes)
+    return SoapFront(
+        spyne_app, WsdlDocuments(document, base, settings.trusted_proxies), settings.max_body_bytes
+    )

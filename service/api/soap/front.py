@@ -26,8 +26,10 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 NS_WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
-                   r"(?::[0-9]{1,5})?$")
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::[0-9]{1,5})?$"
+)
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _XML = "text/xml; charset=utf-8"
 
@@ -90,8 +92,7 @@ def _trusted(environ: dict[str, Any], key: str, hops: int) -> str | None:
 
 def relocate(document: bytes, address: str) -> bytes:
     """The WSDL with every soap:address location set to `address`."""
-    root = etree.fromstring(document, etree.XMLParser(resolve_entities=False,
-                                                      no_network=True))
+    root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
     for element in root.iter(f"{{{NS_WSDL_SOAP}}}address"):
         element.set("location", address)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
@@ -110,8 +111,7 @@ class SoapFront:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if method in ("GET", "HEAD") and _wants_wsdl(environ):
             body = self.wsdl.for_request(environ)
-            start_response("200 OK", [("Content-Type", _XML),
-                                      ("Content-Length", str(len(body)))])
+            start_response("200 OK", [("Content-Type", _XML), ("Content-Length", str(len(body)))])
             return [] if method == "HEAD" else [body]
         if method == "POST":
             payload = read_body(environ, self.max_body_bytes)
@@ -126,8 +126,9 @@ class SoapFront:
 
 def _wants_wsdl(environ: dict[str, Any]) -> bool:
     query = str(environ.get("QUERY_STRING", ""))
-    return query.split("=")[0].split("&")[0].lower() == "wsdl" or \
-        str(environ.get("PATH_INFO", "")).endswith(".wsdl")
+    return query.split("=")[0].split("&")[0].lower() == "wsdl" or str(
+        environ.get("PATH_INFO", "")
+    ).endswith(".wsdl")
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes | None:
@@ -154,11 +155,13 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | None:
 
 def too_large(start_response: StartResponse, limit: int) -> list[bytes]:
     """413 with a SOAP fault explaining the limit."""
-    body = fault_document("Client.RequestTooLarge",
-                          f"The request body is larger than {limit} bytes.")
-    start_response("413 Request Entity Too Large",
-                   [("Content-Type", _XML), ("Content-Length", str(len(body))),
-                    ("Connection", "close")])
+    body = fault_document(
+        "Client.RequestTooLarge", f"The request body is larger than {limit} bytes."
+    )
+    start_response(
+        "413 Request Entity Too Large",
+        [("Content-Type", _XML), ("Content-Length", str(len(body))), ("Connection", "close")],
+    )
     return [body]
 
 

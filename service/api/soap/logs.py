@@ -20,11 +20,21 @@ _SECRETS = (
     (re.compile(r"(['\"]?password['\"]?\s*[:=]\s*['\"]?)[^'\",\s}]+", re.I), r"\1***"),
 )
 # Spyne loggers that exist before any request; others are picked up by name prefix.
-_KNOWN = ("spyne", "spyne.application", "spyne.application.client",
-          "spyne.application.server", "spyne.server._base", "spyne.server.wsgi",
-          "spyne.server.http", "spyne.protocol._base", "spyne.protocol._inbase",
-          "spyne.protocol.xml", "spyne.protocol.xml.invalid", "spyne.protocol.soap.soap11",
-          "spyne.protocol.soap.soap11.invalid")
+_KNOWN = (
+    "spyne",
+    "spyne.application",
+    "spyne.application.client",
+    "spyne.application.server",
+    "spyne.server._base",
+    "spyne.server.wsgi",
+    "spyne.server.http",
+    "spyne.protocol._base",
+    "spyne.protocol._inbase",
+    "spyne.protocol.xml",
+    "spyne.protocol.xml.invalid",
+    "spyne.protocol.soap.soap11",
+    "spyne.protocol.soap.soap11.invalid",
+)
 
 
 def redact(text: str) -> str:

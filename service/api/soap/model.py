@@ -29,8 +29,14 @@ INT, LONG, STR, BOOL, ANY = "int", "long", "string", "boolean", "anyType"
 # A free-form object (xs:anyType), e.g. a contact's custom `details`: its keys become
 # child elements, lists `<item>`s.
 OBJECT = "object"
-_SCALARS: dict[str, Any] = {INT: Integer32, LONG: Integer64, STR: Unicode, BOOL: Boolean,
-                            ANY: AnyXml, OBJECT: AnyDict}
+_SCALARS: dict[str, Any] = {
+    INT: Integer32,
+    LONG: Integer64,
+    STR: Unicode,
+    BOOL: Boolean,
+    ANY: AnyXml,
+    OBJECT: AnyDict,
+}
 
 
 @dataclass(frozen=True)
@@ -94,9 +100,11 @@ class TypeCompiler:
         field = self.input if way == "in" else self.output
         if isinstance(kind, ListOf):
             item = self._compile(kind.item, way).customize(
-                min_occurs=0, max_occurs="unbounded", nillable=False)
+                min_occurs=0, max_occurs="unbounded", nillable=False
+            )
             return Array(item, member_name="item", type_name=kind.name).customize(
-                __namespace__=self.tns)
+                __namespace__=self.tns
+            )
         members = [(name, field(sub)) for name, sub in kind.fields]
         return ComplexModel.produce(self.tns, kind.name, dict(members))
 
@@ -212,6 +220,10 @@ def _int_text(value: Any) -> str:
 
 
 _SCALAR_TEXT: dict[str, Callable[[Any], str]] = {
-    INT: _int_text, LONG: _int_text, STR: _text, BOOL: lambda v: "true" if v else "false",
-    ANY: _text, OBJECT: _text,
+    INT: _int_text,
+    LONG: _int_text,
+    STR: _text,
+    BOOL: lambda v: "true" if v else "false",
+    ANY: _text,
+    OBJECT: _text,
 }

@@ -68,64 +68,140 @@ CREDIT = struct("UserCredit", credit=LONG)
 
 PACKAGE = struct(
     "SmsPackage",
-    id=LONG, customID=STR, type=INT, sendingType=INT, uuid=STR, error=STR, state=INT,
-    title=STR, content=STR, senders=list_of(STR, "SenderTitleList"), encoding=INT,
+    id=LONG,
+    customID=STR,
+    type=INT,
+    sendingType=INT,
+    uuid=STR,
+    error=STR,
+    state=INT,
+    title=STR,
+    content=STR,
+    senders=list_of(STR, "SenderTitleList"),
+    encoding=INT,
     validity=INT,
-    statistics=struct("PackageStatistics", total=LONG, credit=LONG, rCount=LONG,
-                      delivered=LONG, undelivered=LONG, invalid=LONG),
-    isScheduled=INT, sendingDate=STR, processingDate=STR,
-    periodicSettings=struct("PackagePeriodicSettings", periodType=INT, interval=INT,
-                            amount=INT),
+    statistics=struct(
+        "PackageStatistics",
+        total=LONG,
+        credit=LONG,
+        rCount=LONG,
+        delivered=LONG,
+        undelivered=LONG,
+        invalid=LONG,
+    ),
+    isScheduled=INT,
+    sendingDate=STR,
+    processingDate=STR,
+    periodicSettings=struct("PackagePeriodicSettings", periodType=INT, interval=INT, amount=INT),
     pushSettings=struct("PackagePushSettings", url=STR),
     commercial=BOOL,
-    processInfo=struct("ProcessInfo", create=struct("ProcessStep", date=STR),
-                       update=struct("ProcessStep", date=STR)),
+    processInfo=struct(
+        "ProcessInfo",
+        create=struct("ProcessStep", date=STR),
+        update=struct("ProcessStep", date=STR),
+    ),
 )
-PACKAGE_LIST = struct("SmsPackageList", stats=STATS,
-                      list=list_of(PACKAGE, "SmsPackageArray"))
+PACKAGE_LIST = struct("SmsPackageList", stats=STATS, list=list_of(PACKAGE, "SmsPackageArray"))
 
 ITEM = struct(
     "SmsPackageItem",
-    id=STR, msg=STR, xid=STR, error=STR, credit=INT, state=INT, sender=STR, target=STR,
-    operator=INT, setState=INT, sendingDate=STR, deliveryDate=STR, processingDate=STR,
+    id=STR,
+    msg=STR,
+    xid=STR,
+    error=STR,
+    credit=INT,
+    state=INT,
+    sender=STR,
+    target=STR,
+    operator=INT,
+    setState=INT,
+    sendingDate=STR,
+    deliveryDate=STR,
+    processingDate=STR,
 )
-ITEM_LIST = struct("SmsPackageItemList", stats=STATS,
-                   list=list_of(ITEM, "SmsPackageItemArray"))
+ITEM_LIST = struct("SmsPackageItemList", stats=STATS, list=list_of(ITEM, "SmsPackageItemArray"))
 
 SENDER = struct("SmsSender", uuid=STR, status=INT, title=STR)
 SENDER_LIST = struct("SmsSenderList", stats=STATS, list=list_of(SENDER, "SmsSenderArray"))
 
-SUMMARY = struct("SmsSummary", total=LONG, delivered=LONG, undelivered=LONG, pending=LONG,
-                 rCount=LONG, credit=LONG)
+SUMMARY = struct(
+    "SmsSummary",
+    total=LONG,
+    delivered=LONG,
+    undelivered=LONG,
+    pending=LONG,
+    rCount=LONG,
+    credit=LONG,
+)
 
 INQUIRY = struct(
     "NumberInquiryRecord",
-    userUUID=STR, username=STR, sender=STR, encoding=INT, validity=INT, sendingDate=STR,
-    pkgID=LONG, pkgType=INT, state=INT, msg=STR, operator=INT, deliveryDate=STR,
+    userUUID=STR,
+    username=STR,
+    sender=STR,
+    encoding=INT,
+    validity=INT,
+    sendingDate=STR,
+    pkgID=LONG,
+    pkgType=INT,
+    state=INT,
+    msg=STR,
+    operator=INT,
+    deliveryDate=STR,
 )
-INQUIRY_LIST = struct("NumberInquiryList", stats=STATS,
-                      list=list_of(INQUIRY, "NumberInquiryArray"))
+INQUIRY_LIST = struct("NumberInquiryList", stats=STATS, list=list_of(INQUIRY, "NumberInquiryArray"))
 
 # --- the operations, by JSON path -----------------------------------------------------
 SPECS: dict[str, OpSpec] = {
     "sms/create-otp": op(
-        PACKAGE_ID, number=STR, sender=STR, content=STR, encoding=INT, validity=INT,
-        pushSettings=PUSH, commercial=BOOL, customID=STR, trustDate=STR),
+        PACKAGE_ID,
+        number=STR,
+        sender=STR,
+        content=STR,
+        encoding=INT,
+        validity=INT,
+        pushSettings=PUSH,
+        commercial=BOOL,
+        customID=STR,
+        trustDate=STR,
+    ),
     "sms/create": op(
-        PACKAGE_ID, type=INT, sendingType=INT, title=STR, content=STR, number=STR,
-        numbers=NUMBERS, encoding=INT, sender=STR, periodicSettings=PERIODIC,
-        sendingDate=STR, validity=INT, pushSettings=PUSH, commercial=BOOL, customID=STR),
+        PACKAGE_ID,
+        type=INT,
+        sendingType=INT,
+        title=STR,
+        content=STR,
+        number=STR,
+        numbers=NUMBERS,
+        encoding=INT,
+        sender=STR,
+        periodicSettings=PERIODIC,
+        sendingDate=STR,
+        validity=INT,
+        pushSettings=PUSH,
+        commercial=BOOL,
+        customID=STR,
+    ),
     "sms/list": op(
-        PACKAGE_LIST, ids=IDS, customIDs=CUSTOM_IDS, keyword=STR, sender=STR, status=INT,
-        startDate=STR, finishDate=STR, **PAGING),
+        PACKAGE_LIST,
+        ids=IDS,
+        customIDs=CUSTOM_IDS,
+        keyword=STR,
+        sender=STR,
+        status=INT,
+        startDate=STR,
+        finishDate=STR,
+        **PAGING,
+    ),
     "sms/list-item": op(
-        ITEM_LIST, pkgID=LONG, uuid=STR, customID=STR, target=STR, operator=INT, state=INT,
-        **PAGING),
+        ITEM_LIST, pkgID=LONG, uuid=STR, customID=STR, target=STR, operator=INT, state=INT, **PAGING
+    ),
     "sms/list-sender": op(SENDER_LIST, keyword=STR, status=INT, **PAGING),
     "sms/cancel": op(STATUS, id=LONG, uuid=STR, customID=STR),
     "sms/recreate": op(PACKAGE_ID, id=LONG, uuid=STR, title=STR, includeNewNumbers=BOOL),
     "sms/summary": op(SUMMARY, startDate=STR, finishDate=STR),
     "sms/inquiry-number": op(
-        INQUIRY_LIST, gsm=STR, sender=STR, startDate=STR, finishDate=STR, **PAGING),
+        INQUIRY_LIST, gsm=STR, sender=STR, startDate=STR, finishDate=STR, **PAGING
+    ),
     "user/credit": op(CREDIT),
 }

@@ -54,8 +54,7 @@ class VendorSoap11(Soap11):
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         """Parse the request body safely into ctx.in_document."""
         transport = ctx.transport
-        if isinstance(transport, HttpTransportContext) and \
-                transport.get_request_method() != "POST":
+        if isinstance(transport, HttpTransportContext) and transport.get_request_method() != "POST":
             transport.resp_code = HTTP_405
             raise RequestNotAllowed("Send SOAP requests with POST.")
         body = b"".join(_as_bytes(chunk, charset) for chunk in ctx.in_string)
@@ -82,9 +81,15 @@ class VendorSoap11(Soap11):
         parser = getattr(self._parsers, "parser", None)
         if parser is None:
             parser = etree.XMLParser(
-                resolve_entities=False, no_network=True, load_dtd=False,
-                dtd_validation=False, huge_tree=False, remove_comments=True,
-                remove_pis=True, collect_ids=False)
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                dtd_validation=False,
+                huge_tree=False,
+                remove_comments=True,
+                remove_pis=True,
+                collect_ids=False,
+            )
             self._parsers.parser = parser
         return parser
 
@@ -119,8 +124,10 @@ class VendorSoap11(Soap11):
             return
         self.event_manager.fire_event("before_serialize", ctx)
         namespace = _namespace(ctx.in_body_doc) or self.app.interface.get_tns()
-        envelope = etree.Element(f"{{{NS_SOAP11}}}Envelope", nsmap={
-            "soap11env": NS_SOAP11, "xsi": NS_XSI, "tns": namespace})
+        envelope = etree.Element(
+            f"{{{NS_SOAP11}}}Envelope",
+            nsmap={"soap11env": NS_SOAP11, "xsi": NS_XSI, "tns": namespace},
+        )
         body = etree.SubElement(envelope, f"{{{NS_SOAP11}}}Body")
         response_name = ctx.descriptor.out_message.get_type_name()
         etree.SubElement(body, f"{{{namespace}}}{response_name}").append(reply.element)
@@ -146,8 +153,11 @@ def _to_utf8(body: bytes, charset: str | None) -> bytes:
     With a declaration (PHP's SoapClient writes one for encoding=ISO-8859-9), lxml reads
     the document's own encoding; without one it would assume UTF-8.
     """
-    if not charset or charset.lower().replace("_", "-") in ("utf-8", "utf8", "us-ascii") \
-            or body.lstrip().startswith((b"<?xml", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+    if (
+        not charset
+        or charset.lower().replace("_", "-") in ("utf-8", "utf8", "us-ascii")
+        or body.lstrip().startswith((b"<?xml", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))
+    ):
         return body
     try:
         return body.decode(charset).encode("utf-8")

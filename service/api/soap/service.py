@@ -36,8 +36,7 @@ class UnqualifiedDocuments(InterfaceDocumentsBase):
     """Interface documents whose schema says elementFormDefault="unqualified"."""
 
     def __init__(self, interface: Any) -> None:
-        super().__init__(interface, wsdl11=Wsdl11(interface,
-                                                  element_form_default="unqualified"))
+        super().__init__(interface, wsdl11=Wsdl11(interface, element_form_default="unqualified"))
 
 
 class Dispatcher:
@@ -59,8 +58,9 @@ class Dispatcher:
             return _reply(write, {"err": error.as_wire(), "data": None})
         except Exception:
             log.exception("SOAP %s failed", operation.soap_name)
-            return _reply(write, {"err": DomainError(Err.ERR_INTERNAL_SERVER).as_wire(),
-                                  "data": None})
+            return _reply(
+                write, {"err": DomainError(Err.ERR_INTERNAL_SERVER).as_wire(), "data": None}
+            )
 
     def _authenticate(self, ctx: Any) -> Any:
         username, password = _body_credentials(ctx.in_body_doc)
@@ -102,17 +102,30 @@ def build_application(platform: Any, tns: str) -> Application:
         if spec is None:  # tests/unit/test_soap_operations.py fails on this
             log.warning("no SOAP spec for %s (%s)", operation.path, operation.soap_name)
             continue
-        methods[operation.soap_name] = _method(operation, spec, compiler, writers,
-                                               dispatcher, header)
+        methods[operation.soap_name] = _method(
+            operation, spec, compiler, writers, dispatcher, header
+        )
     service = type("SmsSoapService", (ServiceBase,), methods)
     extras = tuple(compiler.extra(kind) for kind in PUBLISHED)
-    return Application([service], tns=tns, name=APP_NAME, in_protocol=VendorSoap11(),
-                       out_protocol=VendorSoap11(), classes=extras,
-                       documents_container=UnqualifiedDocuments)
+    return Application(
+        [service],
+        tns=tns,
+        name=APP_NAME,
+        in_protocol=VendorSoap11(),
+        out_protocol=VendorSoap11(),
+        classes=extras,
+        documents_container=UnqualifiedDocuments,
+    )
 
 
-def _method(operation: Operation, spec: OpSpec, compiler: TypeCompiler,
-            writers: ElementWriter, dispatcher: Dispatcher, header: Any) -> Any:
+def _method(
+    operation: Operation,
+    spec: OpSpec,
+    compiler: TypeCompiler,
+    writers: ElementWriter,
+    dispatcher: Dispatcher,
+    header: Any,
+) -> Any:
     name = operation.soap_name
     result = struct(name[0].upper() + name[1:] + "Result", err=ERROR, data=spec.output)
     write = writers.writer(result)
@@ -122,7 +135,10 @@ def _method(operation: Operation, spec: OpSpec, compiler: TypeCompiler,
         return dispatcher.call(ctx, operation, write)
 
     handler.__name__ = handler.__qualname__ = name
-    return rpc(*(compiler.input(kind) for _, kind in fields),
-               _args=tuple(field for field, _ in fields),
-               _returns=compiler.output(result), _out_variable_name="result",
-               _in_header=(header,))(handler)
+    return rpc(
+        *(compiler.input(kind) for _, kind in fields),
+        _args=tuple(field for field, _ in fields),
+        _returns=compiler.output(result),
+        _out_variable_name="result",
+        _in_header=(header,),
+    )(handler)

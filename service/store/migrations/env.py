@@ -11,8 +11,12 @@ config = context.config
 
 
 def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=metadata,  # type: ignore[arg-type]
-                      render_as_batch=True, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,  # type: ignore[arg-type]
+        render_as_batch=True,
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -110,10 +110,13 @@ def renumber_package(platform: Platform, old: int, new: int) -> None:
     with platform.store.write() as conn:
         conn.execute(text("PRAGMA defer_foreign_keys = ON"))
         for table in ("items", "credit_ledger", "recent_sends"):
-            conn.execute(text(f"UPDATE {table} SET package_id = :new WHERE package_id = :old"),
-                         {"new": new, "old": old})
-        conn.execute(text("UPDATE packages SET id = :new WHERE id = :old"),
-                     {"new": new, "old": old})
+            conn.execute(
+                text(f"UPDATE {table} SET package_id = :new WHERE package_id = :old"),
+                {"new": new, "old": old},
+            )
+        conn.execute(
+            text("UPDATE packages SET id = :new WHERE id = :old"), {"new": new, "old": old}
+        )
 
 
 def require_tool(*names: str) -> None:
@@ -121,8 +124,10 @@ def require_tool(*names: str) -> None:
     missing = [name for name in names if shutil.which(name) is None]
     if not missing:
         return
-    reason = (f"{', '.join(missing)} not installed: run scripts/install_soap_clients.sh "
-              "(apt php-cli php-soap jaxws, npm soap)")
+    reason = (
+        f"{', '.join(missing)} not installed: run scripts/install_soap_clients.sh "
+        "(apt php-cli php-soap jaxws, npm soap)"
+    )
     if REQUIRE_CLIENTS:
         pytest.fail(f"FINSMS_REQUIRE_CLIENTS=1 but {reason}")
     pytest.skip(reason)

@@ -67,9 +67,11 @@ def same_as_json(soap: Any, json_value: Any) -> bool:
         return soap == ("true" if json_value else "false")
     if isinstance(json_value, dict):
         return isinstance(soap, dict) and all(
-            k in soap and same_as_json(soap[k], v) for k, v in json_value.items())
+            k in soap and same_as_json(soap[k], v) for k, v in json_value.items()
+        )
     if isinstance(json_value, list):
         soap_list = soap or []
         return len(soap_list) == len(json_value) and all(
-            same_as_json(s, j) for s, j in zip(soap_list, json_value, strict=True))
+            same_as_json(s, j) for s, j in zip(soap_list, json_value, strict=True)
+        )
     return soap == str(json_value)

@@ -16,10 +16,12 @@ NS = "http://localhost:9587/wsdl/sms"
 
 def soap(server: SoapServer, op: str, body: str = "") -> bytes:
     """A vendor-style request for `op` with the vendor user's credentials."""
-    return (f'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-            f'xmlns:sms="{NS}"><soapenv:Header/><soapenv:Body><sms:{op}>'
-            f"<username>{VENDOR_USER}</username><password>{VENDOR_PASSWORD}</password>"
-            f"{body}</sms:{op}></soapenv:Body></soapenv:Envelope>").encode()
+    return (
+        f'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        f'xmlns:sms="{NS}"><soapenv:Header/><soapenv:Body><sms:{op}>'
+        f"<username>{VENDOR_USER}</username><password>{VENDOR_PASSWORD}</password>"
+        f"{body}</sms:{op}></soapenv:Body></soapenv:Envelope>"
+    ).encode()
 
 
 def call(server: SoapServer, op: str, body: str = "") -> dict:
@@ -33,73 +35,114 @@ def later() -> str:
 
 
 def test_package_sent_over_soap_is_listed_over_json(soap_server, json_api) -> None:
-    body = ("<type>1</type><sendingType>2</sendingType><title>SOAP paketi</title>"
-            "<content>Dinamik Sms</content><sender>BASLIK</sender><customID>soap-nn.1</customID>"
-            "<numbers><item><nr>905511034554</nr><msg>Merhaba A</msg></item>"
-            "<item><nr>05433404971</nr><msg>Merhaba B</msg></item></numbers>")
+    body = (
+        "<type>1</type><sendingType>2</sendingType><title>SOAP paketi</title>"
+        "<content>Dinamik Sms</content><sender>BASLIK</sender><customID>soap-nn.1</customID>"
+        "<numbers><item><nr>905511034554</nr><msg>Merhaba A</msg></item>"
+        "<item><nr>05433404971</nr><msg>Merhaba B</msg></item></numbers>"
+    )
     pkg = int(call(soap_server, "sendSms", body)["pkgID"])
     (package,) = json_api.data("/sms/list", {"customIDs": ["soap-nn.1"]})["list"]
     assert package["id"] == pkg and package["title"] == "SOAP paketi"
     items = json_api.data("/sms/list-item", {"pkgID": pkg})["list"]
     assert {i["target"]: i["msg"] for i in items} == {
-        "905511034554": "Merhaba A", "905433404971": "Merhaba B"}
+        "905511034554": "Merhaba A",
+        "905433404971": "Merhaba B",
+    }
     assert json_api.data("/user/credit")["credit"] == 100_000 - 2
 
 
 def test_package_sent_over_json_is_read_and_cancelled_over_soap(soap_server, json_api) -> None:
-    pkg = json_api.data("/sms/create", {
-        "type": 1, "sendingType": 1, "title": "JSON paketi", "content": "Yarın görüşürüz",
-        "numbers": [905511034554, "905433404971"], "sender": "BASLIK",
-        "sendingDate": later(), "customID": "json-1"})["pkgID"]
+    pkg = json_api.data(
+        "/sms/create",
+        {
+            "type": 1,
+            "sendingType": 1,
+            "title": "JSON paketi",
+            "content": "Yarın görüşürüz",
+            "numbers": [905511034554, "905433404971"],
+            "sender": "BASLIK",
+            "sendingDate": later(),
+            "customID": "json-1",
+        },
+    )["pkgID"]
     listed = call(soap_server, "getSmsPackages", "<customIDs><item>json-1</item></customIDs>")
     (package,) = listed["list"]
     assert package["id"] == str(pkg) and package["isScheduled"] == "1"
-    assert call(soap_server, "cancelSmsPackage", "<customID>json-1</customID>") == \
-        {"status": "1"}
+    assert call(soap_server, "cancelSmsPackage", "<customID>json-1</customID>") == {"status": "1"}
     (after,) = json_api.data("/sms/list", {"ids": [pkg]})["list"]
     assert after["state"] == -4
     err = json_api.error("/sms/cancel", {"id": pkg})
     assert err["code"] == "ERR_SMS_PKG_NOT_CHANGEABLE"
-    soap_err = err_of(soap_server.post(soap(soap_server, "cancelSmsPackage",
-                                            f"<id>{pkg}</id>"), "cancelSmsPackage"))
-    assert {k: soap_err[k] for k in ("code", "smsCode", "status")} == \
-        {"code": err["code"], "smsCode": err["smsCode"], "status": str(err["status"])}
+    soap_err = err_of(
+        soap_server.post(
+            soap(soap_server, "cancelSmsPackage", f"<id>{pkg}</id>"), "cancelSmsPackage"
+        )
+    )
+    assert {k: soap_err[k] for k in ("code", "smsCode", "status")} == {
+        "code": err["code"],
+        "smsCode": err["smsCode"],
+        "status": str(err["status"]),
+    }
 
 
 def test_custom_id_is_unique_across_protocols(soap_server, json_api) -> None:
-    json_api.data("/sms/create-otp", {"number": "905511034554", "sender": "BASLIK",
-                                      "content": "Kod 1", "customID": "shared-1"})
-    err = err_of(soap_server.post(soap(soap_server, "sendOtp",
-                                       "<number>905511034554</number><sender>BASLIK</sender>"
-                                       "<content>Kod 2</content><customID>shared-1</customID>")))
+    json_api.data(
+        "/sms/create-otp",
+        {"number": "905511034554", "sender": "BASLIK", "content": "Kod 1", "customID": "shared-1"},
+    )
+    err = err_of(
+        soap_server.post(
+            soap(
+                soap_server,
+                "sendOtp",
+                "<number>905511034554</number><sender>BASLIK</sender>"
+                "<content>Kod 2</content><customID>shared-1</customID>",
+            )
+        )
+    )
     assert err["code"] == "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION" and err["smsCode"] == "SMS42"
 
 
 def test_same_invalid_value_is_the_same_error_on_both(soap_server, json_api) -> None:
     json_err = json_api.error("/sms/list", {"pageSize": "abc"})
-    soap_err = err_of(soap_server.post(soap(soap_server, "getSmsPackages",
-                                            "<pageSize>abc</pageSize>")))
+    soap_err = err_of(
+        soap_server.post(soap(soap_server, "getSmsPackages", "<pageSize>abc</pageSize>"))
+    )
     assert (soap_err["code"], soap_err["field"]) == (json_err["code"], json_err["field"])
     assert soap_err["message"] == json_err["message"]
 
 
 def test_every_json_key_is_carried_by_soap(soap_server, json_api) -> None:
-    one_n = json_api.data("/sms/create", {
-        "type": 1, "sendingType": 1, "title": "Karşılaştırma", "content": "Aynı mı?",
-        "numbers": ["905511034554", "905433404971"], "sender": "BASLIK",
-        "pushSettings": {"url": "https://example.com/h"}, "commercial": True,
-        "periodicSettings": {"periodType": 0, "amount": 1000, "interval": 5}})["pkgID"]
-    json_api.data("/sms/create-otp", {"number": "905511034554", "sender": "BASLIK",
-                                      "content": "Kod 9"})
+    one_n = json_api.data(
+        "/sms/create",
+        {
+            "type": 1,
+            "sendingType": 1,
+            "title": "Karşılaştırma",
+            "content": "Aynı mı?",
+            "numbers": ["905511034554", "905433404971"],
+            "sender": "BASLIK",
+            "pushSettings": {"url": "https://example.com/h"},
+            "commercial": True,
+            "periodicSettings": {"periodType": 0, "amount": 1000, "interval": 5},
+        },
+    )["pkgID"]
+    json_api.data(
+        "/sms/create-otp", {"number": "905511034554", "sender": "BASLIK", "content": "Kod 9"}
+    )
     since = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     pairs = [
         ("/sms/list", {}, "getSmsPackages", ""),
         ("/sms/list-item", {"pkgID": one_n}, "getSmsPackageItems", f"<pkgID>{one_n}</pkgID>"),
         ("/sms/list-sender", {}, "getSmsSenders", ""),
-        ("/sms/summary", {"startDate": since}, "getSmsSummary",
-         f"<startDate>{since}</startDate>"),
-        ("/sms/inquiry-number", {"gsm": "905511034554"}, "inquireSmsNumber",
-         "<gsm>905511034554</gsm>"),
+        ("/sms/summary", {"startDate": since}, "getSmsSummary", f"<startDate>{since}</startDate>"),
+        (
+            "/sms/inquiry-number",
+            {"gsm": "905511034554"},
+            "inquireSmsNumber",
+            "<gsm>905511034554</gsm>",
+        ),
         ("/user/credit", {}, "getUserCredit", ""),
     ]
     for path, body, op, xml in pairs:

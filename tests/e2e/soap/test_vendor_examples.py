@@ -28,21 +28,33 @@ def send(server: SoapServer, name: str, action: str) -> int:
 
 def make_documented_packages(server: SoapServer, json_api) -> None:
     """Packages 111092..111095 from the four sending examples (OTP, single, 1-N, N-N)."""
-    first = json_api.data("/sms/create", {
-        "type": 1, "sendingType": 0, "title": "Numaralandırma", "content": "x",
-        "number": "905000000001", "sender": "BASLIK"})["pkgID"]
+    first = json_api.data(
+        "/sms/create",
+        {
+            "type": 1,
+            "sendingType": 0,
+            "title": "Numaralandırma",
+            "content": "x",
+            "number": "905000000001",
+            "sender": "BASLIK",
+        },
+    )["pkgID"]
     renumber_package(server.platform, first, 111091)
-    ids = [send(server, "sendOtp.xml", "sendOtp"),
-           send(server, "sendSms-single.xml", "sendSms"),
-           send(server, "sendSms-1n.xml", "sendSms"),
-           send(server, "sendSms-nn.xml", "sendSms")]
+    ids = [
+        send(server, "sendOtp.xml", "sendOtp"),
+        send(server, "sendSms-single.xml", "sendSms"),
+        send(server, "sendSms-1n.xml", "sendSms"),
+        send(server, "sendSms-nn.xml", "sendSms"),
+    ]
     assert ids == [111092, 111093, 111094, 111095]
 
 
 def test_sending_examples_create_the_packages(soap_server, json_api) -> None:
     make_documented_packages(soap_server, json_api)
-    packages = {p["id"]: p for p in json_api.data("/sms/list", {
-        "ids": [111092, 111093, 111094, 111095]})["list"]}
+    packages = {
+        p["id"]: p
+        for p in json_api.data("/sms/list", {"ids": [111092, 111093, 111094, 111095]})["list"]
+    }
     otp, single, one_to_many, many_to_many = (packages[i] for i in range(111092, 111096))
     assert otp["type"] == 0 and otp["content"].endswith("> & abc")
     assert otp["encoding"] == 1 and otp["pushSettings"] is None
@@ -63,8 +75,7 @@ def test_get_sms_packages_example(soap_server, json_api) -> None:
     first = data["list"][0]
     assert first["senders"] == ["BASLIK"]
     assert first["title"] == "Test message"
-    assert set(first["statistics"]) >= {"total", "credit", "rCount", "delivered",
-                                        "undelivered"}
+    assert set(first["statistics"]) >= {"total", "credit", "rCount", "delivered", "undelivered"}
     assert first["isScheduled"] == "0"
     assert len(first["sendingDate"]) == 19 and first["sendingDate"][10] == "T"
 
@@ -81,14 +92,19 @@ def test_get_sms_package_items_example(soap_server, json_api) -> None:
     for item in data["list"]:
         assert item["id"].isdigit() and item["sender"] == "BASLIK"
         assert item["credit"] == "1"
-        assert set(item) >= {"error", "state", "setState", "sendingDate", "deliveryDate",
-                             "processingDate"}
+        assert set(item) >= {
+            "error",
+            "state",
+            "setState",
+            "sendingDate",
+            "deliveryDate",
+            "processingDate",
+        }
 
 
 def test_get_sms_package_items_example_with_its_own_password(soap_server) -> None:
     xml = vendor_example("getSmsPackageItems.xml")  # 123qwe is not admin's password
-    assert err_of(soap_server.post(xml, "getSmsPackageItems"))["code"] == \
-        "ERR_UNAUTHORIZED_REQUEST"
+    assert err_of(soap_server.post(xml, "getSmsPackageItems"))["code"] == "ERR_UNAUTHORIZED_REQUEST"
 
 
 def test_get_sms_senders_example(soap_server) -> None:
@@ -99,9 +115,18 @@ def test_get_sms_senders_example(soap_server) -> None:
 
 
 def test_cancel_sms_package_example(soap_server, json_api) -> None:
-    scheduled = json_api.data("/sms/create", {
-        "type": 1, "sendingType": 1, "title": "İleri tarihli", "content": "Yarın",
-        "numbers": ["905511034554"], "sender": "BASLIK", "sendingDate": in_two_days()})
+    scheduled = json_api.data(
+        "/sms/create",
+        {
+            "type": 1,
+            "sendingType": 1,
+            "title": "İleri tarihli",
+            "content": "Yarın",
+            "numbers": ["905511034554"],
+            "sender": "BASLIK",
+            "sendingDate": in_two_days(),
+        },
+    )
     renumber_package(soap_server.platform, scheduled["pkgID"], 123456)
     data = data_of(soap_server.post(vendor_example("cancelSmsPackage.xml"), "cancelSmsPackage"))
     assert data == {"status": "1"}
@@ -111,8 +136,13 @@ def test_cancel_sms_package_example(soap_server, json_api) -> None:
 
 def test_cancel_example_without_such_package_is_sms06(soap_server) -> None:
     err = err_of(soap_server.post(vendor_example("cancelSmsPackage.xml"), "cancelSmsPackage"))
-    assert err == {"status": "404", "code": "ERR_SMS_PKG_NOT_FOUND", "smsCode": "SMS06",
-                   "message": err["message"], "field": None}
+    assert err == {
+        "status": "404",
+        "code": "ERR_SMS_PKG_NOT_FOUND",
+        "smsCode": "SMS06",
+        "message": err["message"],
+        "field": None,
+    }
     assert err["message"]
 
 
@@ -124,7 +154,8 @@ def test_get_user_credit_example(soap_server, json_api) -> None:
 
 def test_examples_work_without_soapaction_and_in_another_namespace(soap_server) -> None:
     xml = vendor_example("getUserCredit.xml").replace(
-        b"http://localhost:9587/wsdl/sms", b"http://sms.example.com:9587/wsdl/sms")
+        b"http://localhost:9587/wsdl/sms", b"http://sms.example.com:9587/wsdl/sms"
+    )
     response = soap_server.post(xml)
     assert data_of(response) == {"credit": "100000"}
     assert b'"http://sms.example.com:9587/wsdl/sms"' in response.content

@@ -38,8 +38,12 @@ def test_export_script_check_mode_agrees() -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "export_wsdl.py"), "--check"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "export_wsdl.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -50,9 +54,15 @@ def test_behind_a_trusted_proxy_the_address_follows_the_proxy(sqlite_db) -> None
     platform = make_platform(sqlite_db, public_url=CANONICAL, trusted_proxies=1)
     try:
         client = Client(create_app(platform=platform))
-        proxied = client.get("/soap?wsdl", headers={
-            "X-Forwarded-Proto": "https", "X-Forwarded-Host": "sms.example.com",
-            "X-Forwarded-Port": "9588", "X-Forwarded-For": "203.0.113.9"})
+        proxied = client.get(
+            "/soap?wsdl",
+            headers={
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "sms.example.com",
+                "X-Forwarded-Port": "9588",
+                "X-Forwarded-For": "203.0.113.9",
+            },
+        )
         direct = client.get("/soap?wsdl", headers={"Host": "evil.example"})
     finally:
         platform.store.dispose()

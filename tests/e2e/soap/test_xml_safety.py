@@ -19,8 +19,7 @@ LIMIT = 64 * 1024
 def small_server(sqlite_db) -> Iterator[SoapServer]:
     """A live server with a 64 KiB body limit."""
     port = free_port()
-    platform = make_platform(sqlite_db, public_url=f"http://127.0.0.1:{port}",
-                             max_body_bytes=LIMIT)
+    platform = make_platform(sqlite_db, public_url=f"http://127.0.0.1:{port}", max_body_bytes=LIMIT)
     seed_vendor_user(platform)
     server = SoapServer(platform, port)
     yield server
@@ -47,11 +46,13 @@ def test_hostile_documents_are_refused(name: str, soap_server: SoapServer, json_
 
 def test_send_with_entity_in_content_does_not_create_a_package(soap_server, json_api) -> None:
     before = credit_and_packages(soap_server, json_api)
-    xml = ('<!DOCTYPE x [<!ENTITY e "905511034554">]>'
-           '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
-           '<s:sendOtp xmlns:s="urn:x"><username>admin</username><password>123456</password>'
-           "<number>&e;</number><sender>BASLIK</sender><content>x</content></s:sendOtp>"
-           "</e:Body></e:Envelope>")
+    xml = (
+        '<!DOCTYPE x [<!ENTITY e "905511034554">]>'
+        '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
+        '<s:sendOtp xmlns:s="urn:x"><username>admin</username><password>123456</password>'
+        "<number>&e;</number><sender>BASLIK</sender><content>x</content></s:sendOtp>"
+        "</e:Body></e:Envelope>"
+    )
     assert soap_server.post(xml).status_code == 500
     assert credit_and_packages(soap_server, json_api) == before
 
@@ -66,8 +67,10 @@ def test_oversize_body_is_413(small_server: SoapServer) -> None:
 def test_oversize_declared_length_is_refused_before_the_body_arrives(small_server) -> None:
     # Announce 10 MB and send only the headers: the answer must come without the body.
     with socket.create_connection(("127.0.0.1", small_server.server.server_port), 5) as sock:
-        sock.sendall(b"POST /soap HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
-                     b"Content-Length: 10000000\r\n\r\n")
+        sock.sendall(
+            b"POST /soap HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: 10000000\r\n\r\n"
+        )
         sock.settimeout(5)
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 413")
@@ -75,7 +78,9 @@ def test_oversize_declared_length_is_refused_before_the_body_arrives(small_serve
 
 def test_deep_nesting_is_refused(soap_server: SoapServer) -> None:
     deep = "<a>" * 5000 + "</a>" * 5000
-    xml = ('<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
-           f'<s:sendSms xmlns:s="urn:x"><title>{deep}</title></s:sendSms></e:Body></e:Envelope>')
+    xml = (
+        '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
+        f'<s:sendSms xmlns:s="urn:x"><title>{deep}</title></s:sendSms></e:Body></e:Envelope>'
+    )
     response = soap_server.post(xml)
     assert response.status_code == 500 and b"Client" in response.content

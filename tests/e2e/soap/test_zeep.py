@@ -37,9 +37,12 @@ class Zeep:
 
     def numbers(self, *values: str | tuple[str, str]) -> dict[str, list[Any]]:
         """<numbers> for 1-N (strings) or N-N ((nr, msg) tuples), as anyType items."""
-        items = [xsd.AnyObject(xsd.String(), v) if isinstance(v, str) else
-                 xsd.AnyObject(self.number_message, self.number_message(nr=v[0], msg=v[1]))
-                 for v in values]
+        items = [
+            xsd.AnyObject(xsd.String(), v)
+            if isinstance(v, str)
+            else xsd.AnyObject(self.number_message, self.number_message(nr=v[0], msg=v[1]))
+            for v in values
+        ]
         return {"item": items}
 
 
@@ -49,20 +52,37 @@ def later(days: int = 2) -> str:
 
 
 def send_otp(z: Zeep, server: SoapServer) -> None:
-    data = z.data("sendOtp", number="905511034554", sender="BASLIK", content="Kod: 123456",
-                  validity=3, customID="otp-1")
+    data = z.data(
+        "sendOtp",
+        number="905511034554",
+        sender="BASLIK",
+        content="Kod: 123456",
+        validity=3,
+        customID="otp-1",
+    )
     assert isinstance(data["pkgID"], int)
 
 
 def send_sms(z: Zeep, server: SoapServer) -> None:
     base = {"type": 1, "title": "Zeep paketi", "sender": "BASLIK", "encoding": 0}
     single = z.data("sendSms", **base, sendingType=0, content="Tekil", number="905511034554")
-    one_n = z.data("sendSms", **base, sendingType=1, content="Coklu",
-                   numbers=z.numbers("905511034554", "905433404971"))
-    n_n = z.data("sendSms", **base, sendingType=2, content="Dinamik Sms",
-                 numbers=z.numbers(("905511034554", "A"), ("905433404971", "B")),
-                 periodicSettings={"periodType": 0, "amount": 1000, "interval": 1},
-                 pushSettings={"url": "https://example.com/hook"}, commercial=True)
+    one_n = z.data(
+        "sendSms",
+        **base,
+        sendingType=1,
+        content="Coklu",
+        numbers=z.numbers("905511034554", "905433404971"),
+    )
+    n_n = z.data(
+        "sendSms",
+        **base,
+        sendingType=2,
+        content="Dinamik Sms",
+        numbers=z.numbers(("905511034554", "A"), ("905433404971", "B")),
+        periodicSettings={"periodType": 0, "amount": 1000, "interval": 1},
+        pushSettings={"url": "https://example.com/hook"},
+        commercial=True,
+    )
     assert len({single["pkgID"], one_n["pkgID"], n_n["pkgID"]}) == 3
     items = z.data("getSmsPackageItems", pkgID=n_n["pkgID"])["list"]["item"]
     assert sorted(i["msg"] for i in items) == ["A", "B"]
@@ -78,8 +98,9 @@ def get_packages(z: Zeep, server: SoapServer) -> None:
 
 
 def get_items(z: Zeep, server: SoapServer) -> None:
-    pkg = z.data("sendOtp", number="905511034554", sender="BASLIK", content="Kod: 2",
-                 customID="otp-items")["pkgID"]
+    pkg = z.data(
+        "sendOtp", number="905511034554", sender="BASLIK", content="Kod: 2", customID="otp-items"
+    )["pkgID"]
     data = z.data("getSmsPackageItems", customID="otp-items", pageIndex=0, pageSize=10)
     (item,) = data["list"]["item"]
     assert item["target"] == "905511034554" and item["id"].isdigit()
@@ -92,23 +113,39 @@ def get_senders(z: Zeep, server: SoapServer) -> None:
 
 
 def cancel(z: Zeep, server: SoapServer) -> None:
-    pkg = z.data("sendSms", type=1, sendingType=0, title="Ileri tarihli", content="Sonra",
-                 number="905511034554", sender="BASLIK", sendingDate=later())["pkgID"]
+    pkg = z.data(
+        "sendSms",
+        type=1,
+        sendingType=0,
+        title="Ileri tarihli",
+        content="Sonra",
+        number="905511034554",
+        sender="BASLIK",
+        sendingDate=later(),
+    )["pkgID"]
     assert z.data("cancelSmsPackage", id=pkg)["status"] == 1
     err = z.call("cancelSmsPackage", id=pkg)["err"]
     assert err["code"] == "ERR_SMS_PKG_NOT_CHANGEABLE" and err["status"] == 409
 
 
 def recreate(z: Zeep, server: SoapServer) -> None:
-    pkg = z.data("sendSms", type=1, sendingType=1, title="Tamamlanacak", content="Simdi",
-                 numbers=z.numbers("905511034554", "905433404971"), sender="BASLIK")["pkgID"]
+    pkg = z.data(
+        "sendSms",
+        type=1,
+        sendingType=1,
+        title="Tamamlanacak",
+        content="Simdi",
+        numbers=z.numbers("905511034554", "905433404971"),
+        sender="BASLIK",
+    )["pkgID"]
     err = z.call("recreateSmsPackage", id=pkg, title="Erken", includeNewNumbers=False)["err"]
     assert err["code"] == "ERR_SMS_PKG_NOT_CHANGEABLE"  # not finished yet
     make_dispatcher(server.platform).drain()  # the simulator delivers, the package completes
     items = z.data("getSmsPackageItems", pkgID=pkg)["list"]["item"]
     assert {i["state"] for i in items} == {3} and all(i["deliveryDate"] for i in items)
-    new = z.data("recreateSmsPackage", id=pkg, title="Yeniden gonderim",
-                 includeNewNumbers=False)["pkgID"]
+    new = z.data("recreateSmsPackage", id=pkg, title="Yeniden gonderim", includeNewNumbers=False)[
+        "pkgID"
+    ]
     assert new != pkg
     (copy,) = z.data("getSmsPackages", ids={"item": [new]})["list"]["item"]
     assert copy["title"] == "Yeniden gonderim" and copy["statistics"]["rCount"] == 2
@@ -116,8 +153,9 @@ def recreate(z: Zeep, server: SoapServer) -> None:
 
 def summary(z: Zeep, server: SoapServer) -> None:
     z.data("sendOtp", number="905511034554", sender="BASLIK", content="Kod: 3")
-    data = z.data("getSmsSummary", startDate=(datetime.now() - timedelta(days=1))
-                  .strftime("%Y-%m-%d %H:%M"))
+    data = z.data(
+        "getSmsSummary", startDate=(datetime.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    )
     assert data["rCount"] >= 1 and data["credit"] >= 1
 
 
@@ -133,10 +171,16 @@ def credit(z: Zeep, server: SoapServer) -> None:
 
 
 CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
-    "sendOtp": send_otp, "sendSms": send_sms, "getSmsPackages": get_packages,
-    "getSmsPackageItems": get_items, "getSmsSenders": get_senders,
-    "cancelSmsPackage": cancel, "recreateSmsPackage": recreate, "getSmsSummary": summary,
-    "inquireSmsNumber": inquiry, "getUserCredit": credit,
+    "sendOtp": send_otp,
+    "sendSms": send_sms,
+    "getSmsPackages": get_packages,
+    "getSmsPackageItems": get_items,
+    "getSmsSenders": get_senders,
+    "cancelSmsPackage": cancel,
+    "recreateSmsPackage": recreate,
+    "getSmsSummary": summary,
+    "inquireSmsNumber": inquiry,
+    "getUserCredit": credit,
 }
 
 
@@ -155,17 +199,24 @@ def test_zeep_calls_every_operation(op, z: Zeep, soap_server: SoapServer) -> Non
 
 def test_zeep_sees_domain_errors(z: Zeep) -> None:
     result = zeep.Client(z.client.wsdl.location).service.getUserCredit(
-        username=VENDOR_USER, password="wrong-password")
+        username=VENDOR_USER, password="wrong-password"
+    )
     assert result["err"]["code"] == "ERR_UNAUTHORIZED_REQUEST"
     assert result["err"]["status"] == 401
-    err = z.call("sendSms", type=1, sendingType=1, title="Bos paket", content="x",
-                 sender="BASLIK", numbers=z.numbers("123"))["err"]
+    err = z.call(
+        "sendSms",
+        type=1,
+        sendingType=1,
+        title="Bos paket",
+        content="x",
+        sender="BASLIK",
+        numbers=z.numbers("123"),
+    )["err"]
     assert err["code"] == "ERR_EMPTY_SMS_PACKAGE"
 
 
 def test_zeep_credentials_in_the_soap_header(z: Zeep) -> None:
-    header = z.client.get_element("ns0:Credentials")(username=VENDOR_USER,
-                                                      password=VENDOR_PASSWORD)
+    header = z.client.get_element("ns0:Credentials")(username=VENDOR_USER, password=VENDOR_PASSWORD)
     result = z.service.getUserCredit(_soapheaders=[header])
     assert result["data"]["credit"] == 100_000
 
@@ -183,6 +234,7 @@ def test_zeep_basic_auth(soap_server: SoapServer) -> None:
 def test_unknown_operation_is_a_fault_for_zeep(soap_server: SoapServer) -> None:
     response = soap_server.post(
         '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
-        '<s:sendFax xmlns:s="http://localhost:9587/wsdl/sms"/></e:Body></e:Envelope>')
+        '<s:sendFax xmlns:s="http://localhost:9587/wsdl/sms"/></e:Body></e:Envelope>'
+    )
     assert response.status_code == 500
     assert b"Fault" in response.content
