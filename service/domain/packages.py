@@ -23,7 +23,11 @@ from service.domain.constants import (
 )
 from service.domain.errors import DomainError, Err, invalid
 
-MAX_SPLIT_INTERVAL = 366 * 24 * 60  # minutes; the whole split must fit in a year anyway
+# How far ahead a package may be scheduled (and a split sending may reach): a year.
+SCHEDULE_HORIZON = timedelta(days=366)
+MAX_SPLIT_INTERVAL = int(SCHEDULE_HORIZON.total_seconds() // 60)  # minutes
+# Lanes of the dispatcher's queue: OTPs travel in their own, never behind bulk packages.
+OTP_LANE, BULK_LANE = 0, 1
 _CUSTOM_ID = re.compile(rf"[A-Za-z0-9.\-]{{1,{CUSTOM_ID_MAX}}}")
 
 # Item states after which nothing more happens to the item.
@@ -40,6 +44,10 @@ FINAL_ITEM_STATES = frozenset(
 REFUNDED_ITEM_STATES = frozenset(
     {ItemState.CANCELLED, ItemState.REJECTED, ItemState.UNDELIVERED, ItemState.TIMED_OUT}
 )
+# Items the dispatcher may still claim, and items handed over and awaiting an outcome
+# (the schema's partial indexes are derived from these).
+CLAIMABLE_ITEM_STATES = frozenset({ItemState.WAITING})
+IN_FLIGHT_ITEM_STATES = frozenset({ItemState.SENDING, ItemState.SENT})
 # Legal item transitions: the dispatcher, the carrier's reports and cancel follow these.
 ITEM_TRANSITIONS: Mapping[ItemState, frozenset[ItemState]] = {
     ItemState.WAITING: frozenset({ItemState.SENDING, ItemState.CANCELLED}),
@@ -133,7 +141,7 @@ def check_sending_date(when: datetime | None, now: datetime) -> datetime | None:
         return None
     if when < now.replace(second=0, microsecond=0):
         raise DomainError(Err.ERR_INVALID_SMS_SENDING_DATE, field="sendingDate")
-    if when > now + timedelta(days=366):
+    if when > now + SCHEDULE_HORIZON:
         raise DomainError(
             Err.ERR_INVALID_SMS_SENDING_DATE, "En fazla bir yıl sonrası.", field="sendingDate"
         )
@@ -191,7 +199,7 @@ def check_split_span(
     """A split sending must finish within the year a schedule may reach."""
     if periodic is None or not periodic.is_split or recipients == 0:
         return
-    if split_due(start, recipients - 1, periodic) > now + timedelta(days=366):
+    if split_due(start, recipients - 1, periodic) > now + SCHEDULE_HORIZON:
         raise invalid("periodicSettings.interval", "son parça en fazla bir yıl sonra olmalı")
 
 
@@ -206,6 +214,18 @@ def split_due(start: datetime, index: int, periodic: Periodic | None) -> datetim
 def expires_at(sent: datetime, validity: int) -> datetime:
     """When an item sent at `sent` with no report is settled as timed out."""
     return sent + timedelta(minutes=validity + REPORT_GRACE_MINUTES)
+
+
+def stranded_before(now: datetime) -> datetime:
+    """Items left "sending" (claimed, perhaps handed over, never recorded: a crash) since
+    before this are timed out: never sent again, settled once even the longest validity
+    and its hour of grace have passed since the claim."""
+    return now - timedelta(minutes=NORMAL_VALIDITY[1] + REPORT_GRACE_MINUTES)
+
+
+def lane_of(sms_type: SmsType, otp: bool) -> int:
+    """The queue lane of a package: OTPs have their own."""
+    return OTP_LANE if otp or sms_type == SmsType.OTP else BULK_LANE
 
 
 def fingerprint(

@@ -231,7 +231,7 @@ _CLAIM_REFUNDS = (
         items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]),
     )
     .values(refunded=True)
-    .returning(items.c.package_id, items.c.parts)
+    .returning(items.c.package_id, items.c.credit)
 )
 _RESERVED = select(packages.c.id, packages.c.user_id, packages.c.credit).where(
     packages.c.id.in_(_ids())

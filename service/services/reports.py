@@ -188,7 +188,7 @@ def item_view(platform: Platform, pkg: Any, row: Any) -> dict[str, Any]:
         "msg": row["msg"],
         "xid": row["xid"],
         "error": row["error"],
-        "credit": int(row["parts"]),
+        "credit": int(row["credit"]),
         "state": row["state"],
         "sender": pkg["sender"],
         "target": row["target"],

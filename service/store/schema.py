@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -18,6 +20,16 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+
+from service.domain.packages import CLAIMABLE_ITEM_STATES, IN_FLIGHT_ITEM_STATES
+
+
+def in_states(column: Any, states: frozenset[Any]) -> Any:
+    """column IN (states); one state is an equality, which SQLite needs to match a partial
+    index's condition and executemany accepts."""
+    values = sorted(int(s) for s in states)
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
 
 # Named constraints so Alembic migrations are stable on both databases.
 metadata = MetaData(
@@ -131,6 +143,8 @@ items = Table(
     Column("xid", String(64), nullable=True),  # the client's own id for this recipient
     Column("operator", SmallInteger, nullable=True),
     Column("parts", SmallInteger, nullable=False),
+    # Its price under the package's pricing policy: what a failed item gives back.
+    Column("credit", Integer, nullable=False, server_default=text("0")),
     Column("encoding", SmallInteger, nullable=False),  # effective data coding
     Column("state", SmallInteger, nullable=False),
     Column("error", String(64), nullable=True),
@@ -160,14 +174,14 @@ Index(
     "ix_items_due",
     items.c.lane,
     items.c.due_at,
-    sqlite_where=items.c.state == 0,
-    postgresql_where=items.c.state == 0,
+    sqlite_where=in_states(items.c.state, CLAIMABLE_ITEM_STATES),
+    postgresql_where=in_states(items.c.state, CLAIMABLE_ITEM_STATES),
 )
 Index(
     "ix_items_expiring",
     items.c.expires_at,
-    sqlite_where=items.c.state.in_([1, 2]),
-    postgresql_where=items.c.state.in_([1, 2]),
+    sqlite_where=in_states(items.c.state, IN_FLIGHT_ITEM_STATES),
+    postgresql_where=in_states(items.c.state, IN_FLIGHT_ITEM_STATES),
 )
 
 credit_ledger = Table(

@@ -1,0 +1,148 @@
+"""The platform's records as the services hand them around: typed, immutable, no wire form.
+
+Repositories return these; adapters render them (the Node API's views, the CLI, the panel).
+Times are naive UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from service.domain.constants import CustomerType, UserType
+from service.domain.packages import Periodic
+
+
+@dataclass(frozen=True)
+class User:
+    """A user of the platform and its place in the hierarchy."""
+
+    id: int
+    uuid: str
+    username: str
+    user_type: UserType
+    customer_type: CustomerType
+    parent_id: int | None
+    parent_name: str | None
+    credit: int
+    unlimited: bool
+    active: bool
+    duplicate_check: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What authentication reads of a user: its principal's facts and its password hash."""
+
+    user_id: int
+    uuid: str
+    username: str
+    user_type: UserType
+    unlimited: bool
+    duplicate_check: bool
+    active: bool
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Sender:
+    """An alphanumeric sender title of a user."""
+
+    id: int
+    uuid: str
+    user_id: int
+    title: str
+    status: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of credit: + in, - out, with the balance after it."""
+
+    id: int
+    user_id: int
+    amount: int
+    balance_after: int | None
+    reason: str
+    package_id: int | None
+    counterpart_id: int | None
+    note: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Package:
+    """An SMS package as stored."""
+
+    id: int
+    uuid: str
+    user_id: int
+    custom_id: str | None
+    sms_type: int
+    sending_type: int
+    title: str | None
+    content: str | None
+    sender: str
+    encoding: int
+    validity: int
+    state: int
+    error: str | None
+    lane: int
+    sending_date: datetime
+    is_scheduled: bool
+    periodic: Periodic | None
+    push_url: str | None
+    commercial: bool | None
+    trust_date: datetime | None
+    recipients: int
+    invalid_count: int
+    parts: int
+    credit: int  # what was charged at creation (0 for unlimited users)
+    source: str
+    recreated_from: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PackageStats:
+    """Delivery counts of a package, in message parts."""
+
+    delivered: int = 0
+    undelivered: int = 0
+
+
+@dataclass(frozen=True)
+class Item:
+    """One recipient of a package."""
+
+    id: int
+    package_id: int
+    target: str
+    msg: str | None
+    xid: str | None
+    operator: int | None
+    parts: int
+    credit: int  # its price under the package's pricing policy
+    encoding: int
+    state: int
+    error: str | None
+    lane: int
+    due_at: datetime
+    sending_date: datetime | None
+    processing_date: datetime | None
+    delivery_date: datetime | None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing and how many records the whole listing holds."""
+
+    total: int
+    rows: list[T]

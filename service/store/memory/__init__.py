@@ -1,0 +1,86 @@
+"""An in-memory unit of work: the services' storage without a database, for unit tests.
+
+It keeps the same records the SQL repositories return in plain dicts of one
+`MemoryDatabase`. A write transaction works on the live data and, if its block raises,
+puts back a copy taken when it began, so a refused write changes nothing, as in SQL.
+Transactions are serialised by one lock (SQLite's model); there is no concurrency to test
+here: that is what the integration tests on SQLite and PostgreSQL are for.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeVar
+
+from service.store.memory.ledger import MemoryLedger
+
+T = TypeVar("T")
+
+
+@dataclass
+class MemoryDatabase:
+    """Every table, as dicts of records by id (or by key), and the id sequences."""
+
+    users: dict[int, Any] = field(default_factory=dict)
+    credentials: dict[int, str] = field(default_factory=dict)  # user id -> password hash
+    senders: dict[int, Any] = field(default_factory=dict)
+    packages: dict[int, Any] = field(default_factory=dict)
+    items: dict[int, Any] = field(default_factory=dict)
+    ledger: list[Any] = field(default_factory=list)
+    fingerprints: dict[tuple[int, str], tuple[int, Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # tables of later repositories
+    _sequences: dict[str, int] = field(default_factory=dict)
+
+    def next_id(self, table: str) -> int:
+        """The next id of a table, from 1."""
+        self._sequences[table] = self._sequences.get(table, 0) + 1
+        return self._sequences[table]
+
+
+class MemoryTransaction:
+    """A transaction over a MemoryDatabase; repositories made on first use."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+
+    @cached_property
+    def ledger(self) -> MemoryLedger:
+        """Balances and ledger."""
+        return MemoryLedger(self.db)
+
+
+class MemoryUnitOfWork:
+    """Opens transactions on one MemoryDatabase."""
+
+    def __init__(self, db: MemoryDatabase | None = None) -> None:
+        self.db = db or MemoryDatabase()
+        self._lock = threading.RLock()
+        self.commits = 0  # write transactions committed, for tests
+
+    @contextmanager
+    def read(self) -> Iterator[MemoryTransaction]:
+        """A read transaction."""
+        with self._lock:
+            yield MemoryTransaction(self.db)
+
+    @contextmanager
+    def write(self) -> Iterator[MemoryTransaction]:
+        """A write transaction: all of it or nothing."""
+        with self._lock:
+            before = copy.deepcopy(self.db.__dict__)
+            try:
+                yield MemoryTransaction(self.db)
+            except BaseException:
+                self.db.__dict__.update(before)
+                raise
+            self.commits += 1
+
+    def write_job(self, job: Callable[[MemoryTransaction], T]) -> T:
+        """job(tx) in a write transaction of its own."""
+        with self.write() as tx:
+            return job(tx)

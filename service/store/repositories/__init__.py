@@ -1,0 +1,1 @@
+"""SQL repositories, one per aggregate; each works inside one transaction's connection."""

@@ -1,0 +1,50 @@
+"""The SQL unit of work: transactions of the Store with their repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from service.store.db import Store
+from service.store.repositories.ledger import SqlLedger
+
+T = TypeVar("T")
+
+
+class SqlTransaction:
+    """One database transaction; its repositories are made on first use."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @cached_property
+    def ledger(self) -> SqlLedger:
+        """Balances and ledger."""
+        return SqlLedger(self.conn)
+
+
+class SqlUnitOfWork:
+    """Opens transactions on a Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTransaction]:
+        """A read transaction."""
+        with self.store.read() as conn:
+            yield SqlTransaction(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlTransaction]:
+        """A write transaction (SQLite: the process's writer, behind the write lock)."""
+        with self.store.write() as conn:
+            yield SqlTransaction(conn)
+
+    def write_job(self, job: Callable[[SqlTransaction], T]) -> T:
+        """job(tx) in a write transaction, batched with others on SQLite (group commit)."""
+        return self.store.write_job(lambda conn: job(SqlTransaction(conn)))
