@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service.api.json.blueprint import envelope, make_blueprint
+from service.api.json.blueprint import envelope, make_blueprint, method_not_allowed
 from service.api.soap import make_soap_app
 from service.config import Settings
 from service.domain.errors import DomainError, Err
@@ -20,7 +20,6 @@ log = logging.getLogger("finsms.app")
 
 _HTTP_ERRORS = {
     404: Err.ERR_NOT_FOUND,
-    405: Err.ERR_METHOD_NOT_ALLOWED,
     413: Err.ERR_REQUEST_TOO_LARGE,
 }
 
@@ -34,6 +33,8 @@ def create_flask(platform: Platform) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        if isinstance(exc, MethodNotAllowed):
+            return method_not_allowed(exc.valid_methods or ())
         err = _HTTP_ERRORS.get(exc.code or 500, Err.ERR_BAD_REQUEST)
         return envelope(error=DomainError(err))
 
@@ -46,7 +47,7 @@ def create_flask(platform: Platform) -> Flask:
     def _health() -> Response:
         # Load balancers take a server out on non-200: answer 503 when the database is gone.
         try:
-            platform.store.ping()
+            platform.ping()
         except Exception:
             log.exception("health check: database unreachable")
             return envelope(error=DomainError(Err.ERR_SYSTEM_MAINTENANCE, "Veritabanı yok."))

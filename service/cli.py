@@ -18,6 +18,7 @@ from typing import Any
 from service.config import Settings, SettingsError
 from service.domain.constants import SenderState, UserType
 from service.domain.errors import DomainError
+from service.domain.records import LedgerEntry, Sender, User
 from service.services import credit, senders, users
 from service.services.platform import Platform
 
@@ -129,19 +130,21 @@ def seed_demo(platform: Platform) -> dict[str, Any]:
         senders.add_sender(platform, DEMO_USER, DEMO_SENDER, SenderState.APPROVED)
     except DomainError:
         pass  # already seeded
-    return users.get_user(platform, DEMO_USER)
+    return user_view(users.get_user(platform, DEMO_USER))
 
 
 def cmd_user_create(args: argparse.Namespace) -> dict[str, Any]:
     """Create a user under a parent."""
-    return users.create_user(
-        _platform(args),
-        args.username,
-        _password(args),
-        args.type,
-        args.parent,
-        args.customer_type,
-        args.unlimited,
+    return user_view(
+        users.create_user(
+            _platform(args),
+            args.username,
+            _password(args),
+            args.type,
+            args.parent,
+            args.customer_type,
+            args.unlimited,
+        )
     )
 
 
@@ -153,22 +156,24 @@ def cmd_user_passwd(args: argparse.Namespace) -> dict[str, str]:
 
 def cmd_user_show(args: argparse.Namespace) -> dict[str, Any]:
     """Show one user."""
-    return users.get_user(_platform(args), args.username)
+    return user_view(users.get_user(_platform(args), args.username))
 
 
 def cmd_user_list(args: argparse.Namespace) -> list[dict[str, Any]]:
     """List users, or the children of --parent."""
-    return users.list_users(_platform(args), args.parent)
+    return [user_view(u) for u in users.list_users(_platform(args), args.parent)]
 
 
 def cmd_user_set(args: argparse.Namespace) -> dict[str, Any]:
     """Change a user's options."""
-    return users.set_options(
-        _platform(args),
-        args.username,
-        duplicate_check=args.duplicate_check,
-        active=args.active,
-        unlimited=args.unlimited,
+    return user_view(
+        users.set_options(
+            _platform(args),
+            args.username,
+            duplicate_check=args.duplicate_check,
+            active=args.active,
+            unlimited=args.unlimited,
+        )
     )
 
 
@@ -180,24 +185,27 @@ def cmd_credit_add(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_credit_transfer(args: argparse.Namespace) -> dict[str, int]:
     """Move credit from a parent to its child (negative: back to the parent)."""
-    return credit.transfer(_platform(args), args.parent, args.child, args.amount)
+    moved = credit.transfer(_platform(args), args.parent, args.child, args.amount)
+    return {moved.parent: moved.parent_credit, moved.child: moved.child_credit}
 
 
 def cmd_credit_show(args: argparse.Namespace) -> dict[str, Any]:
     """A user's balance and newest ledger entries."""
     platform = _platform(args)
-    user = users.get_user(platform, args.username)
+    user, entries = credit.ledger(platform, args.username, args.limit)
     return {
         "username": args.username,
-        "credit": user["credit"],
-        "ledger": credit.ledger(platform, args.username, args.limit),
+        "credit": user.credit,
+        "ledger": [ledger_view(platform, e) for e in entries],
     }
 
 
 def cmd_sender_add(args: argparse.Namespace) -> dict[str, Any]:
     """Register a sender title for a user."""
     status = SenderState.APPROVED if args.approve else SenderState.WAITING
-    return senders.add_sender(_platform(args), args.username, args.title, status)
+    return sender_view(
+        senders.add_sender(_platform(args), args.username, args.title, status), args.username
+    )
 
 
 def cmd_sender_status(args: argparse.Namespace) -> dict[str, Any]:
@@ -208,16 +216,49 @@ def cmd_sender_status(args: argparse.Namespace) -> dict[str, Any]:
         "ban": SenderState.BANNED,
         "wait": SenderState.WAITING,
     }[args.action]
-    return senders.set_sender_status(_platform(args), args.username, args.title, status)
+    return sender_view(
+        senders.set_sender_status(_platform(args), args.username, args.title, status), args.username
+    )
 
 
 def cmd_sender_list(args: argparse.Namespace) -> list[dict[str, Any]]:
     """List a user's senders."""
-    from service.domain.params import Params
+    found = senders.senders_of(_platform(args), args.username)
+    return [{"uuid": s.uuid, "status": s.status, "title": s.title} for s in found]
 
-    platform = _platform(args)
-    principal = platform.auth.principal_of(args.username)
-    return senders.list_senders(platform, principal, Params({"pageSize": 1000}))["list"]
+
+def user_view(user: User) -> dict[str, Any]:
+    """A user as the CLI prints it."""
+    return {
+        "uuid": user.uuid,
+        "username": user.username,
+        "type": int(user.user_type),
+        "customerType": int(user.customer_type),
+        "parent": user.parent_name,
+        "credit": user.credit,
+        "unlimited": user.unlimited,
+        "active": user.active,
+        "duplicateCheck": user.duplicate_check,
+    }
+
+
+def sender_view(sender: Sender, username: str) -> dict[str, Any]:
+    """A sender as the CLI prints it."""
+    return {"uuid": sender.uuid, "title": sender.title, "status": sender.status, "user": username}
+
+
+def ledger_view(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
+    """A ledger entry as the CLI prints it."""
+    return {
+        "id": entry.id,
+        "amount": entry.amount,
+        "balanceAfter": entry.balance_after,
+        "reason": entry.reason,
+        "pkgID": entry.package_id,
+        "counterpartID": entry.counterpart_id,
+        "note": entry.note,
+        "date": platform.local.format(entry.created_at),
+    }
 
 
 # --- argument parsing -----------------------------------------------------------------

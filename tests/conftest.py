@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from service.config import Settings
 from service.domain.constants import SenderState, UserType
+from service.domain.records import User
 from service.services import credit, senders, users
 from service.services.clock import Clock
 from service.services.platform import Platform
@@ -162,7 +163,7 @@ def add_customer(
     user_type: int = UserType.STANDARD,
     parent: str | None = None,
     **options: bool,
-) -> dict[str, Any]:
+) -> User:
     """A user with credit and an approved sender, ready to send."""
     user = users.create_user(platform, username, PASSWORD, user_type, parent)
     if balance:

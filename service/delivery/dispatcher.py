@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Callable
 
 from service.delivery.carriers import Carrier
+from service.domain.packages import BULK_LANE, OTP_LANE
 from service.services import delivery
 from service.services.platform import Platform
-from service.services.sms import BULK_LANE, OTP_LANE
 
 log = logging.getLogger("finsms.dispatcher")
 HOUSEKEEPING_SECONDS = 60.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from service.domain.constants import CustomerType, UserType
 from service.domain.packages import Periodic
@@ -146,3 +146,79 @@ class Page(Generic[T]):
 
     total: int
     rows: list[T]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Totals over packages: message parts by outcome, recipients and credit reserved."""
+
+    total: int
+    delivered: int
+    undelivered: int
+    pending: int
+    recipients: int
+    credit: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to one number, with its package's facts (a number inquiry's row)."""
+
+    item: Item
+    package_id: int
+    sms_type: int
+    sender: str
+    encoding: int
+    validity: int
+    content: str | None
+    package_sending_date: datetime
+    user_uuid: str
+    username: str
+
+
+class NewItem(NamedTuple):
+    """An item to write, in the order of the bulk insert's columns (a tuple: a large
+    package has a hundred thousand of them)."""
+
+    target: str
+    msg: str | None
+    xid: str | None
+    operator: int | None
+    parts: int
+    credit: int
+    encoding: int
+    state: int
+    lane: int
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class NewPackage:
+    """A package to write: every column of its row but the id."""
+
+    uuid: str
+    user_id: int
+    custom_id: str | None
+    sms_type: int
+    sending_type: int
+    title: str | None
+    content: str | None
+    sender: str
+    encoding: int
+    validity: int
+    state: int
+    lane: int
+    sending_date: datetime
+    is_scheduled: bool
+    periodic: Periodic | None
+    push_url: str | None
+    commercial: bool | None
+    trust_date: datetime | None
+    recipients: int
+    invalid_count: int
+    parts: int
+    credit: int
+    source: str
+    recreated_from: int | None
+    created_at: datetime
+    updated_at: datetime

@@ -8,42 +8,14 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
 
-from service.domain.constants import UserType
 from service.domain.errors import DomainError, Err
-from service.store.db import Store
-from service.store.schema import users
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller, as the services need it."""
-
-    user_id: int
-    uuid: str
-    username: str
-    user_type: UserType
-    unlimited: bool
-    duplicate_check: bool
-
-
-_PRINCIPAL_COLUMNS = (
-    users.c.id,
-    users.c.uuid,
-    users.c.username,
-    users.c.user_type,
-    users.c.unlimited,
-    users.c.duplicate_check,
-    users.c.password_hash,
-    users.c.active,
-)
-
-_BY_USERNAME = select(*_PRINCIPAL_COLUMNS).where(users.c.username == bindparam("name"))
+from service.domain.principal import Principal
+from service.domain.records import Credential
+from service.services.ports import UnitOfWork
 
 
 class Throttle:
@@ -109,7 +81,7 @@ class Authenticator:
 
     def __init__(
         self,
-        store: Store,
+        uow: UnitOfWork,
         secret: bytes,
         *,
         cache_seconds: float,
@@ -119,7 +91,7 @@ class Authenticator:
         memory_kib: int,
         revalidate_seconds: float = 1.0,
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.secret = secret
         self.cache_seconds = cache_seconds
         self.revalidate_seconds = revalidate_seconds
@@ -166,8 +138,8 @@ class Authenticator:
 
     def principal_of(self, username: str) -> Principal:
         """The principal of a user by name, without credentials (for operators' tools)."""
-        with self.store.read() as conn:
-            row = conn.execute(_BY_USERNAME, {"name": username}).first()
+        with self.uow.read() as tx:
+            row = tx.users.credential(username)
         if row is None:
             raise DomainError(Err.ERR_USER_NOT_FOUND, username)
         return _principal(row)
@@ -175,8 +147,8 @@ class Authenticator:
     def _check(
         self, key: bytes, entry: _Verified | None, username: str, password: str
     ) -> Principal | None:
-        with self.store.read() as conn:
-            row = conn.execute(_BY_USERNAME, {"name": username}).first()
+        with self.uow.read() as tx:
+            row = tx.users.credential(username)
         if row is None or not row.active:
             self._verify(self._dummy_hash, password)  # same cost as a real miss
             return None
@@ -215,12 +187,7 @@ class Authenticator:
             return False
 
 
-def _principal(row: Any) -> Principal:
+def _principal(row: Credential) -> Principal:
     return Principal(
-        row.id,
-        row.uuid,
-        row.username,
-        UserType(row.user_type),
-        bool(row.unlimited),
-        bool(row.duplicate_check),
+        row.user_id, row.uuid, row.username, row.user_type, row.unlimited, row.duplicate_check
     )

@@ -32,8 +32,8 @@ from service.domain.constants import (
     ItemState,
     PackageState,
 )
-from service.services import credit
 from service.services.platform import Platform
+from service.store.repositories.ledger import SqlLedger
 from service.store.schema import items, packages, recent_sends
 
 
@@ -432,7 +432,7 @@ def settle(conn: Connection, package_ids: Iterable[int], now: datetime) -> None:
     reserved = sorted(_each(conn, _RESERVED, sorted(owed)), key=lambda r: (r.user_id, r.id))
     for package_id, user_id, credit_reserved in reserved:
         if credit_reserved:  # packages of unlimited users reserved nothing
-            credit.refund(conn, user_id, owed[package_id], now, "refund", package_id)
+            SqlLedger(conn).credit(user_id, owed[package_id], now, "refund", package_id)
     refresh_packages(conn, ids, now)
 
 

@@ -1,34 +1,45 @@
-"""The platform: settings, store, clock and authentication, shared by every adapter."""
+"""The platform: settings, unit of work, clock and authentication, shared by every adapter."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from service.config import Settings
-from service.domain.params import Params
-from service.services.auth import Authenticator, Principal
+from service.domain.principal import Principal
+from service.services.auth import Authenticator
 from service.services.cache import TtlCache
 from service.services.clock import Clock, LocalTime
-from service.services.registry import Operation
+from service.services.ports import UnitOfWork
 from service.store.db import Store
+from service.store.uow import SqlUnitOfWork
 
 __all__ = ["Platform", "Principal"]
 
 
 class Platform:
-    """Everything a use case needs; adapters hold one and call through it."""
+    """Everything a use case needs; adapters hold one and call services with it.
+
+    By default its storage is the database of `settings.database_url` (or `store`);
+    a `uow` given instead (the in-memory one of service.store.memory) runs the services
+    without a database.
+    """
 
     def __init__(
-        self, settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        uow: UnitOfWork | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store or Store(settings.database_url)
+        self.store = store if store is not None or uow is not None else Store(settings.database_url)
+        self.uow: UnitOfWork = uow if uow is not None else SqlUnitOfWork(_required(self.store))
         self.clock = clock or Clock()
         self.local = LocalTime(settings.timezone)
         secret = (settings.secret_key or secrets.token_hex(32)).encode()
         self.auth = Authenticator(
-            self.store,
+            self.uow,
             secret,
             cache_seconds=settings.auth_cache_seconds,
             fail_limit=settings.auth_fail_limit,
@@ -44,7 +55,11 @@ class Platform:
         """Bring the database schema up to date."""
         from service.store.migrate import upgrade
 
-        upgrade(self.store)
+        upgrade(_required(self.store))
+
+    def ping(self) -> None:
+        """Raise unless the database answers (the health check)."""
+        _required(self.store).ping()
 
     def authenticate(
         self, username: str | None, password: str | None, remote_addr: str | None = None
@@ -52,6 +67,8 @@ class Platform:
         """The caller behind these credentials, or ERR_UNAUTHORIZED_REQUEST."""
         return self.auth.authenticate(username, password, remote_addr)
 
-    def invoke(self, op: Operation, principal: Principal, params: Params) -> dict[str, Any]:
-        """Run one Node API function for the principal; returns the envelope's data."""
-        return op.handler()(self, principal, params)
+
+def _required(store: Store | None) -> Store:
+    if store is None:
+        raise RuntimeError("this platform runs without a database")
+    return store

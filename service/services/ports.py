@@ -11,9 +11,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from service.domain.records import LedgerEntry
+from service.domain.constants import CustomerType, PackageState, UserType
+from service.domain.principal import Scope
+from service.domain.queries import (
+    DateRange,
+    ItemFilter,
+    PackageFilter,
+    PackageRef,
+    PageRequest,
+    SenderFilter,
+)
+from service.domain.records import (
+    Credential,
+    Delivery,
+    Item,
+    LedgerEntry,
+    NewItem,
+    NewPackage,
+    Package,
+    PackageStats,
+    Page,
+    Sender,
+    Summary,
+    User,
+)
+from service.domain.sending import Recipient
 
 T = TypeVar("T")
 
@@ -26,7 +50,13 @@ class LedgerRepo(Protocol):
         ...
 
     def debit(
-        self, user_id: int, amount: int, now: datetime, reason: str, package_id: int | None = None
+        self,
+        user_id: int,
+        amount: int,
+        now: datetime,
+        reason: str,
+        package_id: int | None = None,
+        counterpart_id: int | None = None,
     ) -> int | None:
         """Take `amount` if the balance holds it (one conditional update); the new balance,
         or None when it does not (nothing changed)."""
@@ -50,8 +80,153 @@ class LedgerRepo(Protocol):
         ...
 
 
+class UserRepo(Protocol):
+    """Users, their hierarchy and credentials."""
+
+    def credential(self, username: str) -> Credential | None:
+        """What authentication needs of a user, by name."""
+        ...
+
+    def by_name(self, username: str) -> User | None:
+        """A user by name."""
+        ...
+
+    def visible(self, scope: Scope, uuid: str) -> User | None:
+        """A user by uuid, if the scope reaches it."""
+        ...
+
+    def listing(self, parent: str | None = None) -> list[User]:
+        """Every user, or the direct children of the user named `parent`, by id."""
+        ...
+
+    def lock(self, user_ids: list[int]) -> None:
+        """Lock these users' balances in id order until the transaction ends."""
+        ...
+
+    def name_taken(self, username: str) -> bool:
+        """Whether a user of that name exists."""
+        ...
+
+    def add(
+        self,
+        uuid: str,
+        username: str,
+        password_hash: str,
+        user_type: UserType,
+        customer_type: CustomerType,
+        parent_id: int | None,
+        unlimited: bool,
+        now: datetime,
+    ) -> bool:
+        """Insert a user; False when the name was taken meanwhile."""
+        ...
+
+    def update(self, username: str, **values: Any) -> bool:
+        """Set fields of a user by name; False for an unknown user."""
+        ...
+
+
+class SenderRepo(Protocol):
+    """Alphanumeric senders."""
+
+    def status(self, user_id: int, title: str) -> int | None:
+        """The state of a user's sender title; None when it has no such title."""
+        ...
+
+    def listing(self, scope: Scope, filters: SenderFilter, page: PageRequest) -> Page[Sender]:
+        """One page of the senders in scope, by title."""
+        ...
+
+    def add(self, uuid: str, user_id: int, title: str, status: int, now: datetime) -> bool:
+        """Insert a sender; False when the user has that title already."""
+        ...
+
+    def set_status(self, user_id: int, title: str, status: int) -> Sender | None:
+        """Change a sender's state; None when the user has no such title."""
+        ...
+
+
+class PackageRepo(Protocol):
+    """Packages, their items and the duplicate check's fingerprints."""
+
+    def custom_id_taken(self, user_id: int, custom_id: str) -> bool:
+        """Whether one of the user's packages carries this customID."""
+        ...
+
+    def add(self, package: NewPackage) -> int | None:
+        """Insert a package; its id, or None when its customID was taken meanwhile."""
+        ...
+
+    def claim_fingerprint(
+        self, user_id: int, digest: str, package_id: int, now: datetime, until: datetime
+    ) -> bool:
+        """Take the duplicate check's slot; False when an earlier package holds it."""
+        ...
+
+    def add_items(self, package_id: int, new_items: list[NewItem]) -> None:
+        """Insert a package's items."""
+        ...
+
+    def cancel_waiting(self, package_id: int, now: datetime) -> int:
+        """Cancel the package's waiting items; how many moved."""
+        ...
+
+    def set_state(self, package_id: int, state: PackageState, now: datetime) -> None:
+        """Set a package's state."""
+        ...
+
+    def forget_fingerprints(self, package_id: int) -> None:
+        """Release the duplicate check's slots a package holds."""
+        ...
+
+    def find(self, scope: Scope, ref: PackageRef) -> Package | None:
+        """A package in scope by id, uuid or customID."""
+        ...
+
+    def listing(self, scope: Scope, filters: PackageFilter, page: PageRequest) -> Page[Package]:
+        """One page of the packages in scope, newest first."""
+        ...
+
+    def stats(self, package_ids: list[int]) -> dict[int, PackageStats]:
+        """Delivered and undelivered parts of each package."""
+        ...
+
+    def items(self, package_id: int, filters: ItemFilter, page: PageRequest) -> Page[Item]:
+        """One page of a package's items, in order."""
+        ...
+
+    def recipients(self, package_id: int) -> list[Recipient]:
+        """The recipients of a package, in order."""
+        ...
+
+    def summary(self, scope: Scope, dates: DateRange) -> Summary:
+        """Totals over the packages in scope sent within the dates."""
+        ...
+
+    def deliveries(
+        self, scope: Scope, target: str, sender: str | None, dates: DateRange, page: PageRequest
+    ) -> Page[Delivery]:
+        """One page of what was sent to a number within the dates, newest first."""
+        ...
+
+
 class Tx(Protocol):
     """One transaction and the repositories that work inside it."""
+
+    @property
+    def users(self) -> UserRepo:
+        """Users and credentials."""
+        ...
+
+    @property
+    def senders(self) -> SenderRepo:
+        """Senders."""
+        ...
+
+    @property
+    def packages(self) -> PackageRepo:
+        """Packages and items."""
+        ...
 
     @property
     def ledger(self) -> LedgerRepo:

@@ -4,57 +4,44 @@ from __future__ import annotations
 
 import re
 import uuid as uuidlib
-from typing import Any
-
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from service.domain.constants import SenderState
 from service.domain.errors import DomainError, Err, invalid
-from service.domain.params import Params
-from service.services.auth import Principal
-from service.services.paging import Page, listing
+from service.domain.principal import Principal, visible_to
+from service.domain.queries import PageRequest, SenderFilter
+from service.domain.records import Page, Sender, User
 from service.services.platform import Platform
-from service.store.errors import is_unique_violation
-from service.store.schema import senders, users
+from service.services.ports import Tx
 
 # Alphanumeric originators are at most 11 GSM characters (3GPP TS 23.040 TP-OA).
 _TITLE = re.compile(r"[A-Za-z0-9 .\-_&+']{2,11}")
 
 
-def list_senders(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
-    """/sms/list-sender: the caller's senders, filtered by keyword and status."""
-    page = Page.of(params)
-    query = select(senders).where(senders.c.user_id == principal.user_id)
-    keyword = params.search("keyword")
-    if keyword:
-        query = query.where(senders.c.title.ilike(f"%{_escape(keyword)}%", escape="\\"))
-    status = params.int("status")
-    if status is not None:
-        query = query.where(senders.c.status == _state(status))
-    with platform.store.read() as conn:
-        return listing(
-            conn,
-            query,
-            [senders.c.title],
-            page,
-            lambda r: {"uuid": r["uuid"], "status": r["status"], "title": r["title"]},
+def list_senders(
+    platform: Platform, principal: Principal, filters: SenderFilter, page: PageRequest
+) -> Page[Sender]:
+    """The caller's senders, filtered by keyword and state, by title."""
+    with platform.uow.read() as tx:
+        return tx.senders.listing(visible_to(principal), filters, page)
+
+
+def senders_of(platform: Platform, username: str) -> list[Sender]:
+    """Every sender of a user (for operators' tools)."""
+    with platform.uow.read() as tx:
+        user = _user(tx, username)
+        listing = tx.senders.listing(
+            visible_to(_as_principal(user)), SenderFilter(), PageRequest(0, 1000)
         )
+    return listing.rows
 
 
-_SENDER_STATUS = select(senders.c.status).where(
-    senders.c.user_id == bindparam("uid"), senders.c.title == bindparam("title")
-)
-
-
-def require_approved(platform: Platform, conn: Connection, user_id: int, title: str | None) -> str:
+def require_approved(platform: Platform, tx: Tx, user_id: int, title: str | None) -> str:
     """The sender title when it is one of the user's approved senders."""
     if not title:
         raise DomainError(Err.ERR_INVALID_SMS_SENDER, "Gönderici başlığı zorunlu.", field="sender")
     if platform.approved_senders.get((user_id, title)):
         return title
-    status = conn.execute(_SENDER_STATUS, {"uid": user_id, "title": title}).scalar()
-    if status != SenderState.APPROVED:
+    if tx.senders.status(user_id, title) != SenderState.APPROVED:
         raise DomainError(Err.ERR_INVALID_SMS_SENDER, field="sender")
     platform.approved_senders.put((user_id, title), True)
     return title
@@ -62,57 +49,48 @@ def require_approved(platform: Platform, conn: Connection, user_id: int, title: 
 
 def add_sender(
     platform: Platform, username: str, title: str, status: int = SenderState.WAITING
-) -> dict[str, Any]:
+) -> Sender:
     """Register a sender title for a user (waiting for approval unless told otherwise)."""
     if not _TITLE.fullmatch(title):
         raise invalid("title", "2-11 karakter: harf, rakam, boşluk ve . - _ & + '")
-    state = _state(status)
-    with platform.store.write() as conn:
-        user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
-        if user_id is None:
-            raise DomainError(Err.ERR_USER_NOT_FOUND, username)
-        sender_uuid = str(uuidlib.uuid4())
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(senders).values(
-                        uuid=sender_uuid,
-                        user_id=user_id,
-                        title=title,
-                        status=int(state),
-                        created_at=platform.clock.now(),
-                    )
-                )
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):  # a NOT NULL or a foreign key: our fault
-                raise
-            raise DomainError(Err.ERR_SENDER_ALREADY_EXISTS, title) from None
-    return {"uuid": sender_uuid, "title": title, "status": int(state), "user": username}
+    state = sender_state(status)
+    now = platform.clock.now()
+    with platform.uow.write() as tx:
+        user = _user(tx, username)
+        sender = Sender(0, str(uuidlib.uuid4()), user.id, title, int(state), now)
+        if not tx.senders.add(sender.uuid, user.id, title, int(state), now):
+            raise DomainError(Err.ERR_SENDER_ALREADY_EXISTS, title)
+    return sender
 
 
-def set_sender_status(platform: Platform, username: str, title: str, status: int) -> dict[str, Any]:
+def set_sender_status(platform: Platform, username: str, title: str, status: int) -> Sender:
     """Approve, reject or ban one of a user's senders."""
-    state = _state(status)
-    with platform.store.write() as conn:
-        user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
-        row = conn.execute(
-            update(senders)
-            .where(senders.c.user_id == user_id, senders.c.title == title)
-            .values(status=int(state))
-            .returning(senders.c.uuid)
-        ).first()
-    if row is None:
+    state = sender_state(status)
+    with platform.uow.write() as tx:
+        user = _user(tx, username)
+        sender = tx.senders.set_status(user.id, title, int(state))
+    if sender is None:
         raise DomainError(Err.ERR_BAD_REQUEST, f"{username} için {title} başlığı yok.")
     platform.approved_senders.clear()
-    return {"uuid": row.uuid, "title": title, "status": int(state), "user": username}
+    return sender
 
 
-def _state(value: int) -> SenderState:
+def sender_state(value: int) -> SenderState:
+    """A sender state from its number; ERR_INVALID_PARAM for another."""
     try:
         return SenderState(value)
     except ValueError:
         raise invalid("status", "0-3 arasında olmalı") from None
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _user(tx: Tx, username: str) -> User:
+    user = tx.users.by_name(username)
+    if user is None:
+        raise DomainError(Err.ERR_USER_NOT_FOUND, username)
+    return user
+
+
+def _as_principal(user: User) -> Principal:
+    return Principal(
+        user.id, user.uuid, user.username, user.user_type, user.unlimited, user.duplicate_check
+    )

@@ -11,6 +11,9 @@ from sqlalchemy import Connection
 
 from service.store.db import Store
 from service.store.repositories.ledger import SqlLedger
+from service.store.repositories.packages import SqlPackages
+from service.store.repositories.senders import SqlSenders
+from service.store.repositories.users import SqlUsers
 
 T = TypeVar("T")
 
@@ -25,6 +28,21 @@ class SqlTransaction:
     def ledger(self) -> SqlLedger:
         """Balances and ledger."""
         return SqlLedger(self.conn)
+
+    @cached_property
+    def users(self) -> SqlUsers:
+        """Users and credentials."""
+        return SqlUsers(self.conn)
+
+    @cached_property
+    def senders(self) -> SqlSenders:
+        """Senders."""
+        return SqlSenders(self.conn)
+
+    @cached_property
+    def packages(self) -> SqlPackages:
+        """Packages and items."""
+        return SqlPackages(self.conn)
 
 
 class SqlUnitOfWork:

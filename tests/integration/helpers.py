@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from service.domain.params import Params
+from service.api.node.params import Params
+from service.api.node.registry import BY_PATH
 from service.services.platform import Platform, Principal
-from service.services.registry import BY_PATH
 from service.store.schema import credit_ledger, items, packages
 
 
 def call(platform: Platform, principal: Principal, path: str, **fields: Any) -> Any:
     """Invoke the function at `path` with these fields; its data."""
-    return platform.invoke(BY_PATH[path], principal, Params(fields))
+    return BY_PATH[path](platform, principal, Params(fields))
 
 
 def principal(platform: Platform, username: str = "acme") -> Principal:

@@ -88,21 +88,21 @@ def test_user_types_hang_only_under_allowed_parents(platform):
     with pytest.raises(DomainError) as excinfo:
         users.create_user(platform, "musteri", PASSWORD, UserType.STANDARD, "bayi")
     assert excinfo.value.err.name == "ERR_USER_ALREADY_EXISTS"
-    assert [u["username"] for u in users.list_users(platform, "altbayi")] == ["musteri"]
+    assert [u.username for u in users.list_users(platform, "altbayi")] == ["musteri"]
 
 
 def test_credit_moves_down_the_tree_only_when_the_parent_has_it(platform):
     users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
     add_customer(platform, "acme", 0, user_type=UserType.STANDARD, parent="bayi")
     credit.mint(platform, "bayi", 50)
-    assert credit.transfer(platform, "bayi", "acme", 30) == {"bayi": 20, "acme": 30}
+    assert credit.transfer(platform, "bayi", "acme", 30).balances() == {"bayi": 20, "acme": 30}
     with pytest.raises(DomainError) as excinfo:
         credit.transfer(platform, "bayi", "acme", 21)
     assert excinfo.value.err.name == "ERR_PARENT_USER_CREDIT_REQUIRED"
     with pytest.raises(DomainError) as excinfo:
         credit.transfer(platform, "bayi", "acme", -31)
     assert excinfo.value.err.name == "ERR_USER_CREDIT_DECREASING_LIMITED"
-    assert credit.transfer(platform, "bayi", "acme", -10) == {"bayi": 30, "acme": 20}
+    assert credit.transfer(platform, "bayi", "acme", -10).balances() == {"bayi": 30, "acme": 20}
     assert balance(platform, "acme") == 20
 
 
@@ -121,10 +121,28 @@ def test_ledger_records_every_movement(platform):
     add_customer(platform, "acme", 0, parent="bayi")
     credit.mint(platform, "bayi", 50, "opening")
     credit.transfer(platform, "bayi", "acme", 20)
-    entries = credit.ledger(platform, "bayi")
-    assert [(e["amount"], e["balanceAfter"], e["reason"]) for e in entries] == [
+    _, entries = credit.ledger(platform, "bayi")
+    assert [(e.amount, e.balance_after, e.reason) for e in entries] == [
         (-20, 30, "transfer_out"),
         (50, 50, "topup"),
+    ]
+
+
+def test_a_transfer_names_the_other_side_in_both_ledger_entries(platform):
+    bayi = users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    acme = add_customer(platform, "acme", 0, parent="bayi")
+    credit.mint(platform, "bayi", 50)
+    credit.transfer(platform, "bayi", "acme", 20)
+    credit.transfer(platform, "bayi", "acme", -5)
+    _, given = credit.ledger(platform, "bayi", 2)
+    _, taken = credit.ledger(platform, "acme", 2)
+    assert [(e.reason, e.counterpart_id) for e in given] == [
+        ("transfer_in", acme.id),
+        ("transfer_out", acme.id),
+    ]
+    assert [(e.reason, e.counterpart_id) for e in taken] == [
+        ("transfer_out", bayi.id),
+        ("transfer_in", bayi.id),
     ]
 
 

@@ -368,9 +368,10 @@ def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(platform, m
     from sqlalchemy.exc import IntegrityError
 
     from service.services import sms
+    from service.store.repositories import packages as packages_repo
 
     add_customer(platform)
-    monkeypatch.setattr(sms, "_lane", lambda req: None)
+    monkeypatch.setattr(sms.rules, "lane_of", lambda *a: None)
     with pytest.raises(IntegrityError):
         call(
             platform,
@@ -390,7 +391,7 @@ def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(platform, m
         customID="order-1",
     )
     # As when a concurrent create took the customID after our check: the index refuses it.
-    monkeypatch.setattr(sms._CUSTOM_ID_TAKEN, "first", lambda conn, params: None)
+    monkeypatch.setattr(packages_repo._CUSTOM_ID_TAKEN, "first", lambda conn, params: None)
     with pytest.raises(DomainError) as caught:
         call(
             platform,

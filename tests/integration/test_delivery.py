@@ -446,7 +446,7 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     # Two settlers of overlapping packages must take their locks in one order (balances
     # by user, then packages), or PostgreSQL finds a cycle: settling chunk by chunk, a
     # settler held a package while waiting for a balance another settler held.
-    from service.services import credit
+    from service.store.repositories.ledger import SqlLedger
     from tests.integration.helpers import principal as principal_of
 
     platform = make_platform(db, clock=clock)
@@ -466,11 +466,11 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     dispatcher.run_once()
     clock.advance(seconds=5)
     order: list[object] = []
-    real_refund, real_refresh = credit.refund, delivery.refresh_packages
+    real_refund, real_refresh = SqlLedger.credit, delivery.refresh_packages
     monkeypatch.setattr(
-        credit,
-        "refund",
-        lambda conn, user_id, *a, **k: (order.append(user_id), real_refund(conn, user_id, *a, **k))[
+        SqlLedger,
+        "credit",
+        lambda self, user_id, *a, **k: (order.append(user_id), real_refund(self, user_id, *a, **k))[
             1
         ],
     )

@@ -94,7 +94,7 @@ def test_an_unexpected_database_error_is_logged_without_the_sms(db, caplog, monk
     platform = make_platform(db)
     add_customer(platform)
     app = create_app(platform=platform)
-    monkeypatch.setattr(sms, "_lane", lambda req: None)  # a bug: the package has no lane
+    monkeypatch.setattr(sms.rules, "lane_of", lambda *a: None)  # a bug: no lane
     caplog.set_level(logging.ERROR)
     with app.flask.test_client() as client:
         answer = client.post(

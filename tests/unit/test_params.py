@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from service.api.node.params import Params, is_blank, to_bool, to_datetime, to_int
 from service.domain.errors import DomainError, Err
-from service.domain.params import Params, is_blank, to_bool, to_datetime, to_int
 
 
 def _invalid(excinfo: pytest.ExceptionInfo[DomainError], field: str) -> None:

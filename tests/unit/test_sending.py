@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from service.api.node.params import Params
+from service.api.node.requests import parse
 from service.domain.constants import Encoding, PeriodType, SendingType, SmsType
 from service.domain.errors import DomainError, Err
 from service.domain.packages import Periodic
-from service.domain.params import Params
-from service.domain.sending import Recipient, SendRequest, fill_placeholders, parse
+from service.domain.sending import Recipient, SendRequest, fill_placeholders
+from service.services.sms import filter_recipients
 
 A, B, C = "905551234567", "905321234568", "905441234569"
 
@@ -20,14 +23,19 @@ def create(**fields: Any) -> SendRequest:
     """parse() of a /sms/create body with sensible defaults."""
     body: dict[str, Any] = {"type": 1, "sendingType": 0, "sender": "BASLIK", "content": "Merhaba"}
     body.update(fields)
-    return parse(Params(body), otp=False)
+    return sent(parse(Params(body), otp=False))
+
+
+def sent(req: SendRequest) -> SendRequest:
+    """The request as its package goes out: a repeated recipient once (the filter step)."""
+    return replace(req, recipients=tuple(filter_recipients(req.recipients)))
 
 
 def otp(**fields: Any) -> SendRequest:
     """parse() of a /sms/create-otp body with sensible defaults."""
     body: dict[str, Any] = {"number": A, "sender": "BASLIK", "content": "Kodunuz: 123456"}
     body.update(fields)
-    return parse(Params(body), otp=True)
+    return sent(parse(Params(body), otp=True))
 
 
 def raises(err: Err, field: str | None, **fields: Any) -> DomainError:
@@ -57,12 +65,12 @@ def raises(err: Err, field: str | None, **fields: Any) -> DomainError:
 def test_single_number_as_int_string_or_one_element_list(number):
     req = create(number=number)
     assert req.sending_type is SendingType.SINGLE
-    assert req.recipients == [Recipient(A)]
+    assert list(req.recipients) == [Recipient(A)]
     assert req.invalid_count == 0
 
 
 def test_single_sending_falls_back_to_a_one_element_numbers_list():
-    assert create(numbers=[A]).recipients == [Recipient(A)]
+    assert list(create(numbers=[A]).recipients) == [Recipient(A)]
 
 
 def test_single_sending_with_two_numbers_is_refused_naming_number():
@@ -98,7 +106,7 @@ def test_single_number_as_nr_cfs_object_fills_placeholders():
         number={"nr": A, "cfs": {"FIRST_NAME": "Ayşe", "LAST_NAME": "Kaya"}},
         content="Merhaba FIRST_NAME LAST_NAME",
     )
-    assert req.recipients == [Recipient(A, "Merhaba Ayşe Kaya")]
+    assert list(req.recipients) == [Recipient(A, "Merhaba Ayşe Kaya")]
 
 
 # --- one-to-many (sendingType 1) ------------------------------------------------------
@@ -113,13 +121,13 @@ def test_numbers_as_ints_and_strings_are_normalised_in_order():
 
 def test_duplicate_numbers_are_removed_in_any_form():
     req = create(sendingType=1, numbers=[A, 5551234567, "05551234567", B, "+905551234567"])
-    assert req.recipients == [Recipient(A), Recipient(B)]
+    assert list(req.recipients) == [Recipient(A), Recipient(B)]
     assert req.invalid_count == 0
 
 
 def test_invalid_numbers_are_skipped_and_counted():
     req = create(sendingType=1, numbers=[A, "123", "902121234567", B, "abc", True])
-    assert req.recipients == [Recipient(A), Recipient(B)]
+    assert list(req.recipients) == [Recipient(A), Recipient(B)]
     assert req.invalid_count == 4
 
 
@@ -141,11 +149,11 @@ def test_no_numbers_at_all_make_an_empty_package():
 
 
 def test_one_to_many_accepts_a_single_number_value():
-    assert create(sendingType=1, numbers=A).recipients == [Recipient(A)]
+    assert list(create(sendingType=1, numbers=A).recipients) == [Recipient(A)]
 
 
 def test_one_to_many_falls_back_to_the_number_field():
-    assert create(sendingType=1, number=[A, B]).recipients == [Recipient(A), Recipient(B)]
+    assert list(create(sendingType=1, number=[A, B]).recipients) == [Recipient(A), Recipient(B)]
 
 
 def test_nr_cfs_items_fill_placeholders_per_recipient():
@@ -158,7 +166,7 @@ def test_nr_cfs_items_fill_placeholders_per_recipient():
             {"nr": B, "cfs": {"FIRST_NAME": "Ayşe", "LAST_NAME": None, "AMOUNT": 3}},
         ],
     )
-    assert req.recipients == [
+    assert list(req.recipients) == [
         Recipient(A, "Sayın Ali Veli, borcunuz 12.5 TL."),
         Recipient(B, "Sayın Ayşe , borcunuz 3 TL."),
     ]
@@ -166,7 +174,7 @@ def test_nr_cfs_items_fill_placeholders_per_recipient():
 
 def test_nr_object_without_msg_or_cfs_in_one_to_many_uses_the_package_content():
     req = create(sendingType=1, numbers=[{"nr": A}])
-    assert req.recipients == [Recipient(A)]
+    assert list(req.recipients) == [Recipient(A)]
     assert req.content == "Merhaba"
 
 
@@ -187,19 +195,19 @@ def test_many_to_many_items_carry_their_own_text():
         ],
     )
     assert req.sending_type is SendingType.MANY_TO_MANY
-    assert req.recipients == [Recipient(A, "text for A"), Recipient(B, "text for B")]
+    assert list(req.recipients) == [Recipient(A, "text for A"), Recipient(B, "text for B")]
 
 
 def test_many_to_many_without_content_is_accepted():
     req = create(sendingType=2, content=None, numbers=[{"nr": A, "msg": "x"}])
     assert req.content is None
-    assert req.recipients == [Recipient(A, "x")]
+    assert list(req.recipients) == [Recipient(A, "x")]
 
 
 def test_many_to_many_keeps_the_client_xid():
     xid = "0123456789abcdef0123456789abcdef"
     req = create(sendingType=2, numbers=[{"nr": A, "msg": "x", "xid": xid}])
-    assert req.recipients == [Recipient(A, "x", xid)]
+    assert list(req.recipients) == [Recipient(A, "x", xid)]
 
 
 def test_xid_longer_than_64_characters_is_invalid():
@@ -217,7 +225,7 @@ def test_many_to_many_item_without_msg_falls_back_to_content():
         content="Ortak metin",
         numbers=[{"nr": A}, {"nr": B, "msg": ""}, {"nr": C, "msg": "kendi"}],
     )
-    assert req.recipients == [
+    assert list(req.recipients) == [
         Recipient(A, "Ortak metin"),
         Recipient(B, "Ortak metin"),
         Recipient(C, "kendi"),
@@ -226,7 +234,7 @@ def test_many_to_many_item_without_msg_falls_back_to_content():
 
 def test_many_to_many_item_without_any_text_is_skipped_and_counted():
     req = create(sendingType=2, content=None, numbers=[{"nr": A}, {"nr": B, "msg": "x"}])
-    assert req.recipients == [Recipient(B, "x")]
+    assert list(req.recipients) == [Recipient(B, "x")]
     assert req.invalid_count == 1
 
 
@@ -234,18 +242,18 @@ def test_many_to_many_item_with_invalid_nr_is_skipped_and_counted():
     req = create(
         sendingType=2, numbers=[{"nr": "12", "msg": "x"}, {"msg": "y"}, {"nr": A, "msg": "z"}]
     )
-    assert req.recipients == [Recipient(A, "z")]
+    assert list(req.recipients) == [Recipient(A, "z")]
     assert req.invalid_count == 2
 
 
 def test_many_to_many_item_field_names_are_case_insensitive():
     req = create(sendingType=2, numbers=[{"NR": A, "Msg": "x", "XID": "id1"}])
-    assert req.recipients == [Recipient(A, "x", "id1")]
+    assert list(req.recipients) == [Recipient(A, "x", "id1")]
 
 
 def test_many_to_many_same_number_same_text_is_a_duplicate():
     req = create(sendingType=2, numbers=[{"nr": A, "msg": "x"}, {"nr": "05551234567", "msg": "x"}])
-    assert req.recipients == [Recipient(A, "x")]
+    assert list(req.recipients) == [Recipient(A, "x")]
 
 
 def test_many_to_many_plain_number_without_any_text_is_not_accepted():
@@ -263,7 +271,7 @@ def test_many_to_many_only_plain_numbers_without_content_is_an_error():
 
 def test_many_to_many_plain_numbers_with_content_use_the_content():
     req = create(sendingType=2, content="Ortak", numbers=[A])
-    assert req.recipients == [Recipient(A)]
+    assert list(req.recipients) == [Recipient(A)]
     assert req.content == "Ortak"
 
 
@@ -303,7 +311,7 @@ def test_unknown_extra_fields_are_ignored():
     req = create(
         number=A, skipAhsQuery=True, recipientType=0, customFields=None, somethingElse={"x": 1}
     )
-    assert req.recipients == [Recipient(A)]
+    assert list(req.recipients) == [Recipient(A)]
 
 
 def test_vendor_php_sdk_body_with_nulls_is_accepted():
@@ -521,7 +529,7 @@ def test_otp_is_a_single_otp_sending_with_default_validity_6():
     assert req.sms_type is SmsType.OTP
     assert req.sending_type is SendingType.SINGLE
     assert req.validity == 6
-    assert req.recipients == [Recipient(A)]
+    assert list(req.recipients) == [Recipient(A)]
     assert req.content == "Kodunuz: 123456"
     assert req.sender == "BASLIK"
 
@@ -572,7 +580,7 @@ def test_trust_date_is_ignored_outside_otp():
 
 
 def test_otp_number_as_one_element_list():
-    assert otp(number=[5551234567]).recipients == [Recipient(A)]
+    assert list(otp(number=[5551234567]).recipients) == [Recipient(A)]
 
 
 def test_otp_with_two_numbers_is_refused():

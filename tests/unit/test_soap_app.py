@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +11,10 @@ import pytest
 from lxml import etree
 from werkzeug.test import Client
 
+from service.api.node.params import Params
+from service.api.node.registry import BY_SOAP_NAME, Operation
 from service.api.soap import make_soap_app
 from service.domain.errors import DomainError, Err
-from service.domain.params import Params
-from service.services.registry import BY_SOAP_NAME, Operation
 
 VENDOR = Path(__file__).resolve().parents[1] / "e2e" / "soap" / "vendor"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -61,9 +61,20 @@ class FakePlatform:
 
 
 def make_client(platform: FakePlatform | None = None) -> tuple[Client, FakePlatform]:
-    """A test client of make_soap_app over a fake platform."""
+    """A test client of make_soap_app over a fake platform: every operation's handler
+    hands its call to the fake's `invoke`."""
+    from service.api.soap import service
+
     platform = platform or FakePlatform()
-    return Client(make_soap_app(platform)), platform
+    operations = [replace(op, handler=_via_invoke(op)) for op in service.OPERATIONS]
+    return Client(make_soap_app(platform, operations)), platform
+
+
+def _via_invoke(op: Operation) -> Any:
+    def handler(platform: Any, principal: Any, params: Params) -> Any:
+        return platform.invoke(op, principal, params)
+
+    return handler
 
 
 def envelope(
@@ -423,7 +434,7 @@ def test_a_new_registry_function_needs_only_a_spec(monkeypatch: pytest.MonkeyPat
     from service.api.soap import operations, service
     from service.api.soap.model import INT, OBJECT, STR, list_of, struct
 
-    new = Operation("contact/create", "createContact", ("POST",), "contacts:create")
+    new = Operation("contact/create", "createContact", ("POST",), lambda *_: {})
     monkeypatch.setattr(service, "OPERATIONS", (*service.OPERATIONS, new))
     contact = struct(
         "Contact",

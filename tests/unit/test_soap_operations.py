@@ -6,10 +6,10 @@ import pytest
 from lxml import etree
 from werkzeug.test import Client
 
+from service.api.node.registry import OPERATIONS
 from service.api.soap import make_soap_app
 from service.api.soap.model import ANY, BOOL, INT, LONG, OBJECT, STR, ListOf, Struct
 from service.api.soap.operations import SPECS
-from service.services.registry import OPERATIONS
 from tests.unit.test_soap_app import FakePlatform
 
 XS = "{http://www.w3.org/2001/XMLSchema}"

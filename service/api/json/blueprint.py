@@ -1,21 +1,23 @@
 """The Node API over JSON: Basic Auth, parse the body, call the service, wrap the envelope.
 
-Every function of service.services.registry is served at `/<group>/<function>`. Bodies
+Every function of service.api.node.registry is served at `/<group>/<function>`. Bodies
 may be empty, the JSON literal "" or an object; GET functions also read the query string.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from service.api.basic_auth import basic_credentials
+from service.api.node.params import Params
+from service.api.node.registry import BY_PATH
 from service.domain.errors import DomainError, Err
-from service.domain.params import Params
-from service.services.platform import Platform, Principal
-from service.services.registry import BY_PATH
+from service.domain.principal import Principal
+from service.services.platform import Platform
 
 
 def envelope(data: Any = None, error: DomainError | None = None) -> Response:
@@ -41,11 +43,19 @@ def _error_headers(response: Response, error: DomainError) -> None:
         response.headers["Retry-After"] = str(error.retry_after)
 
 
+def method_not_allowed(allowed: Iterable[str]) -> Response:
+    """405 in the envelope, with the Allow header HTTP requires."""
+    response = envelope(error=DomainError(Err.ERR_METHOD_NOT_ALLOWED))
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
 def make_blueprint(platform: Platform) -> Blueprint:
     """The blueprint serving every Node API function for this platform."""
     bp = Blueprint("node_api", __name__)
 
-    @bp.route("/<group>/<function>", methods=["GET", "POST"])
+    # Every method reaches the handler, which answers 405 naming the function's own.
+    @bp.route("/<group>/<function>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def call(group: str, function: str) -> Response:
         path = f"{group}/{function}".lower()
         op = BY_PATH.get(path)
@@ -53,9 +63,9 @@ def make_blueprint(platform: Platform) -> Blueprint:
             if op is None:
                 raise DomainError(Err.ERR_NOT_FOUND, f"/{path}")
             if request.method not in op.methods:
-                raise DomainError(Err.ERR_METHOD_NOT_ALLOWED)
+                return method_not_allowed(op.methods)
             principal = _authenticate(platform)
-            return envelope(platform.invoke(op, principal, _params()))
+            return envelope(op(platform, principal, _params()))
         except DomainError as error:
             return envelope(error=error)
 

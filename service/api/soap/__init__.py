@@ -1,9 +1,9 @@
 """The Node API over SOAP 1.1 (Spyne): `POST /soap`, WSDL at `GET /soap?wsdl`.
 
 `make_soap_app(platform)` returns the WSGI callable that service.app mounts at /soap.
-Every function of service.services.registry is one operation (named by its `soap_name`),
+Every function of service.api.node.registry is one operation (named by its `soap_name`),
 declared as data in operations.py and run by one generic body (service.py) through
-`platform.invoke`, the same path as the JSON API.
+the operation's handler, the same path as the JSON API.
 
 Decisions (see also the docstrings of front.py, protocol.py, wire.py, model.py):
 
@@ -39,12 +39,14 @@ Decisions (see also the docstrings of front.py, protocol.py, wire.py, model.py):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import spyne.const
 from lxml import etree
 from spyne.server.wsgi import WsgiApplication
 
+from service.api.node.registry import Operation
 from service.api.soap import logs
 from service.api.soap.front import SoapFront, WsdlDocuments
 from service.api.soap.service import build_application
@@ -83,11 +85,12 @@ def _schema_order(node: Any) -> tuple[int, str]:
     return (kinds.index(kind) if kind in kinds else len(kinds), str(node.get("name", "")))
 
 
-def make_soap_app(platform: Any) -> SoapFront:
-    """The WSGI app serving SOAP for this platform (mounted at /soap)."""
+def make_soap_app(platform: Any, operations: Sequence[Operation] | None = None) -> SoapFront:
+    """The WSGI app serving SOAP for this platform (mounted at /soap): every Node API
+    function, or the `operations` given (tests give fakes)."""
     settings = platform.settings
     base = public_url(settings)
-    application = build_application(platform, target_namespace(settings))
+    application = build_application(platform, target_namespace(settings), operations)
     spyne_app = WsgiApplication(application, max_content_length=settings.max_body_bytes + 1)
     wsdl11 = application.interface.docs.wsdl11
     wsdl11.build_interface_document(f"{base}/soap")

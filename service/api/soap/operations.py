@@ -1,6 +1,6 @@
 """What each Node API function looks like over SOAP: its input fields and its data type.
 
-This table is the only place to touch when service.services.registry gains a function:
+This table is the only place to touch when service.api.node.registry gains a function:
 add one `OpSpec` under the function's JSON path (its SOAP name comes from the registry).
 A test fails for every registry entry without a spec here.
 

@@ -1,7 +1,7 @@
 """The Spyne application: one generated operation per entry of the registry.
 
 Every operation has the same body (`Dispatcher.call`): credentials, the request's fields
-as a plain dict, `platform.invoke`, and the `<result><err/><data/></result>` element,
+as a plain dict, the operation's handler, and the `<result><err/><data/></result>` element,
 written from the same kinds the WSDL is compiled from (model.py). What differs between
 operations is data in operations.py.
 """
@@ -9,6 +9,7 @@ operations is data in operations.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from lxml import etree
@@ -18,13 +19,13 @@ from spyne.interface.wsdl import Wsdl11
 from spyne.service import ServiceBase
 
 from service.api.basic_auth import basic_credentials
+from service.api.node.params import Params
+from service.api.node.registry import OPERATIONS, Operation
 from service.api.soap import wire
 from service.api.soap.model import STR, ElementWriter, TypeCompiler, Writer, struct
 from service.api.soap.operations import ERROR, PUBLISHED, SPECS, OpSpec
 from service.api.soap.protocol import Reply, VendorSoap11
 from service.domain.errors import DomainError, Err
-from service.domain.params import Params
-from service.services.registry import OPERATIONS, Operation
 
 log = logging.getLogger("finsms.soap")
 
@@ -50,7 +51,7 @@ class Dispatcher:
         try:
             principal = self._authenticate(ctx)
             fields, _, _ = wire.split_credentials(wire.request_fields(ctx.in_body_doc))
-            data = self.platform.invoke(operation, principal, Params(fields))
+            data = operation(self.platform, principal, Params(fields))
             return _reply(write, {"err": None, "data": data})
         except DomainError as error:
             if error.retry_after:
@@ -90,14 +91,17 @@ def _body_credentials(operation: Any) -> tuple[str | None, str | None]:
     return found.get("username"), found.get("password")
 
 
-def build_application(platform: Any, tns: str) -> Application:
-    """The Spyne Application serving every registry operation that has a spec."""
+def build_application(
+    platform: Any, tns: str, operations: Sequence[Operation] | None = None
+) -> Application:
+    """The Spyne Application serving every registry operation (or those given) that has
+    a spec."""
     compiler = TypeCompiler(tns)
     writers = ElementWriter()
     dispatcher = Dispatcher(platform)
     header = compiler.extra(CREDENTIALS)
     methods: dict[str, Any] = {}
-    for operation in OPERATIONS:
+    for operation in OPERATIONS if operations is None else operations:
         spec = SPECS.get(operation.path)
         if spec is None:  # tests/unit/test_soap_operations.py fails on this
             log.warning("no SOAP spec for %s (%s)", operation.path, operation.soap_name)

@@ -3,7 +3,7 @@
 Requests are read from the parsed document, not from Spyne's typed deserialisation:
 - the vendor's examples send `<commercial></commercial>` for an xs:int and
   `<numbers>` holding either numbers or `{nr, msg}` structs; Spyne can express neither;
-- values are coerced once, by the services' Params, exactly as over JSON, so a bad value
+- values are coerced once, by the Node API's Params, exactly as over JSON, so a bad value
   is the same ERR_INVALID_PARAM on both protocols instead of a Spyne validation fault.
 
 Rules (element names compare by local name; namespaces and xsi:type are ignored):
@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from service.domain.params import list_items
+from service.api.node.params import list_items
 
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 CREDENTIAL_FIELDS = ("username", "password")

@@ -24,13 +24,19 @@ class MemoryLedger:
         return None if user is None else int(user.credit)
 
     def debit(
-        self, user_id: int, amount: int, now: datetime, reason: str, package_id: int | None = None
+        self,
+        user_id: int,
+        amount: int,
+        now: datetime,
+        reason: str,
+        package_id: int | None = None,
+        counterpart_id: int | None = None,
     ) -> int | None:
         """Take `amount` if the balance holds it; None if short."""
         user = self.db.users.get(user_id)
         if user is None or user.credit < amount:
             return None
-        return self._move(user_id, -amount, now, reason, package_id, None, None)
+        return self._move(user_id, -amount, now, reason, package_id, counterpart_id, None)
 
     def credit(
         self,

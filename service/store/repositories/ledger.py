@@ -40,13 +40,19 @@ class SqlLedger:
         return None if value is None else int(value)
 
     def debit(
-        self, user_id: int, amount: int, now: datetime, reason: str, package_id: int | None = None
+        self,
+        user_id: int,
+        amount: int,
+        now: datetime,
+        reason: str,
+        package_id: int | None = None,
+        counterpart_id: int | None = None,
     ) -> int | None:
         """Take `amount` in one conditional update (never below zero); None if short."""
         balance = _DEBIT.scalar(self.conn, {"uid": user_id, "amount": amount})
         if balance is None:
             return None
-        self._append(user_id, -amount, balance, reason, now, package_id)
+        self._append(user_id, -amount, balance, reason, now, package_id, counterpart_id)
         return int(balance)
 
     def credit(

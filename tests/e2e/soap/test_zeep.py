@@ -10,8 +10,8 @@ import pytest
 import zeep
 from zeep import xsd
 
+from service.api.node.registry import OPERATIONS
 from service.delivery.factory import make_dispatcher
-from service.services.registry import OPERATIONS
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 
 AUTH = {"username": VENDOR_USER, "password": VENDOR_PASSWORD}

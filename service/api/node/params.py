@@ -1,4 +1,4 @@
-"""Request parameters as every protocol hands them to the services.
+"""Request parameters of the Node API, as its JSON and SOAP adapters read them.
 
 The tolerance rules of shared/spec/clients.md live here, once: field names in any case,
 ints as strings, `null` or empty values meaning "not given", unknown fields ignored.
@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from service.domain.errors import invalid
+from service.domain.text import check_text
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: str.isdigit() admits '²'
 # Every integer field fits a signed 64-bit column; anything larger is a wrong value.
@@ -143,17 +144,6 @@ def to_int(value: Any, field: str, default: int | None = None) -> int | None:
     if number is None or abs(number) > INT_MAX:
         raise invalid(field, "tam sayı olmalı")
     return number
-
-
-def check_text(text: str, field: str) -> str:
-    """Text a database can store: no NUL characters and no unpaired UTF-16 surrogates."""
-    if "\x00" in text:
-        raise invalid(field, "NUL karakteri içeremez")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid(field, "geçersiz Unicode karakteri içeriyor") from None
-    return text
 
 
 def to_bool(value: Any, field: str, default: bool | None = None) -> bool | None:

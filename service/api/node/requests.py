@@ -1,0 +1,259 @@
+"""The Node API's requests read into the services' typed requests.
+
+Tolerances of real clients (shared/spec/clients.md) are honoured here: `number` as int,
+string or a one-element list; `numbers` as ints or strings, `{nr, msg, xid}` objects or
+`{nr, cfs}` objects that fill FIRST_NAME-style placeholders; unknown fields ignored.
+Invalid numbers in a multi-recipient package are skipped and counted; a package left with
+no valid number is ERR_EMPTY_SMS_PACKAGE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from service.api.node.params import Params, to_int
+from service.domain import packages as rules
+from service.domain.constants import (
+    PAGE_SIZE_DEFAULT,
+    Encoding,
+    ItemState,
+    Operator,
+    ReportFilter,
+    SendingType,
+    SmsType,
+)
+from service.domain.errors import DomainError, Err, invalid
+from service.domain.phone import normalize
+from service.domain.queries import (
+    LIST_FILTER_MAX,
+    DateRange,
+    ItemFilter,
+    PackageFilter,
+    PackageRef,
+    PageRequest,
+    SenderFilter,
+)
+from service.domain.sending import Recipient, SendRequest, fill_placeholders
+from service.domain.text import check_text
+from service.services.clock import LocalTime
+from service.services.senders import sender_state
+
+_XID_MAX = 64
+_URL_MAX = 2000
+
+
+def parse(params: Params, *, otp: bool) -> SendRequest:
+    """A SendRequest from /sms/create (otp=False) or /sms/create-otp (otp=True) fields."""
+    sms_type = SmsType.OTP if otp else _enum(SmsType, params.int("type", SmsType.NORMAL), "type")
+    sending_type = (
+        SendingType.SINGLE
+        if otp
+        else _enum(SendingType, params.int("sendingType", SendingType.SINGLE), "sendingType")
+    )
+    content = _content(params.raw("content"))
+    fields: dict[str, Any] = dict(
+        sms_type=sms_type,
+        sending_type=sending_type,
+        otp=otp,
+        sender=params.str("sender"),
+        content=content,
+        encoding=_enum(Encoding, params.int("encoding", Encoding.DEFAULT), "encoding"),
+        validity=rules.validity_minutes(sms_type, params.int("validity"), otp),
+        title=None if otp else rules.check_title(params.str("title")),
+        sending_date=None if otp else _sending_date(params),
+        periodic=None if otp else _periodic(params.dict("periodicSettings")),
+        push_url=_push_url(params.dict("pushSettings")),
+        commercial=params.bool("commercial"),
+        custom_id=rules.check_custom_id(params.str("customID")),
+        trust_date=params.date("trustDate") if otp else None,
+    )
+    recipients, invalid_count = _recipients(params, sending_type, content)
+    if sending_type != SendingType.MANY_TO_MANY and not content:
+        raise invalid("content", "zorunlu")
+    return SendRequest(**fields, recipients=recipients, invalid_count=invalid_count)
+
+
+def _entries(params: Params, sending_type: SendingType) -> list[Any]:
+    if sending_type != SendingType.SINGLE:
+        return params.list("numbers") or params.list("number") or []
+    raw = params.raw("number")
+    if raw is None:
+        raw = params.raw("numbers")
+    values = raw if isinstance(raw, list) else [raw]
+    if raw is None or not values:
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, field="number")
+    if len(values) != 1:
+        raise invalid("number", "tekil gönderimde tek numara olmalı")
+    return values
+
+
+def _recipients(
+    params: Params, sending_type: SendingType, content: str | None
+) -> tuple[tuple[Recipient, ...], int]:
+    """The valid recipients, in order, and how many entries were not valid."""
+    found: list[Recipient] = []
+    invalid_count = 0
+    for entry in _entries(params, sending_type):
+        recipient = _recipient(entry, sending_type, content)
+        if recipient is None:
+            invalid_count += 1
+        else:
+            found.append(recipient)
+    if not found:
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, field="numbers")
+    return tuple(found), invalid_count
+
+
+def _recipient(entry: Any, sending_type: SendingType, content: str | None) -> Recipient | None:
+    many = sending_type == SendingType.MANY_TO_MANY
+    if not isinstance(entry, Mapping):
+        number = normalize(entry)
+        if many and not content:
+            return None  # N-N without its own text or a shared one: nothing to send
+        return Recipient(number) if number else None
+    item = Params(entry)
+    number = normalize(item.raw("nr"))
+    if number is None:
+        return None
+    msg = _content(item.raw("msg"))
+    cfs = item.dict("cfs")
+    if msg is None and cfs is not None and content:
+        msg = fill_placeholders(content, cfs)
+    if msg is None and many:
+        msg = content
+        if msg is None:
+            return None
+    xid = item.str("xid")
+    if xid is not None and len(xid) > _XID_MAX:
+        raise invalid("numbers.xid", f"en fazla {_XID_MAX} karakter")
+    return Recipient(number, msg, xid)
+
+
+def _content(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise invalid("content", "metin olmalı")
+    return check_text(str(value), "content") if str(value).strip() else None
+
+
+def _sending_date(params: Params) -> datetime | None:
+    # SMS08 covers a sending date that is "invalid or in the past": clients branch on it.
+    try:
+        return params.date("sendingDate")
+    except DomainError as error:
+        raise DomainError(
+            Err.ERR_INVALID_SMS_SENDING_DATE, error.detail, field="sendingDate"
+        ) from None
+
+
+def _periodic(settings: Params | None) -> rules.Periodic | None:
+    if settings is None:
+        return None
+    return rules.check_periodic(
+        settings.int("periodType"), settings.int("interval"), settings.int("amount")
+    )
+
+
+def _push_url(settings: Params | None) -> str | None:
+    url = settings.str("url") if settings else None
+    if url is None:
+        return None
+    if not url.lower().startswith(("http://", "https://")) or len(url) > _URL_MAX:
+        raise invalid("pushSettings.url", "http(s) adresi olmalı")
+    return url
+
+
+def _enum(kind: Any, value: int | None, name: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        raise invalid(name, f"geçersiz değer {value}") from None
+
+
+def page(params: Params) -> PageRequest:
+    """pageIndex (from 0) and pageSize (10..1000, default 100) of a listing."""
+    index = params.int("pageIndex", 0)
+    size = params.int("pageSize", PAGE_SIZE_DEFAULT)
+    return PageRequest(0 if index is None else index, PAGE_SIZE_DEFAULT if size is None else size)
+
+
+def package_ref(params: Params, *, id_key: str = "id", allow_custom_id: bool = True) -> PackageRef:
+    """Which package a request names: by id (`id_key`, pkgID or id), uuid or customID."""
+    for key in (id_key, "pkgID", "id"):
+        value = params.int(key)
+        if value is not None:
+            return PackageRef("id", value)
+    uuid = params.str("uuid")
+    if uuid:
+        return PackageRef("uuid", uuid)
+    custom_id = params.str("customID") if allow_custom_id else None
+    if custom_id:
+        return PackageRef("custom_id", custom_id)
+    names = f"{id_key}, uuid" + (", customID" if allow_custom_id else "")
+    raise DomainError(Err.ERR_INVALID_PARAM, f"{names} alanlarından biri zorunlu.", field=id_key)
+
+
+def dates(params: Params, local: LocalTime) -> DateRange:
+    """startDate/finishDate (local wall time) as a UTC range."""
+    start, finish = params.date("startDate"), params.date("finishDate")
+    return DateRange(
+        local.to_utc(start) if start else None, local.to_utc(finish) if finish else None
+    )
+
+
+def package_filter(params: Params, local: LocalTime) -> PackageFilter:
+    """The filters of /sms/list."""
+    return PackageFilter(
+        ids=tuple(_int(v, "ids") for v in _limited(params, "ids")),
+        custom_ids=tuple(check_text(str(v), "customIDs") for v in _limited(params, "customIDs")),
+        keyword=params.search("keyword"),
+        sender=params.str("sender"),
+        status=_member(ReportFilter, params.int("status"), "status", "0-7 arasında olmalı")
+        or ReportFilter.ALL,
+        dates=dates(params, local),
+    )
+
+
+def item_filter(params: Params) -> ItemFilter:
+    """The filters of /sms/list-item."""
+    return ItemFilter(
+        target=params.search("target"),
+        operator=_member(Operator, params.int("operator"), "operator"),
+        state=_member(ItemState, params.int("state"), "state"),
+    )
+
+
+def sender_filter(params: Params) -> SenderFilter:
+    """The filters of /sms/list-sender."""
+    status = params.int("status")
+    if status is not None:
+        status = int(sender_state(status))
+    return SenderFilter(keyword=params.search("keyword"), status=status)
+
+
+def _member(kind: Any, value: int | None, field: str, detail: str = "geçersiz değer") -> Any:
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise invalid(field, detail) from None
+
+
+def _limited(params: Params, field: str) -> list[Any]:
+    # Counted before each value is read: a huge list is refused without reading it.
+    values = params.list(field) or []
+    if len(values) > LIST_FILTER_MAX:
+        raise DomainError(
+            Err.ERR_REQUEST_PARAM_LIMIT, f"{field}: en fazla {LIST_FILTER_MAX}", field=field
+        )
+    return values
+
+
+def _int(value: Any, field: str) -> int:
+    result = to_int(value, field)
+    assert result is not None
+    return result

@@ -1,0 +1,116 @@
+"""The Node API's views: the services' records as the `data` of its envelopes.
+
+Every key real clients read is written, with null where there is no value
+(shared/spec/clients.md: a missing key is a silent bug in PHP clients). Dates are the
+platform's local time, "yyyy-MM-ddTHH:mm:ss".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from service.domain.records import Delivery, Item, Package, Page, Sender, Summary
+from service.services.clock import LocalTime
+from service.services.reports import PackageReport
+
+T = TypeVar("T")
+
+
+def listing(page: Page[T], render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    """{stats: {totalRecord}, list: [...]} of one page."""
+    return {"stats": {"totalRecord": page.total}, "list": [render(row) for row in page.rows]}
+
+
+def package(local: LocalTime, report: PackageReport) -> dict[str, Any]:
+    """A package as /sms/list shows it."""
+    pkg, stats, fmt = report.package, report.stats, local.format
+    return {
+        "id": pkg.id,
+        "customID": pkg.custom_id,
+        "type": pkg.sms_type,
+        "sendingType": pkg.sending_type,
+        "uuid": pkg.uuid,
+        "error": pkg.error,
+        "state": pkg.state,
+        "title": pkg.title,
+        "content": pkg.content,
+        "senders": [pkg.sender],
+        "encoding": pkg.encoding,
+        "validity": pkg.validity,
+        "statistics": {
+            "total": pkg.parts,
+            "credit": pkg.credit,
+            "rCount": pkg.recipients,
+            "delivered": stats.delivered,
+            "undelivered": stats.undelivered,
+            "invalid": pkg.invalid_count,
+        },
+        "isScheduled": 1 if pkg.is_scheduled else 0,
+        "sendingDate": fmt(pkg.sending_date),
+        "processingDate": fmt(pkg.updated_at, micro=True),
+        "periodicSettings": pkg.periodic.as_dict() if pkg.periodic else None,
+        "pushSettings": {"url": pkg.push_url} if pkg.push_url else None,
+        "commercial": pkg.commercial,
+        "processInfo": {
+            "create": {"date": fmt(pkg.created_at)},
+            "update": {"date": fmt(pkg.updated_at)},
+        },
+    }
+
+
+def item(local: LocalTime, pkg: Package, row: Item) -> dict[str, Any]:
+    """A recipient as /sms/list-item shows it (id a string of digits)."""
+    fmt = local.format
+    return {
+        "id": str(row.id),
+        "msg": row.msg,
+        "xid": row.xid,
+        "error": row.error,
+        "credit": row.credit,
+        "state": row.state,
+        "sender": pkg.sender,
+        "target": row.target,
+        "operator": row.operator,
+        "setState": pkg.state,
+        # Until it is sent, the time it is due (a split package's later chunks wait).
+        "sendingDate": fmt(row.sending_date or row.due_at),
+        "deliveryDate": fmt(row.delivery_date),
+        "processingDate": fmt(row.processing_date, micro=True),
+    }
+
+
+def delivery(local: LocalTime, row: Delivery) -> dict[str, Any]:
+    """A message to a number as /sms/inquiry-number shows it."""
+    fmt = local.format
+    return {
+        "userUUID": row.user_uuid,
+        "username": row.username,
+        "sender": row.sender,
+        "encoding": row.encoding,
+        "validity": row.validity,
+        "sendingDate": fmt(row.item.sending_date or row.package_sending_date),
+        "pkgID": row.package_id,
+        "pkgType": row.sms_type,
+        "state": row.item.state,
+        "msg": row.item.msg or row.content,
+        "operator": row.item.operator,
+        "deliveryDate": fmt(row.item.delivery_date),
+    }
+
+
+def summary(totals: Summary) -> dict[str, Any]:
+    """/sms/summary's totals."""
+    return {
+        "total": totals.total,
+        "delivered": totals.delivered,
+        "undelivered": totals.undelivered,
+        "pending": totals.pending,
+        "rCount": totals.recipients,
+        "credit": totals.credit,
+    }
+
+
+def sender(row: Sender) -> dict[str, Any]:
+    """A sender as /sms/list-sender shows it."""
+    return {"uuid": row.uuid, "status": row.status, "title": row.title}
