@@ -6,12 +6,13 @@ import hashlib
 import hmac
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cachetools import TLRUCache
 from sqlalchemy import bindparam, select
 
 from service.domain.constants import UserType
@@ -126,8 +127,10 @@ class Authenticator:
         self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         self.throttle = Throttle(fail_limit, fail_window)
         self.address_throttle = Throttle(fail_limit * ADDRESS_FACTOR, fail_window)
-        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
-        self._lock = threading.Lock()
+        # Least recently used dropped first; an entry leaves at its `valid_until`, which a
+        # revalidation keeps (it does not restart the Argon2-free period).
+        self._cache: TLRUCache[bytes, _Verified] = TLRUCache(self.MAX_CACHE, _valid_until)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
         self._dummy_hash = self.hasher.hash("finsms-dummy-password")
 
     def hash_password(self, password: str) -> str:
@@ -138,7 +141,7 @@ class Authenticator:
         """Drop every cached credential of a user (after a password change)."""
         with self._lock:
             for key in [k for k, v in self._cache.items() if v.principal.username == username]:
-                del self._cache[key]
+                self._cache.pop(key, None)
 
     def authenticate(
         self, username: str | None, password: str | None, remote_addr: str | None = None
@@ -204,15 +207,16 @@ class Authenticator:
     def _remember(self, key: bytes, verified: _Verified) -> None:
         with self._lock:
             self._cache[key] = verified
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.MAX_CACHE:
-                self._cache.popitem(last=False)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
             return self.hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def _valid_until(_key: bytes, verified: _Verified, _now: float) -> float:
+    return verified.valid_until
 
 
 def _principal(row: Any) -> Principal:
