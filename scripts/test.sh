@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it. Arguments go to pytest.
 #   FINSMS_REQUIRE_POSTGRES=1  fail (not skip) when PostgreSQL is unreachable
+#   FINSMS_REQUIRE_REDIS=1     fail (not skip) when Redis (127.0.0.1:6379) is unreachable
 #   FINSMS_REQUIRE_CLIENTS=1   fail (not skip) when PHP, Java or Node SOAP clients are missing
 #   FINSMS_SKIP_INSTALL=1      run the tests without installing anything
 set -euo pipefail

@@ -64,6 +64,10 @@ class Settings:
     # Failed logins allowed per account and per address within auth_fail_window seconds.
     auth_fail_limit: int = 10
     auth_fail_window: int = 300
+    # Redis for the login throttle's counts (redis://host:6379/0); empty: the database.
+    redis_url: str = ""
+    # Prefix of the throttle's Redis keys, so deployments can share one Redis.
+    redis_prefix: str = "finsms"
     # Secret for keyed hashes (credential cache keys, webhook signatures); random if empty.
     secret_key: str = ""
     # Dispatcher: items per claim, lease seconds, idle poll seconds.

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import threading
 import time
-from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cachetools import TLRUCache
+from limits import RateLimitItemPerSecond
+from limits.storage import Storage
+from limits.strategies import MovingWindowRateLimiter
 
 from service.domain.errors import DomainError, Err
 from service.domain.principal import Principal
@@ -19,38 +23,48 @@ from service.services.ports import UnitOfWork
 
 
 class Throttle:
-    """Counts failures per key in a sliding window; over the limit means wait."""
+    """Failures per key in a moving window of a `limits` storage; over the limit means wait.
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._fails: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    The moving window keeps each failure's time, so the limit is exact (a sliding window
+    counter only estimates the previous window's share and could let a guess more through
+    or refuse one early), and it is what both storages support: Redis natively, and
+    SqlStorage, whose rows per key it bounds by the limit. The storage is shared by every
+    worker process, so the limit holds for the whole server, not per worker.
+    """
 
-    def retry_after(self, key: str) -> int:
-        """Seconds the key must wait, 0 when it may try."""
-        with self._lock:
-            fails = self._prune(key, time.monotonic())
-            if len(fails) < self.limit:
-                return 0
-            return max(1, int(fails[0] + self.window - time.monotonic()) + 1)
+    def __init__(self, storage: Storage, limit: int, window: int, name: str) -> None:
+        self.item = RateLimitItemPerSecond(limit, window, namespace=f"login-{name}")
+        self.limiter = MovingWindowRateLimiter(storage)
+
+    def count(self, key: str) -> Failures:
+        """The key's failures in the window and the seconds it must wait (0: may try)."""
+        stats = self.limiter.get_window_stats(self.item, _identifier(key))
+        failures = self.item.amount - stats.remaining
+        if stats.remaining > 0:
+            return Failures(failures, 0)
+        return Failures(failures, max(1, math.ceil(stats.reset_time - time.time())))
 
     def fail(self, key: str) -> None:
         """Record one failure for the key."""
-        with self._lock:
-            self._prune(key, time.monotonic()).append(time.monotonic())
+        self.limiter.hit(self.item, _identifier(key))
 
     def clear(self, key: str) -> None:
         """Forget the key's failures (after a success)."""
-        with self._lock:
-            self._fails.pop(key, None)
+        self.limiter.clear(self.item, _identifier(key))
 
-    def _prune(self, key: str, now: float) -> deque[float]:
-        fails = self._fails.setdefault(key, deque())
-        while fails and fails[0] <= now - self.window:
-            fails.popleft()
-        if len(self._fails) > 100_000:  # bound memory under a spray of usernames
-            self._fails = {k: v for k, v in self._fails.items() if v}
-        return fails
+
+@dataclass(frozen=True)
+class Failures:
+    """What the throttle knows of a key: failures in the window, seconds to wait."""
+
+    count: int
+    retry_after: int
+
+
+def _identifier(key: str) -> str:
+    # Usernames come from the request: any length, any character (NUL too). A digest is
+    # a short, safe storage key, and keeps user names and addresses out of Redis.
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -90,16 +104,23 @@ class Authenticator:
         time_cost: int,
         memory_kib: int,
         revalidate_seconds: float = 1.0,
+        throttle_storage: Storage,
     ) -> None:
         self.uow = uow
         self.secret = secret
         self.cache_seconds = cache_seconds
         self.revalidate_seconds = revalidate_seconds
         self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
-        self.throttle = Throttle(fail_limit, fail_window)
-        self.address_throttle = Throttle(fail_limit * ADDRESS_FACTOR, fail_window)
-        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
-        self._lock = threading.Lock()
+        # Counted where every worker sees them: Redis, or by default the database.
+        storage = throttle_storage
+        self.throttle = Throttle(storage, fail_limit, int(fail_window), "pair")
+        self.address_throttle = Throttle(
+            storage, fail_limit * ADDRESS_FACTOR, int(fail_window), "address"
+        )
+        # Least recently used dropped first; an entry leaves at its `valid_until`, which a
+        # revalidation keeps (it does not restart the Argon2-free period).
+        self._cache: TLRUCache[bytes, _Verified] = TLRUCache(self.MAX_CACHE, _valid_until)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
         self._dummy_hash = self.hasher.hash("finsms-dummy-password")
 
     def hash_password(self, password: str) -> str:
@@ -110,7 +131,7 @@ class Authenticator:
         """Drop every cached credential of a user (after a password change)."""
         with self._lock:
             for key in [k for k, v in self._cache.items() if v.principal.username == username]:
-                del self._cache[key]
+                self._cache.pop(key, None)
 
     def authenticate(
         self, username: str | None, password: str | None, remote_addr: str | None = None
@@ -123,9 +144,11 @@ class Authenticator:
             return entry.principal
         # Failures count per account *and* address, so nobody can lock a customer out by
         # guessing from elsewhere; an address spraying many accounts has a looser limit.
-        pair = f"pair:{(username or '').lower()}:{remote_addr or '-'}"
-        address = f"addr:{remote_addr or '-'}"
-        wait = max(self.throttle.retry_after(pair), self.address_throttle.retry_after(address))
+        # NUL separates: a colon could come from either side (user names, IPv6 addresses).
+        pair = f"{(username or '').lower()}\0{remote_addr or '-'}"
+        address = remote_addr or "-"
+        pair_failures = self.throttle.count(pair)
+        wait = max(pair_failures.retry_after, self.address_throttle.count(address).retry_after)
         if wait:
             raise DomainError(Err.ERR_TOO_MANY_REQUESTS, retry_after=wait)
         principal = self._check(key, entry, username or "", password or "")
@@ -133,7 +156,8 @@ class Authenticator:
             self.throttle.fail(pair)
             self.address_throttle.fail(address)
             raise DomainError(Err.ERR_UNAUTHORIZED_REQUEST)
-        self.throttle.clear(pair)
+        if pair_failures.count:  # a success writes only when there is something to clear
+            self.throttle.clear(pair)
         return principal
 
     def principal_of(self, username: str) -> Principal:
@@ -176,15 +200,16 @@ class Authenticator:
     def _remember(self, key: bytes, verified: _Verified) -> None:
         with self._lock:
             self._cache[key] = verified
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.MAX_CACHE:
-                self._cache.popitem(last=False)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
             return self.hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def _valid_until(_key: bytes, verified: _Verified, _now: float) -> float:
+    return verified.valid_until
 
 
 def _principal(row: Credential) -> Principal:

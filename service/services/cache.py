@@ -3,36 +3,31 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
+from cachetools import TTLCache
+
 
 class TtlCache:
-    """Remembers values for `seconds`; bounded, oldest dropped first."""
+    """Remembers values for `seconds`; bounded, least recently used dropped first."""
 
     def __init__(self, seconds: float, max_entries: int = 10_000) -> None:
         self.seconds = seconds
         self.max_entries = max_entries
-        self._data: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._data: TTLCache[Hashable, Any] = TTLCache(max_entries, seconds)
+        # cachetools' caches are not thread-safe: a get may expire entries (a mutation).
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
         """The value if present and fresh, else None."""
         with self._lock:
-            entry = self._data.get(key)
-        if entry is None or entry[0] <= time.monotonic():
-            return None
-        return entry[1]
+            return self._data.get(key)
 
     def put(self, key: Hashable, value: Any) -> None:
         """Remember a value."""
         with self._lock:
-            self._data[key] = (time.monotonic() + self.seconds, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+            self._data[key] = value
 
     def clear(self) -> None:
         """Forget everything."""

@@ -11,6 +11,7 @@ from service.services.cache import TtlCache
 from service.services.clock import Clock, LocalTime
 from service.services.ports import UnitOfWork
 from service.store.db import Store
+from service.store.ratelimit import open_storage
 from service.store.uow import SqlUnitOfWork
 
 __all__ = ["Platform", "Principal"]
@@ -47,6 +48,7 @@ class Platform:
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             revalidate_seconds=settings.auth_revalidate_seconds,
+            throttle_storage=open_storage(self.store, settings.redis_url, settings.redis_prefix),
         )
         # Approved (user, sender) pairs; a revoked approval applies within this window.
         self.approved_senders = TtlCache(settings.auth_revalidate_seconds)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -208,4 +209,18 @@ recent_sends = Table(
     Column("fingerprint", String(64), primary_key=True),
     Column("package_id", BigId, nullable=False),
     Column("expires_at", DateTime, nullable=False),
+)
+
+# Entries of the login throttle's moving windows (service/store/ratelimit.py), shared by
+# every process: one row per counted event, `at` and `expires_at` in Unix seconds.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("key", String(200), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("amount", Integer, nullable=False),
+    Index("ix_rate_limits_key_at", "key", "at"),
+    Index("ix_rate_limits_expires_at", "expires_at"),
 )
