@@ -173,7 +173,9 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         if self._writers is not None:
-            with self._writers:
+            # This process's lock only: the flock would create the lock file beside a
+            # database never written to (a command refused for want of a schema).
+            with self._writers.in_process():
                 self._drop_writer()
         self.engine.dispose()
 
@@ -256,6 +258,12 @@ class _WriterQueue:
         except BaseException:
             self._thread_lock.release()
             raise
+
+    @contextmanager
+    def in_process(self) -> Iterator[None]:
+        """Exclude this process's writers only."""
+        with self._thread_lock:
+            yield
 
     def __exit__(self, *exc: object) -> None:
         try:
