@@ -10,11 +10,13 @@ from service.services.auth import Authenticator
 from service.services.cache import TtlCache
 from service.services.clock import Clock, LocalTime
 from service.services.ports import UnitOfWork
-from service.store.db import Store
+from service.store.db import Store, UnusableDatabase
+from service.store.migrate import SchemaNotCurrent, require_current
 from service.store.ratelimit import open_storage
 from service.store.uow import SqlUnitOfWork
 
-__all__ = ["Platform", "Principal"]
+# The database refusals an operator sees, for adapters to catch by name.
+__all__ = ["Platform", "Principal", "SchemaNotCurrent", "UnusableDatabase"]
 
 
 class Platform:
@@ -58,6 +60,24 @@ class Platform:
         from service.store.migrate import upgrade
 
         upgrade(_required(self.store))
+
+    def check_database(self, *, schema: bool = True) -> None:
+        """Raise UnusableDatabase when the database cannot be reached, and with `schema`
+        SchemaNotCurrent unless it is migrated to this version (creating nothing)."""
+        store = _required(self.store)
+        if schema:
+            require_current(store)
+        else:
+            store.check_reachable()
+
+    def database_name(self) -> str:
+        """The database's URL without its password, for operators' messages."""
+        return _required(self.store).engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release the database's connections (and the SQLite checkpointer)."""
+        if self.store is not None:
+            self.store.dispose()
 
     def ping(self) -> None:
         """Raise unless the database answers (the health check)."""

@@ -10,9 +10,11 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from service.store.errors import hide_values
 from service.store.group_commit import GroupCommit
@@ -29,13 +31,31 @@ def normalize_url(url: str) -> str:
     return url
 
 
+class UnusableDatabase(Exception):
+    """A database FinSMS cannot use: an unparseable URL, an unknown driver, no answer."""
+
+
+def _first_line(error: BaseException) -> str:
+    # Drivers explain on several lines (psycopg adds a hint, SQLAlchemy a link): the first
+    # names the cause.
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 class Store:
     """The database of one FinSMS process: an engine and its transactions."""
 
     def __init__(self, url: str, *, pool_size: int = 10, search_path: str | None = None) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        self.engine = self._make_engine(pool_size, search_path)
+        try:
+            self.engine = self._make_engine(pool_size, search_path)
+        except NoSuchModuleError:  # before ArgumentError, its base class
+            name = self.url.split(":", 1)[0]
+            raise UnusableDatabase(f"unknown database driver {name!r}") from None
+        except ArgumentError:
+            raise UnusableDatabase("not a database URL (dialect+driver://...)") from None
+        except ImportError as exc:  # a dialect SQLAlchemy knows, its driver not installed
+            raise UnusableDatabase(f"driver not installed: {exc.name or exc}") from None
         self._writers = _WriterQueue(self.engine.url.database) if self.is_sqlite else None
         self._checkpointer = _Checkpointer.for_database(self.engine.url.database, self._writers)
         self.group_commit = GroupCommit(self.write) if self.is_sqlite else None
@@ -120,12 +140,42 @@ class Store:
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The absolute path of the SQLite file; None in memory and on PostgreSQL."""
+        database = self.engine.url.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return None
+        return Path(database).absolute()
+
+    def describe(self) -> str:
+        """Where the data is, for messages: the SQLite file, or the URL without password."""
+        path = self.sqlite_path
+        return str(path) if path else self.engine.url.render_as_string(hide_password=True)
+
+    def check_folder(self) -> None:
+        """Raise UnusableDatabase when a SQLite file's folder is missing (it would not be
+        created: SQLite only says 'unable to open database file')."""
+        path = self.sqlite_path
+        if path is not None and not path.parent.is_dir():
+            raise UnusableDatabase(f"folder {path.parent} does not exist")
+
+    def check_reachable(self) -> None:
+        """Raise UnusableDatabase unless a connection opens (this creates a SQLite file)."""
+        self.check_folder()
+        try:
+            self.ping()
+        except DBAPIError as exc:
+            raise UnusableDatabase(f"cannot connect: {_first_line(exc.orig or exc)}") from None
+
     def dispose(self) -> None:
         """Close every pooled connection and stop the checkpointer."""
         if self._checkpointer is not None:
             self._checkpointer.stop()
         if self._writers is not None:
-            with self._writers:
+            # This process's lock only: the flock would create the lock file beside a
+            # database never written to (a command refused for want of a schema).
+            with self._writers.in_process():
                 self._drop_writer()
         self.engine.dispose()
 
@@ -208,6 +258,12 @@ class _WriterQueue:
         except BaseException:
             self._thread_lock.release()
             raise
+
+    @contextmanager
+    def in_process(self) -> Iterator[None]:
+        """Exclude this process's writers only."""
+        with self._thread_lock:
+            yield
 
     def __exit__(self, *exc: object) -> None:
         try:

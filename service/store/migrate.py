@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from service.store.db import Store
@@ -25,6 +27,42 @@ def alembic_config(store: Store) -> Config:
 def upgrade(store: Store) -> None:
     """Apply every migration not yet applied."""
     run(store, command.upgrade, "head")
+
+
+class SchemaNotCurrent(Exception):
+    """A database without the schema this code needs: missing, empty, behind or ahead."""
+
+    def __init__(self, message: str, *, upgradable: bool = True) -> None:
+        super().__init__(message)
+        # Whether an upgrade (migrate) would fix it; not when the database is newer.
+        self.upgradable = upgradable
+
+
+def require_current(store: Store) -> None:
+    """Raise SchemaNotCurrent unless the database is at the newest revision (or
+    UnusableDatabase if it cannot be reached). Never creates a SQLite file."""
+    store.check_folder()
+    path = store.sqlite_path
+    if path is not None and not path.exists():  # connecting would create it, empty
+        raise SchemaNotCurrent(f"no database at {path}")
+    store.check_reachable()
+    script = ScriptDirectory.from_config(alembic_config(store))
+    heads = set(script.get_heads())
+    with store.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == heads:
+        return
+    where = store.describe()
+    if not current:
+        raise SchemaNotCurrent(f"{where} has no FinSMS schema")
+    known = {rev.revision for rev in script.walk_revisions()}
+    found, wanted = ", ".join(sorted(current)), ", ".join(sorted(heads))
+    if current - known:
+        raise SchemaNotCurrent(
+            f"{where} is at schema revision {found}, newer than this FinSMS ({wanted})",
+            upgradable=False,
+        )
+    raise SchemaNotCurrent(f"{where} is at schema revision {found}, not {wanted}")
 
 
 def run(store: Store, step: Callable[[Config, str], None], revision: str) -> None:

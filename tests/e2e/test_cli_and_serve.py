@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -173,3 +176,60 @@ def _wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
         except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.2)
     raise AssertionError("server did not start")
+
+
+def _serve(tmp_path: Path, name: str, port: int, runtime_dir: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "FINSMS_DATABASE_URL": f"sqlite:///{tmp_path / f'{name}.db'}",
+        "FINSMS_WORKERS": "1",
+        "XDG_RUNTIME_DIR": runtime_dir,  # where gunicorn puts its control socket by default
+    }
+    return subprocess.Popen(
+        [*FINSMS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _control_sockets(runtime_dir: str) -> list[Path]:
+    return sorted(p for p in Path(runtime_dir).rglob("*") if p.is_socket())
+
+
+def test_two_servers_on_one_host_keep_their_control_sockets_when_one_stops(tmp_path):
+    # gunicorn 25+ opens a control socket at one default path: the second server took the
+    # first one's over, and whichever stopped first deleted the other's.
+    from gunicorn.ctl.client import ControlClient
+
+    runtime_dir = tempfile.mkdtemp(prefix="fs")  # short: a socket path has 107 bytes at most
+    ports = _free_port(), _free_port()
+    first, second = (_serve(tmp_path, n, p, runtime_dir) for n, p in zip("ab", ports, strict=True))
+    try:
+        for port, server in zip(ports, (first, second), strict=True):
+            _wait_until_up(f"http://127.0.0.1:{port}", server)
+        assert _eventually(lambda: len(_control_sockets(runtime_dir)) == 2), _control_sockets(
+            runtime_dir
+        )
+        first.terminate()
+        first.communicate(timeout=30)
+        assert requests.get(f"http://127.0.0.1:{ports[1]}/health", timeout=5).ok
+        [left] = _control_sockets(runtime_dir)
+        with ControlClient(str(left), timeout=5) as client:
+            workers = client.send_command("show workers")
+        assert workers["count"] == 1, workers
+    finally:
+        for server in (first, second):
+            server.terminate()
+            server.communicate(timeout=30)
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+def _eventually(condition: Any, seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
