@@ -6,9 +6,10 @@ from datetime import datetime
 
 import pytest
 
+from service.domain.constants import UserType
 from service.domain.errors import DomainError
 from service.services.clock import FixedClock
-from tests.conftest import add_customer, make_platform
+from tests.conftest import PASSWORD, add_customer, make_platform
 from tests.integration.helpers import SMS, call, principal
 
 
@@ -210,3 +211,37 @@ def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field):
         call(platform, me, path, pkgID=pkg, **{field: "9" * 50_000})
     assert (excinfo.value.err.name, excinfo.value.field) == ("ERR_INVALID_PARAM", field)
     call(platform, me, path, pkgID=pkg, **{field: "9" * 2000})
+
+
+def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(platform):
+    from service.domain.queries import PackageFilter, PageRequest
+    from service.services import reports, users
+
+    users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    users.create_user(platform, "altbayi", PASSWORD, UserType.SUB_RESELLER, "bayi")
+    users.create_user(platform, "rakip", PASSWORD, UserType.RESELLER)
+    musteri = add_customer(platform, "musteri", parent="altbayi")
+    komsu = add_customer(platform, "komsu", parent="bayi", sender="KOMSU")
+    call(platform, principal(platform, "musteri"), "sms/create", **SMS, numbers=["905321111101"])
+
+    def listed(viewer: str, target: str | None = None) -> list[int]:
+        uuid = {"musteri": musteri.uuid, "komsu": komsu.uuid}.get(target or "")
+        found = reports.list_packages(
+            platform, principal(platform, viewer), PackageFilter(), PageRequest(), user_uuid=uuid
+        )
+        return [r.package.user_id for r in found.rows]
+
+    # Where a function allows it, the reseller names a descendant at any depth.
+    assert listed("bayi", "musteri") == [musteri.id] == listed("altbayi", "musteri")
+    # Its own listing never mixes in its customers' packages.
+    assert listed("bayi") == []
+    # A sibling, another reseller, or a customer looking sideways: not found.
+    for viewer, target in (("komsu", "musteri"), ("rakip", "musteri"), ("musteri", "komsu")):
+        with pytest.raises(DomainError) as caught:
+            listed(viewer, target)
+        assert caught.value.err.name == "ERR_USER_NOT_FOUND"
+    # And over the Node API, which allows no reaching down, another user's package is
+    # not found even for the reseller above it.
+    with pytest.raises(DomainError) as caught:
+        call(platform, principal(platform, "bayi"), "sms/list-item", pkgID=1)
+    assert caught.value.err.name == "ERR_SMS_PKG_NOT_FOUND"

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
+from service.store.memory.accounts import MemorySenders, MemoryUsers
 from service.store.memory.ledger import MemoryLedger
+from service.store.memory.packages import MemoryPackages
 
 T = TypeVar("T")
 
@@ -33,6 +35,7 @@ class MemoryDatabase:
     items: dict[int, Any] = field(default_factory=dict)
     ledger: list[Any] = field(default_factory=list)
     fingerprints: dict[tuple[int, str], tuple[int, Any]] = field(default_factory=dict)
+    refunded: set[int] = field(default_factory=set)  # items whose credit went back
     extra: dict[str, Any] = field(default_factory=dict)  # tables of later repositories
     _sequences: dict[str, int] = field(default_factory=dict)
 
@@ -52,6 +55,21 @@ class MemoryTransaction:
     def ledger(self) -> MemoryLedger:
         """Balances and ledger."""
         return MemoryLedger(self.db)
+
+    @cached_property
+    def users(self) -> MemoryUsers:
+        """Users and credentials."""
+        return MemoryUsers(self.db)
+
+    @cached_property
+    def senders(self) -> MemorySenders:
+        """Senders."""
+        return MemorySenders(self.db)
+
+    @cached_property
+    def packages(self) -> MemoryPackages:
+        """Packages and items."""
+        return MemoryPackages(self.db)
 
 
 class MemoryUnitOfWork:

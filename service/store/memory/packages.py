@@ -1,0 +1,210 @@
+"""Packages, items and the duplicate check's fingerprints, in memory."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from service.domain import packages as rules
+from service.domain.constants import ItemState, PackageState, ReportFilter
+from service.domain.principal import Scope
+from service.domain.queries import DateRange, ItemFilter, PackageFilter, PackageRef, PageRequest
+from service.domain.records import (
+    Delivery,
+    Item,
+    NewItem,
+    NewPackage,
+    Package,
+    PackageStats,
+    Page,
+    Summary,
+)
+from service.domain.sending import Recipient
+from service.store.memory.accounts import in_scope
+
+if TYPE_CHECKING:
+    from service.store.memory import MemoryDatabase
+
+_UNDELIVERED = {int(ItemState.UNDELIVERED), int(ItemState.TIMED_OUT), int(ItemState.REJECTED)}
+
+
+class MemoryPackages:
+    """The in-memory twin of SqlPackages."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+
+    def custom_id_taken(self, user_id: int, custom_id: str) -> bool:
+        """Whether one of the user's packages carries this customID."""
+        return any(
+            p.user_id == user_id and p.custom_id == custom_id for p in self.db.packages.values()
+        )
+
+    def add(self, package: NewPackage) -> int | None:
+        """Insert a package; None when its customID is taken (the unique index)."""
+        if package.custom_id and self.custom_id_taken(package.user_id, package.custom_id):
+            return None
+        package_id = self.db.next_id("packages")
+        self.db.packages[package_id] = Package(
+            id=package_id, error=None, **dataclasses.asdict(package)
+        )
+        return package_id
+
+    def claim_fingerprint(
+        self, user_id: int, digest: str, package_id: int, now: datetime, until: datetime
+    ) -> bool:
+        """Take the duplicate check's slot unless an unexpired one holds it."""
+        held = self.db.fingerprints.get((user_id, digest))
+        if held is not None and held[1] > now:
+            return False
+        self.db.fingerprints[(user_id, digest)] = (package_id, until)
+        return True
+
+    def add_items(self, package_id: int, new_items: list[NewItem]) -> None:
+        """Insert a package's items."""
+        for new in new_items:
+            item_id = self.db.next_id("items")
+            self.db.items[item_id] = Item(
+                id=item_id, package_id=package_id, error=None, sending_date=None,
+                processing_date=None, delivery_date=None, **new._asdict(),
+            )  # fmt: skip
+
+    def cancel_waiting(self, package_id: int, now: datetime) -> int:
+        """Cancel the package's waiting items; how many moved."""
+        movable = set(rules.sources(ItemState.CANCELLED))
+        moved = 0
+        for item in self._items_of(package_id):
+            if item.state in movable:
+                self.db.items[item.id] = dataclasses.replace(item, state=int(ItemState.CANCELLED))
+                self.db.refunded.add(item.id)
+                moved += 1
+        return moved
+
+    def set_state(self, package_id: int, state: PackageState, now: datetime) -> None:
+        """Set a package's state."""
+        package = self.db.packages[package_id]
+        self.db.packages[package_id] = dataclasses.replace(
+            package, state=int(state), updated_at=now
+        )
+
+    def forget_fingerprints(self, package_id: int) -> None:
+        """Release the duplicate check's slots a package holds."""
+        for key in [k for k, v in self.db.fingerprints.items() if v[0] == package_id]:
+            del self.db.fingerprints[key]
+
+    def find(self, scope: Scope, ref: PackageRef) -> Package | None:
+        """A package in scope by id, uuid or customID."""
+        for package in self.db.packages.values():
+            if getattr(package, ref.kind) == ref.value and in_scope(
+                self.db, package.user_id, scope
+            ):
+                return package
+        return None
+
+    def listing(self, scope: Scope, filters: PackageFilter, page: PageRequest) -> Page[Package]:
+        """One page of the packages in scope, newest first."""
+        rows = [
+            p
+            for p in sorted(self.db.packages.values(), key=lambda p: -p.id)
+            if in_scope(self.db, p.user_id, scope) and _matches(p, filters)
+        ]
+        return Page(len(rows), rows[page.offset : page.offset + page.size])
+
+    def stats(self, package_ids: list[int]) -> dict[int, PackageStats]:
+        """Delivered and undelivered parts of each package."""
+        found: dict[int, PackageStats] = {}
+        for package_id in package_ids:
+            rows = self._items_of(package_id)
+            delivered = sum(i.parts for i in rows if i.state == ItemState.DELIVERED)
+            undelivered = sum(i.parts for i in rows if i.state in _UNDELIVERED)
+            found[package_id] = PackageStats(delivered, undelivered)
+        return found
+
+    def items(self, package_id: int, filters: ItemFilter, page: PageRequest) -> Page[Item]:
+        """One page of a package's items, in order."""
+        rows = [
+            i
+            for i in self._items_of(package_id)
+            if (filters.target is None or filters.target in i.target)
+            and filters.operator in (None, i.operator)
+            and filters.state in (None, i.state)
+        ]
+        return Page(len(rows), rows[page.offset : page.offset + page.size])
+
+    def recipients(self, package_id: int) -> list[Recipient]:
+        """The recipients of a package, in order."""
+        return [Recipient(i.target, i.msg, i.xid) for i in self._items_of(package_id)]
+
+    def summary(self, scope: Scope, dates: DateRange) -> Summary:
+        """Totals over the packages in scope sent within the dates (not cancelled)."""
+        chosen = [
+            p
+            for p in self.db.packages.values()
+            if in_scope(self.db, p.user_id, scope)
+            and p.state != PackageState.CANCELLED
+            and _within(p.sending_date, dates)
+        ]
+        rows = [i for p in chosen for i in self._items_of(p.id)]
+        return Summary(
+            total=sum(i.parts for i in rows),
+            delivered=sum(i.parts for i in rows if i.state == ItemState.DELIVERED),
+            undelivered=sum(i.parts for i in rows if i.state in _UNDELIVERED),
+            pending=sum(i.parts for i in rows if i.state == ItemState.SENT),
+            recipients=len(rows),
+            credit=sum(p.credit for p in chosen),
+        )
+
+    def deliveries(
+        self, scope: Scope, target: str, sender: str | None, dates: DateRange, page: PageRequest
+    ) -> Page[Delivery]:
+        """One page of what was sent to a number within the dates, newest first."""
+        rows = []
+        for item in sorted(self.db.items.values(), key=lambda i: -i.id):
+            package = self.db.packages[item.package_id]
+            if (
+                item.target == target
+                and in_scope(self.db, package.user_id, scope)
+                and sender in (None, package.sender)
+                and _within(package.sending_date, dates)
+            ):
+                user = self.db.users[package.user_id]
+                rows.append(
+                    Delivery(
+                        item,
+                        package.id,
+                        package.sms_type,
+                        package.sender,
+                        package.encoding,
+                        package.validity,
+                        package.content,
+                        package.sending_date,
+                        user.uuid,
+                        user.username,
+                    )
+                )
+        return Page(len(rows), rows[page.offset : page.offset + page.size])
+
+    def _items_of(self, package_id: int) -> list[Item]:
+        return sorted(
+            (i for i in self.db.items.values() if i.package_id == package_id), key=lambda i: i.id
+        )
+
+
+def _matches(package: Package, filters: PackageFilter) -> bool:
+    status_states = rules.REPORT_FILTER_STATES.get(filters.status)
+    return (
+        (not filters.ids or package.id in filters.ids)
+        and (not filters.custom_ids or package.custom_id in filters.custom_ids)
+        and (not filters.keyword or filters.keyword.lower() in (package.content or "").lower())
+        and filters.sender in (None, package.sender)
+        and (filters.status != ReportFilter.PERIODIC or package.periodic is not None)
+        and (status_states is None or package.state in status_states)
+        and _within(package.sending_date, filters.dates)
+    )
+
+
+def _within(when: datetime, dates: DateRange) -> bool:
+    return (dates.start is None or when >= dates.start) and (
+        dates.finish is None or when <= dates.finish
+    )

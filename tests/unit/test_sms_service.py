@@ -1,0 +1,196 @@
+"""The package services on the in-memory unit of work: creation's steps, pricing by
+source, credit, refusals that write nothing, cancel, and whose packages a caller reaches."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from service.config import Settings
+from service.domain.constants import Encoding, SenderState, SendingType, SmsType, UserType
+from service.domain.errors import DomainError
+from service.domain.pricing import FACADE_PRICING
+from service.domain.principal import Principal
+from service.domain.queries import ItemFilter, PackageFilter, PackageRef, PageRequest
+from service.domain.sending import Recipient, SendRequest
+from service.services import credit, reports, senders, sms, users
+from service.services.clock import FixedClock
+from service.services.platform import Platform
+from service.store.memory import MemoryUnitOfWork
+
+A, B, C = "905321111101", "905321111102", "905441111103"
+NOW = datetime(2026, 3, 2, 8, 0)
+
+
+@pytest.fixture
+def platform() -> Platform:
+    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
+    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(NOW))
+
+
+def customer(
+    platform: Platform,
+    name: str = "acme",
+    balance: int = 100,
+    user_type: UserType = UserType.STANDARD,
+    parent: str | None = None,
+    unlimited: bool = False,
+) -> Principal:
+    """A user with credit and the approved sender ACME; its principal."""
+    users.create_user(platform, name, "password", user_type, parent, unlimited=unlimited)
+    if balance:
+        credit.mint(platform, name, balance)
+    senders.add_sender(platform, name, "ACME", SenderState.APPROVED)
+    return platform.auth.principal_of(name)
+
+
+def request(*numbers: str, content: str = "Merhaba", **fields: object) -> SendRequest:
+    values: dict[str, object] = dict(
+        sms_type=SmsType.NORMAL,
+        sending_type=SendingType.ONE_TO_MANY,
+        otp=False,
+        sender="ACME",
+        content=content,
+        encoding=Encoding.DEFAULT,
+        validity=1440,
+        title="Kampanya",
+        sending_date=None,
+        periodic=None,
+        push_url=None,
+        commercial=None,
+        custom_id=None,
+        trust_date=None,
+        recipients=tuple(Recipient(n) for n in numbers),
+    )
+    values.update(fields)
+    return SendRequest(**values)  # type: ignore[arg-type]
+
+
+def balance(platform: Platform, who: Principal) -> int:
+    return credit.balance(platform, who)
+
+
+def package_count(platform: Platform) -> int:
+    uow = platform.uow
+    assert isinstance(uow, MemoryUnitOfWork)
+    return len(uow.db.packages)
+
+
+def refused(code: str, call: object, *args: object, **kwargs: object) -> None:
+    with pytest.raises(DomainError) as caught:
+        call(*args, **kwargs)  # type: ignore[operator]
+    assert caught.value.err.name == code
+
+
+def test_a_package_reserves_parts_times_recipients_and_prices_each_item(platform):
+    acme = customer(platform)
+    long_text = "x" * 161  # two parts in the GSM alphabet
+    package_id = sms.create_package(platform, acme, request(A, B, content=long_text))
+    assert balance(platform, acme) == 100 - 2 * 2
+    _, items = reports.list_items(
+        platform, acme, PackageRef("id", package_id), ItemFilter(), PageRequest()
+    )
+    assert [(i.target, i.parts, i.credit) for i in items.rows] == [(A, 2, 2), (B, 2, 2)]
+
+
+def test_a_repeated_recipient_is_sent_once_and_paid_once(platform):
+    acme = customer(platform)
+    sms.create_package(platform, acme, request(A, B, A))
+    assert balance(platform, acme) == 98
+
+
+def test_facade_packages_cost_a_credit_per_180_characters(platform):
+    acme = customer(platform)
+    text = "ş" * 181  # Turkish letters count once each; 181 characters start a second credit
+    sms.create_package(platform, acme, request(A, content=text), policy=FACADE_PRICING)
+    assert balance(platform, acme) == 98
+
+
+def test_without_enough_credit_nothing_is_written(platform):
+    acme = customer(platform, balance=1)
+    refused("ERR_USER_CREDIT_REQUIRED", sms.create_package, platform, acme, request(A, B))
+    assert package_count(platform) == 0 and balance(platform, acme) == 1
+
+
+def test_an_unapproved_sender_is_refused(platform):
+    acme = customer(platform)
+    senders.add_sender(platform, "acme", "WAITS")
+    refused(
+        "ERR_INVALID_SMS_SENDER", sms.create_package, platform, acme, request(A, sender="WAITS")
+    )
+
+
+def test_a_custom_id_is_unique_per_user(platform):
+    acme = customer(platform)
+    other = customer(platform, "other")
+    sms.create_package(platform, acme, request(A, custom_id="order-1"))
+    sms.create_package(platform, other, request(A, custom_id="order-1"))
+    refused(
+        "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION",
+        sms.create_package,
+        platform,
+        acme,
+        request(B, custom_id="order-1"),
+    )
+
+
+def test_the_same_sms_within_30_minutes_is_a_duplicate_until_the_window_passes(platform):
+    acme = customer(platform)
+    sms.create_package(platform, acme, request(A, B))
+    refused("ERR_SMS_PKG_DUPLICATION", sms.create_package, platform, acme, request(B, A))
+    assert isinstance(platform.clock, FixedClock)
+    platform.clock.advance(minutes=30)
+    sms.create_package(platform, acme, request(B, A))
+
+
+def test_an_unlimited_user_pays_nothing_but_items_show_their_price(platform):
+    admin = customer(platform, balance=0, unlimited=True)
+    package_id = sms.create_package(platform, admin, request(A))
+    assert balance(platform, admin) == 0
+    _, items = reports.list_items(
+        platform, admin, PackageRef("id", package_id), ItemFilter(), PageRequest()
+    )
+    assert [i.credit for i in items.rows] == [1]
+
+
+def test_cancel_refunds_the_whole_package_and_releases_its_duplicate_slot(platform):
+    acme = customer(platform)
+    later = (NOW + timedelta(days=1)).replace(tzinfo=None)
+    package_id = sms.create_package(platform, acme, request(A, B, sending_date=later))
+    assert balance(platform, acme) == 98
+    sms.cancel(platform, acme, PackageRef("id", package_id))
+    assert balance(platform, acme) == 100
+    sms.create_package(platform, acme, request(A, B, sending_date=later))
+
+
+def test_another_users_package_is_not_found(platform):
+    acme = customer(platform)
+    other = customer(platform, "other")
+    package_id = sms.create_package(platform, acme, request(A))
+    refused("ERR_SMS_PKG_NOT_FOUND", sms.cancel, platform, other, PackageRef("id", package_id))
+
+
+def test_a_reseller_reaches_a_descendants_packages_only_when_it_names_them(platform):
+    bayi = customer(platform, "bayi", user_type=UserType.RESELLER)
+    alt = customer(platform, "altbayi", user_type=UserType.SUB_RESELLER, parent="bayi")
+    musteri = customer(platform, "musteri", parent="altbayi")
+    rakip = customer(platform, "rakip", user_type=UserType.RESELLER)
+    komsu = customer(platform, "komsu", parent="bayi")
+    sms.create_package(platform, musteri, request(A))
+
+    def listed(viewer: Principal, target: Principal | None = None) -> int:
+        uuid = target.uuid if target else None
+        found = reports.list_packages(
+            platform, viewer, PackageFilter(), PageRequest(), user_uuid=uuid
+        )
+        return found.total
+
+    # Without naming anyone, a reseller sees its own packages only.
+    assert listed(bayi) == 0
+    # Naming a descendant, at any depth, reaches its packages.
+    assert listed(bayi, musteri) == 1 and listed(alt, musteri) == 1
+    # A sibling, a parent, another reseller's customer, or a standard user looking down:
+    # not found, as if the user did not exist.
+    for viewer, target in ((komsu, musteri), (alt, bayi), (rakip, musteri), (musteri, alt)):
+        refused("ERR_USER_NOT_FOUND", listed, viewer, target)
