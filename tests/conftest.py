@@ -139,12 +139,26 @@ def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     return database_for("postgresql", request, tmp_path)
 
 
+_MADE: list[Platform] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_platforms() -> Iterator[None]:
+    """Close every platform a test made: a pooled connection left to the garbage collector
+    is a ResourceWarning, which fails the suite."""
+    yield
+    while _MADE:
+        _MADE.pop().close()
+
+
 def make_platform(
     db: Database, clock: Clock | None = None, pool_size: int = 10, **settings: Any
 ) -> Platform:
     """A platform on a test database."""
     config = Settings(database_url=db.url, **{**TEST_SETTINGS, **settings})
-    return Platform(config, store=db.store(pool_size), clock=clock)
+    platform = Platform(config, store=db.store(pool_size), clock=clock)
+    _MADE.append(platform)
+    return platform
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from service.domain.constants import CustomerType, UserType
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.records import User
 from service.services.platform import Platform
+from service.services.ports import Tx
 
 # Which parent types each user type may hang under (None: top level, the operator's).
 ALLOWED_PARENTS: dict[UserType, frozenset[UserType | None]] = {
@@ -99,7 +100,7 @@ def _parents_allowed(utype: UserType) -> str:
     return f"{utype.name} ({int(utype)}) yalnızca şunların altında açılabilir: {', '.join(names)}."
 
 
-def _parent(tx: Any, parent: str | None) -> User | None:
+def _parent(tx: Tx, parent: str | None) -> User | None:
     if parent is None:
         return None
     user = tx.users.by_name(parent)

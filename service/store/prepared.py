@@ -76,10 +76,9 @@ class Prepared:
         return found
 
     def _compile(self, dialect: Dialect, column_keys: list[str] | None) -> _Compiled:
-        compiled = self.statement.compile(
-            dialect=dialect,  # type: ignore[attr-defined]
-            column_keys=column_keys,
-        )
+        # Every statement given is a ClauseElement; Executable alone does not say so.
+        statement: Any = self.statement
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         processors = {}
         for name, bind in compiled.binds.items():
             process = dialect_bind_processor(bind.type, dialect)

@@ -20,7 +20,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from threading import Lock
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -121,7 +121,7 @@ class SoapFront:
             environ["CONTENT_LENGTH"] = str(len(payload))
             if not environ.get("CONTENT_TYPE"):  # Spyne insists; hand-made clients forget
                 environ["CONTENT_TYPE"] = _XML
-        return self.spyne_app(environ, start_response)
+        return cast(Iterable[bytes], self.spyne_app(environ, start_response))
 
 
 def _wants_wsdl(environ: dict[str, Any]) -> bool:

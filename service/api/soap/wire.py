@@ -29,7 +29,7 @@ CREDENTIAL_FIELDS = ("username", "password")
 
 def local_name(element: Any) -> str:
     """The tag without its namespace."""
-    tag = element.tag
+    tag = str(element.tag)
     return tag.rpartition("}")[2] if tag[0] == "{" else tag
 
 

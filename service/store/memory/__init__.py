@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
+from service.domain.records import Item, LedgerEntry, Package, Sender, User
 from service.store.memory.accounts import MemorySenders, MemoryUsers
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.packages import MemoryPackages
@@ -28,12 +29,12 @@ T = TypeVar("T")
 class MemoryDatabase:
     """Every table, as dicts of records by id (or by key), and the id sequences."""
 
-    users: dict[int, Any] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
     credentials: dict[int, str] = field(default_factory=dict)  # user id -> password hash
-    senders: dict[int, Any] = field(default_factory=dict)
-    packages: dict[int, Any] = field(default_factory=dict)
-    items: dict[int, Any] = field(default_factory=dict)
-    ledger: list[Any] = field(default_factory=list)
+    senders: dict[int, Sender] = field(default_factory=dict)
+    packages: dict[int, Package] = field(default_factory=dict)
+    items: dict[int, Item] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
     fingerprints: dict[tuple[int, str], tuple[int, Any]] = field(default_factory=dict)
     refunded: set[int] = field(default_factory=set)  # items whose credit went back
     extra: dict[str, Any] = field(default_factory=dict)  # tables of later repositories
