@@ -74,40 +74,6 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
-class Package:
-    """An SMS package as stored."""
-
-    id: int
-    uuid: str
-    user_id: int
-    custom_id: str | None
-    sms_type: int
-    sending_type: int
-    title: str | None
-    content: str | None
-    sender: str
-    encoding: int
-    validity: int
-    state: int
-    error: str | None
-    lane: int
-    sending_date: datetime
-    is_scheduled: bool
-    periodic: Periodic | None
-    push_url: str | None
-    commercial: bool | None
-    trust_date: datetime | None
-    recipients: int
-    invalid_count: int
-    parts: int
-    credit: int  # what was charged at creation (0 for unlimited users)
-    source: str
-    recreated_from: int | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
 class PackageStats:
     """Delivery counts of a package, in message parts."""
 
@@ -222,3 +188,12 @@ class NewPackage:
     recreated_from: int | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Package(NewPackage):
+    """An SMS package as stored: what was written, its id and the error that failed it.
+    `credit` is what was charged at creation (0 for unlimited users)."""
+
+    id: int
+    error: str | None
