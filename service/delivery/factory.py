@@ -1,16 +1,6 @@
-"""Builds the dispatcher and its carrier from settings."""
+"""The dispatcher's entry point, kept at its old address for service.cli (whose imports
+another restructure owns); it lives in service.delivery.carriers.registry."""
 
-from __future__ import annotations
+from service.delivery.carriers.registry import make_dispatcher
 
-from service.delivery.dispatcher import Dispatcher
-from service.delivery.simulator import SimulatorCarrier, parse_rules
-from service.services.platform import Platform
-
-
-def make_dispatcher(platform: Platform) -> Dispatcher:
-    """A dispatcher over the simulator carrier configured by FINSMS_SIMULATOR_*."""
-    settings = platform.settings
-    carrier = SimulatorCarrier(
-        platform.clock, parse_rules(settings.simulator_rules), settings.simulator_report_delay
-    )
-    return Dispatcher(platform, carrier)
+__all__ = ["make_dispatcher"]

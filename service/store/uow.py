@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from service.store.db import Store
 from service.store.repositories.ledger import SqlLedger
+from service.store.repositories.queue import SqlQueue
 
 T = TypeVar("T")
 
@@ -25,6 +26,11 @@ class SqlTransaction:
     def ledger(self) -> SqlLedger:
         """Balances and ledger."""
         return SqlLedger(self.conn)
+
+    @cached_property
+    def queue(self) -> SqlQueue:
+        """The dispatcher's queue of items."""
+        return SqlQueue(self.conn)
 
 
 class SqlUnitOfWork:

@@ -6,12 +6,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from service.delivery.carriers.simulator import SimulatorCarrier
+from service.delivery.carriers.types import DeliveryReceipt, SubmitResult
 from service.delivery.dispatcher import Dispatcher
-from service.delivery.simulator import SimulatorCarrier
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
 from service.services.clock import FixedClock
+from service.store.repositories import queue
+from service.store.repositories.ledger import SqlLedger
 from tests.conftest import add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
@@ -165,7 +168,7 @@ def test_late_write_of_a_worker_without_the_claim_changes_nothing(setup):
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     claimed = delivery.claim(platform, "worker-a", lane=1, limit=10)
-    forged = [delivery.Submission(c.item_id, False, error="X") for c in claimed]
+    forged = [SubmitResult(c.item_id, False, error="X") for c in claimed]
     delivery.record_submissions(platform, "worker-b", forged)
     assert item_states(platform, pkg) == {"905321111101": ItemState.SENDING}
     assert balance(platform) == 99
@@ -200,7 +203,7 @@ def test_two_dispatchers_never_claim_the_same_item(setup):
 def test_report_for_unknown_reference_changes_nothing(setup, clock):
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
-    report = delivery.Report("no-such-ref", ItemState.DELIVERED, clock.now())
+    report = DeliveryReceipt("no-such-ref", ItemState.DELIVERED, clock.now())
     assert delivery.apply_reports(platform, [report]) == delivery.Applied(0, [report], 0)
     assert item_states(platform, pkg) == {"905321111101": ItemState.WAITING}
     clock.advance(minutes=10)  # never recorded within the hold: dropped
@@ -393,7 +396,7 @@ def test_a_pass_runs_as_many_statements_for_forty_otps_as_for_two(db, clock):
 
 def test_long_id_lists_are_queried_in_chunks(setup, clock, monkeypatch):
     platform, dispatcher, _ = setup
-    monkeypatch.setattr(delivery, "_IN_CHUNK", 3)
+    monkeypatch.setattr(queue, "_IN_CHUNK", 3)
     pkgs = [create(platform, numbers=NUMBERS, content=f"Merhaba {n}") for n in range(3)]
 
     dispatcher.run_once()
@@ -446,7 +449,6 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     # Two settlers of overlapping packages must take their locks in one order (balances
     # by user, then packages), or PostgreSQL finds a cycle: settling chunk by chunk, a
     # settler held a package while waiting for a balance another settler held.
-    from service.services import credit
     from tests.integration.helpers import principal as principal_of
 
     platform = make_platform(db, clock=clock)
@@ -466,18 +468,20 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     dispatcher.run_once()
     clock.advance(seconds=5)
     order: list[object] = []
-    real_refund, real_refresh = credit.refund, delivery.refresh_packages
+    real_credit, real_refresh = SqlLedger.credit, queue.SqlQueue.refresh_packages
     monkeypatch.setattr(
-        credit,
-        "refund",
-        lambda conn, user_id, *a, **k: (order.append(user_id), real_refund(conn, user_id, *a, **k))[
+        SqlLedger,
+        "credit",
+        lambda self, user_id, *a, **k: (order.append(user_id), real_credit(self, user_id, *a, **k))[
             1
         ],
     )
     monkeypatch.setattr(
-        delivery, "refresh_packages", lambda *a: (order.append("packages"), real_refresh(*a))[1]
+        queue.SqlQueue,
+        "refresh_packages",
+        lambda *a: (order.append("packages"), real_refresh(*a))[1],
     )
-    monkeypatch.setattr(delivery, "_IN_CHUNK", 1)
+    monkeypatch.setattr(queue, "_IN_CHUNK", 1)
     acme, bravo = principal_of(platform, "acme").user_id, principal_of(platform, "bravo").user_id
     try:
         dispatcher.settle()

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from service.store.memory.ledger import MemoryLedger
+from service.store.memory.queue import MemoryQueue
 
 T = TypeVar("T")
 
@@ -52,6 +53,11 @@ class MemoryTransaction:
     def ledger(self) -> MemoryLedger:
         """Balances and ledger."""
         return MemoryLedger(self.db)
+
+    @cached_property
+    def queue(self) -> MemoryQueue:
+        """The dispatcher's queue of items."""
+        return MemoryQueue(self.db)
 
 
 class MemoryUnitOfWork:

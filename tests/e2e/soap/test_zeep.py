@@ -10,7 +10,7 @@ import pytest
 import zeep
 from zeep import xsd
 
-from service.delivery.factory import make_dispatcher
+from service.delivery.carriers.registry import make_dispatcher
 from service.services.registry import OPERATIONS
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 
