@@ -488,3 +488,58 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     finally:
         platform.store.dispose()
     assert order == [*sorted([acme, acme, bravo, bravo]), "packages"]
+
+
+def test_facade_failures_are_refunded_48_hours_after_sending(db, clock):
+    # Facade packages refund a failed item 48 hours after it was sent: settling the
+    # failure leaves it unrefunded, and the housekeeping sweep gives it back later.
+    from sqlalchemy import update
+
+    from service.store.schema import packages
+
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=10)
+    carrier = SimulatorCarrier(clock, RULES, report_delay=5)
+    dispatcher = Dispatcher(platform, carrier, owner="test-worker")
+    try:
+        pkg = create(platform, numbers=["905321111101", "905321111102", "905321111103"])
+        node = create(platform, numbers=["905321111102"], content="Node")
+        with platform.store.write() as conn:  # as the facade's create will store it
+            conn.execute(update(packages).where(packages.c.id == pkg).values(source="finsms"))
+        dispatcher._next_housekeeping = float("inf")
+        dispatcher.run_once()
+        clock.advance(seconds=5)
+        dispatcher.run_once()
+        assert item_states(platform, node) == {"905321111102": ItemState.UNDELIVERED}
+        assert balance(platform) == 10 - 4 + 1  # the node failure at once, the facade ones not
+        assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
+        clock.advance(hours=47, minutes=59)
+        assert delivery.refund_due_items(platform) == 0
+        clock.advance(minutes=1)
+        assert delivery.refund_due_items(platform) == 1
+        assert balance(platform) == 9  # the delivered one is paid for
+        assert delivery.refund_due_items(platform) == 0
+        assert ledger_sum(platform, principal(platform).user_id) == 9
+    finally:
+        platform.store.dispose()
+
+
+def test_the_refund_sweep_runs_with_the_housekeeping(setup, clock):
+    platform, dispatcher, _ = setup
+    from sqlalchemy import update
+
+    from service.store.schema import packages
+
+    pkg = create(platform, numbers=["905321111103"])
+    with platform.store.write() as conn:
+        conn.execute(update(packages).where(packages.c.id == pkg).values(source="finsms"))
+    dispatcher._next_housekeeping = float("inf")
+    dispatcher.run_once()
+    assert item_states(platform, pkg) == {"905321111103": ItemState.REJECTED}
+    assert balance(platform) == 99
+    clock.advance(hours=48)
+    dispatcher.settle()
+    assert balance(platform) == 99  # not yet the minute's housekeeping
+    dispatcher._next_housekeeping = 0.0
+    dispatcher.settle()
+    assert balance(platform) == 100
