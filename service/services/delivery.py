@@ -216,8 +216,11 @@ def settle(tx: Tx, package_ids: Iterable[int], now: datetime) -> int:
     return len(owed)
 
 
+# The policies that hold refunds back for a while (looked up once: settle runs per pass).
+_HOLDING = [p for p in map(policy_for, PackageSource) if p.refund_delay]
+
+
 def _held(now: datetime) -> dict[str, datetime]:
     """Per package source whose policy holds refunds back: failed items sent after this
     time are not refunded yet."""
-    held = {str(source): policy_for(source).held_after(now) for source in PackageSource}
-    return {source: cut for source, cut in held.items() if cut is not None}
+    return {str(p.source): cut for p in _HOLDING if (cut := p.held_after(now)) is not None}
