@@ -383,7 +383,7 @@ def worker_command() -> None:
     """Run the dispatcher alone until interrupted.
 
     Run any number, on any hosts, against PostgreSQL; the database must be migrated."""
-    from service.delivery.factory import make_dispatcher
+    from service.delivery.carriers.registry import make_dispatcher
 
     dispatcher = make_dispatcher(_platform())
     stop = threading.Event()

@@ -78,6 +78,10 @@ class Settings:
     # items arriving one by one are claimed, reported and settled together: each pass
     # costs a dozen statements however few items it moves. An OTP may wait this much more.
     batch_wait: float = 0.05
+    # Carrier links, `KIND` or `LINK=KIND` comma-separated, and the link per operator
+    # (`0=sim-a,1=sim-b,*=simulator`; empty: every message on the first link). See README.
+    carriers: str = "simulator"
+    routes: str = ""
     # Simulator carrier: seconds until a delivery report, and outcome rules (see README).
     simulator_report_delay: float = 1.0
     simulator_rules: str = ""

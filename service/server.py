@@ -49,7 +49,7 @@ class FinsmsServer(BaseApplication):
 
 
 def _start_dispatcher(worker: Any) -> None:
-    from service.delivery.factory import make_dispatcher
+    from service.delivery.carriers.registry import make_dispatcher
 
     platform = worker.wsgi.platform
     dispatcher = make_dispatcher(platform)

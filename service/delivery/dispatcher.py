@@ -1,4 +1,10 @@
-"""The dispatcher: claims due items lane by lane, hands them to the carrier, settles them.
+"""The dispatcher: claims due items lane by lane, hands them to carriers, settles them.
+
+An adapter: the settlement service (service.services.delivery) decides what an item's
+state and refund become; the dispatcher moves messages between it and the carrier links,
+each claimed batch grouped by the route of its numbers' operators. Inbound (MO) messages
+polled from the links go to an inbound handler it is given, so SMPP and webhooks can plug
+in without touching settlement.
 
 Each lane runs in its own thread so an OTP never waits behind a bulk batch that is still
 being handed over. Any number of dispatchers (threads, processes, hosts) may share one
@@ -13,15 +19,43 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from service.delivery.carriers import Carrier
+from service.delivery.carriers.base import Carrier
+from service.delivery.carriers.router import Router
+from service.domain.carrier import DeliveryReceipt, InboundMessage, SubmitResult
 from service.domain.packages import BULK_LANE, OTP_LANE
 from service.services import delivery
 from service.services.platform import Platform
 
 log = logging.getLogger("finsms.dispatcher")
 HOUSEKEEPING_SECONDS = 60.0
+InboundHandler = Callable[[Sequence[InboundMessage]], None]
+
+
+class LoggedInbound:
+    """The default inbound handler: logs each MO message at INFO and counts them.
+
+    Storing MO messages (and an opt-out list from them) is a later issue; a handler that
+    stores them replaces this one, given to the Dispatcher.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    def __call__(self, messages: Sequence[InboundMessage]) -> None:
+        """Log and count."""
+        self.received += len(messages)
+        for m in messages:
+            # The text is the subscriber's and may be personal: its length, not the text.
+            log.info(
+                "inbound message %s on %s from %s to %s (%d characters)",
+                m.carrier_ref,
+                m.link,
+                m.source,
+                m.destination,
+                len(m.text),
+            )
 
 
 def _retry(step: Callable[[], object], attempts: int = 5, pause: float = 0.05) -> None:
@@ -38,18 +72,20 @@ def _retry(step: Callable[[], object], attempts: int = 5, pause: float = 0.05) -
 
 
 class Dispatcher:
-    """Drives items from waiting to a final state through one carrier."""
+    """Drives items from waiting to a final state through carrier links."""
 
     def __init__(
         self,
         platform: Platform,
-        carrier: Carrier,
+        carriers: Carrier | Router,
         *,
         batch: int | None = None,
         owner: str | None = None,
+        inbound: InboundHandler | None = None,
     ) -> None:
         self.platform = platform
-        self.carrier = carrier
+        self.router = carriers if isinstance(carriers, Router) else Router.single(carriers)
+        self.inbound = inbound or LoggedInbound()
         self.batch = batch or platform.settings.claim_batch
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
@@ -62,30 +98,62 @@ class Dispatcher:
         claimed = delivery.claim(self.platform, self.owner, lane, self.batch)
         if not claimed:
             return 0
-        results = self.carrier.submit(claimed)
+        results: list[SubmitResult] = []
+        failed: Exception | None = None
+        for carrier, group in self.router.split(claimed):
+            try:
+                results.extend(carrier.submit(group))
+            except Exception as error:  # the other links' answers must still be recorded
+                log.exception("carrier link %s failed a submission", carrier.name)
+                failed = failed or error
         # The carrier has the items now: what it answered must be recorded, so retry (the
         # owner/state fence makes a repeat harmless) rather than strand them in "sending".
-        _retry(lambda: delivery.record_submissions(self.platform, self.owner, results))
+        # Items of a link that failed stay "sending": perhaps handed over, never sent
+        # again; their receipts settle them, or they time out and are refunded.
+        if results:
+            _retry(lambda: delivery.record_submissions(self.platform, self.owner, results))
+        if failed is not None:
+            raise failed
         return len(claimed)
 
     def settle(self) -> int:
-        """Apply the carrier's delivery reports and time out what never got one."""
+        """Apply the carriers' receipts, time out what never got one, take inbound
+        messages; once a minute, housekeeping."""
         with self._maintenance_lock:
-            reports = self.carrier.poll_reports()
-            try:
-                applied = delivery.apply_reports(self.platform, reports)
-            except Exception:
-                self.carrier.requeue(reports)  # not lost: the next pass applies them
-                raise
-            if applied.early:  # their submissions are not recorded yet: next pass
-                self.carrier.requeue(applied.early)
-            if applied.unknown:
-                log.warning("%d delivery reports for unknown references dropped", applied.unknown)
-            done = applied.settled + delivery.expire(self.platform)
+            done = self._apply_receipts() + delivery.expire(self.platform)
+            done += self._take_inbound()
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 delivery.forget_old_fingerprints(self.platform)
+                # Refunds a policy holds back (facade: 48 hours) come due with no event
+                # that would settle their package: a minute late is soon enough.
+                delivery.refund_due_items(self.platform)
             return done
+
+    def _apply_receipts(self) -> int:
+        polled = [(carrier, carrier.poll_receipts()) for carrier in self.router.carriers]
+        receipts = [r for _, batch in polled for r in batch]
+        try:
+            applied = delivery.apply_reports(self.platform, receipts)
+        except Exception:
+            for carrier, batch in polled:  # not lost: the next pass applies them
+                if batch:
+                    carrier.requeue(batch)
+            raise
+        if applied.early:  # their submissions are not recorded yet: next pass
+            _requeue_to_their_links(polled, applied.early)
+        if applied.unknown:
+            log.warning("%d delivery reports for unknown references dropped", applied.unknown)
+        return applied.settled
+
+    def _take_inbound(self) -> int:
+        taken = 0
+        for carrier in self.router.carriers:
+            messages = carrier.poll_inbound()
+            if messages:
+                self.inbound(messages)
+                taken += len(messages)
+        return taken
 
     def run_once(self) -> int:
         """One pass over both lanes, OTP first, then reports: how much work was done."""
@@ -111,7 +179,8 @@ class Dispatcher:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
-        self.carrier.close()
+        for carrier in self.router.carriers:
+            carrier.close()
 
     def _loop(self, lane: int, settles: bool) -> None:
         settings = self.platform.settings
@@ -126,6 +195,17 @@ class Dispatcher:
             self._stop.wait(
                 pause_after(sent, settled, self.batch, settings.poll_interval, settings.batch_wait)
             )
+
+
+def _requeue_to_their_links(
+    polled: Sequence[tuple[Carrier, Sequence[DeliveryReceipt]]], back: Sequence[DeliveryReceipt]
+) -> None:
+    """Hand receipts back to the links they were polled from."""
+    wanted = {id(r) for r in back}  # the very objects polled: equal receipts may repeat
+    for carrier, batch in polled:
+        mine = [r for r in batch if id(r) in wanted]
+        if mine:
+            carrier.requeue(mine)
 
 
 def pause_after(sent: int, settled: int, batch: int, idle: float, batch_wait: float) -> float:

@@ -52,6 +52,11 @@ class PricingPolicy:
             return True
         return sent_at + self.refund_delay <= now
 
+    def held_after(self, now: datetime) -> datetime | None:
+        """Failed items sent after this are not refunded yet (refund_due as a cut-off a
+        query can use); None when every failed item is refunded at once."""
+        return now - self.refund_delay if self.refund_delay else None
+
 
 NODE_PRICING = PricingPolicy(PackageSource.NODE, None, timedelta(0))
 FACADE_PRICING = PricingPolicy(PackageSource.FACADE, FACADE_CHARS_PER_CREDIT, timedelta(hours=48))

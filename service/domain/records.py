@@ -101,6 +101,22 @@ class Item:
     sending_date: datetime | None
     processing_date: datetime | None
     delivery_date: datetime | None
+    # The dispatcher's bookkeeping: who claimed it until when, the carrier's reference,
+    # when it times out without a report, and whether its refund was given.
+    claim_owner: str | None = None
+    lease_until: datetime | None = None
+    carrier_ref: str | None = None
+    expires_at: datetime | None = None
+    refunded: bool = False
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a package reserved of its user's balance at creation (0: an unlimited user)."""
+
+    package_id: int
+    user_id: int
+    credit: int
 
 
 T = TypeVar("T")

@@ -8,11 +8,12 @@ transaction's repositories; it never sees a connection or a table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from service.domain.carrier import DeliveryReceipt, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
 from service.domain.principal import Scope
 from service.domain.queries import (
@@ -33,6 +34,7 @@ from service.domain.records import (
     Package,
     PackageStats,
     Page,
+    Reservation,
     Sender,
     Summary,
     User,
@@ -78,6 +80,86 @@ class LedgerRepo(Protocol):
     def entries(self, user_id: int, limit: int) -> list[LedgerEntry]:
         """The newest ledger entries of a user, newest first."""
         ...
+
+
+class QueueRepo(Protocol):
+    """The items table as the dispatcher's queue: every write fenced by the state it
+    expects (and the claim's owner), so a repeat or a late worker changes nothing."""
+
+    def any_due(self, lane: int, now: datetime) -> bool:
+        """Whether any item of the lane is due."""
+        ...
+
+    def claim(
+        self, owner: str, lane: int, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Submission]:
+        """Mark up to `limit` due items of the lane "sending" for `owner`, oldest due
+        first; what each needs to be sent."""
+        ...
+
+    def validities(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """The validity (minutes) of each item's package."""
+        ...
+
+    def mark_sent(
+        self, owner: str, sent: Sequence[tuple[int, str | None, datetime]], now: datetime
+    ) -> None:
+        """(item id, carrier reference, expiry): accepted; only items `owner` still
+        holds in "sending" move."""
+        ...
+
+    def mark_rejected(
+        self, owner: str, rejected: Sequence[tuple[int, str | None]], now: datetime
+    ) -> None:
+        """(item id, error): refused by the carrier; fenced like mark_sent."""
+        ...
+
+    def packages_of(self, item_ids: Sequence[int]) -> set[int]:
+        """The packages these items belong to."""
+        ...
+
+    def packages_of_refs(self, refs: Sequence[str]) -> dict[str, int]:
+        """{carrier reference: package id} of the items recorded with these references."""
+        ...
+
+    def apply_receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """Move sent items to the state their receipts report; final items stay."""
+        ...
+
+    def any_expired(self, now: datetime, stranded_before: datetime) -> bool:
+        """Whether any item is to be timed out."""
+        ...
+
+    def expire(self, now: datetime, stranded_before: datetime, limit: int) -> list[int]:
+        """Time out sent items past their expiry and items "sending" since before
+        `stranded_before`; the package id of each one timed out."""
+        ...
+
+    def claim_refunds(
+        self, package_ids: Sequence[int], held: Mapping[str, datetime]
+    ) -> dict[int, int]:
+        """Mark failed, unrefunded items of these packages refunded; credit owed per
+        package. `held`: per package source, items sent after this are left for later."""
+        ...
+
+    def reservations(self, package_ids: Sequence[int]) -> list[Reservation]:
+        """What each package reserved, and of whose balance."""
+        ...
+
+    def refunds_pending(self, sent_before: datetime, limit: int) -> list[int]:
+        """Packages with failed items sent before this whose refund is not given yet."""
+        ...
+
+    def refresh_packages(self, package_ids: Iterable[int], now: datetime) -> None:
+        """Derive each package's state from its items' states."""
+        ...
+
+    def any_old_fingerprint(self, now: datetime) -> bool:
+        """Whether any duplicate-check entry's window has passed."""
+        ...
+
+    def forget_fingerprints(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` duplicate-check entries whose window has passed."""
 
 
 class UserRepo(Protocol):
@@ -231,6 +313,11 @@ class Tx(Protocol):
     @property
     def ledger(self) -> LedgerRepo:
         """Balances and ledger."""
+        ...
+
+    @property
+    def queue(self) -> QueueRepo:
+        """The dispatcher's queue of items."""
         ...
 
 

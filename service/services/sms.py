@@ -24,6 +24,7 @@ from service.domain.constants import (
     SmsType,
 )
 from service.domain.errors import DomainError, Err, invalid
+from service.domain.ids import uuid7
 from service.domain.phone import operator_of
 from service.domain.pricing import NODE_PRICING, PricingPolicy, charged, policy_for
 from service.domain.principal import Principal, visible_to
@@ -34,7 +35,6 @@ from service.services import credit
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
-from service.store.ids import uuid7
 
 # Above this many recipients, a package's credit is checked before the write lock is taken.
 _PRECHECK_RECIPIENTS = 1000

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from service.store.db import Store
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.packages import SqlPackages
+from service.store.repositories.queue import SqlQueue
 from service.store.repositories.senders import SqlSenders
 from service.store.repositories.users import SqlUsers
 
@@ -43,6 +44,11 @@ class SqlTransaction:
     def packages(self) -> SqlPackages:
         """Packages and items."""
         return SqlPackages(self.conn)
+
+    @cached_property
+    def queue(self) -> SqlQueue:
+        """The dispatcher's queue of items."""
+        return SqlQueue(self.conn)
 
 
 class SqlUnitOfWork:

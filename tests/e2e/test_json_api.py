@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
+from service.delivery.carriers.simulator import SimulatorCarrier
 from service.delivery.dispatcher import Dispatcher
-from service.delivery.simulator import SimulatorCarrier
 from service.domain.constants import ItemState
 from tests.conftest import add_customer
 from tests.e2e.conftest import Api

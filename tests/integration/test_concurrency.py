@@ -13,6 +13,7 @@ from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
 from service.store.schema import items, packages
+from service.store.uow import SqlTransaction
 from tests.conftest import add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
@@ -121,7 +122,7 @@ def test_two_settlers_of_one_package_refund_it_once(pg_db):
     pkg = _two_recipients_in_state(platform, ItemState.UNDELIVERED)
 
     def settle(conn) -> None:
-        delivery.settle(conn, [pkg], NOW)
+        delivery.settle(SqlTransaction(conn), [pkg], NOW)
 
     _overlap(platform, settle, settle)
     assert balance(platform) == 10
@@ -137,7 +138,7 @@ def test_last_two_reports_applied_concurrently_complete_the_package(pg_db):
             conn.execute(
                 update(items).where(items.c.target == target).values(state=int(ItemState.DELIVERED))
             )
-            delivery.settle(conn, [pkg], NOW)
+            delivery.settle(SqlTransaction(conn), [pkg], NOW)
 
         return run
 

@@ -6,12 +6,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from service.delivery.carriers.simulator import SimulatorCarrier
 from service.delivery.dispatcher import Dispatcher
-from service.delivery.simulator import SimulatorCarrier
+from service.domain.carrier import DeliveryReceipt, SubmitResult
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
 from service.services.clock import FixedClock
+from service.store.repositories import queue
+from service.store.repositories.ledger import SqlLedger
 from tests.conftest import add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
@@ -165,7 +168,7 @@ def test_late_write_of_a_worker_without_the_claim_changes_nothing(setup):
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     claimed = delivery.claim(platform, "worker-a", lane=1, limit=10)
-    forged = [delivery.Submission(c.item_id, False, error="X") for c in claimed]
+    forged = [SubmitResult(c.item_id, False, error="X") for c in claimed]
     delivery.record_submissions(platform, "worker-b", forged)
     assert item_states(platform, pkg) == {"905321111101": ItemState.SENDING}
     assert balance(platform) == 99
@@ -200,7 +203,7 @@ def test_two_dispatchers_never_claim_the_same_item(setup):
 def test_report_for_unknown_reference_changes_nothing(setup, clock):
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
-    report = delivery.Report("no-such-ref", ItemState.DELIVERED, clock.now())
+    report = DeliveryReceipt("no-such-ref", ItemState.DELIVERED, clock.now())
     assert delivery.apply_reports(platform, [report]) == delivery.Applied(0, [report], 0)
     assert item_states(platform, pkg) == {"905321111101": ItemState.WAITING}
     clock.advance(minutes=10)  # never recorded within the hold: dropped
@@ -393,7 +396,7 @@ def test_a_pass_runs_as_many_statements_for_forty_otps_as_for_two(db, clock):
 
 def test_long_id_lists_are_queried_in_chunks(setup, clock, monkeypatch):
     platform, dispatcher, _ = setup
-    monkeypatch.setattr(delivery, "_IN_CHUNK", 3)
+    monkeypatch.setattr(queue, "_IN_CHUNK", 3)
     pkgs = [create(platform, numbers=NUMBERS, content=f"Merhaba {n}") for n in range(3)]
 
     dispatcher.run_once()
@@ -446,7 +449,6 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     # Two settlers of overlapping packages must take their locks in one order (balances
     # by user, then packages), or PostgreSQL finds a cycle: settling chunk by chunk, a
     # settler held a package while waiting for a balance another settler held.
-    from service.store.repositories.ledger import SqlLedger
     from tests.integration.helpers import principal as principal_of
 
     platform = make_platform(db, clock=clock)
@@ -466,21 +468,78 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     dispatcher.run_once()
     clock.advance(seconds=5)
     order: list[object] = []
-    real_refund, real_refresh = SqlLedger.credit, delivery.refresh_packages
+    real_credit, real_refresh = SqlLedger.credit, queue.SqlQueue.refresh_packages
     monkeypatch.setattr(
         SqlLedger,
         "credit",
-        lambda self, user_id, *a, **k: (order.append(user_id), real_refund(self, user_id, *a, **k))[
+        lambda self, user_id, *a, **k: (order.append(user_id), real_credit(self, user_id, *a, **k))[
             1
         ],
     )
     monkeypatch.setattr(
-        delivery, "refresh_packages", lambda *a: (order.append("packages"), real_refresh(*a))[1]
+        queue.SqlQueue,
+        "refresh_packages",
+        lambda *a: (order.append("packages"), real_refresh(*a))[1],
     )
-    monkeypatch.setattr(delivery, "_IN_CHUNK", 1)
+    monkeypatch.setattr(queue, "_IN_CHUNK", 1)
     acme, bravo = principal_of(platform, "acme").user_id, principal_of(platform, "bravo").user_id
     try:
         dispatcher.settle()
     finally:
         platform.store.dispose()
     assert order == [*sorted([acme, acme, bravo, bravo]), "packages"]
+
+
+def test_facade_failures_are_refunded_48_hours_after_sending(db, clock):
+    # Facade packages refund a failed item 48 hours after it was sent: settling the
+    # failure leaves it unrefunded, and the housekeeping sweep gives it back later.
+    from sqlalchemy import update
+
+    from service.store.schema import packages
+
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=10)
+    carrier = SimulatorCarrier(clock, RULES, report_delay=5)
+    dispatcher = Dispatcher(platform, carrier, owner="test-worker")
+    try:
+        pkg = create(platform, numbers=["905321111101", "905321111102", "905321111103"])
+        node = create(platform, numbers=["905321111102"], content="Node")
+        with platform.store.write() as conn:  # as the facade's create will store it
+            conn.execute(update(packages).where(packages.c.id == pkg).values(source="finsms"))
+        dispatcher._next_housekeeping = float("inf")
+        dispatcher.run_once()
+        clock.advance(seconds=5)
+        dispatcher.run_once()
+        assert item_states(platform, node) == {"905321111102": ItemState.UNDELIVERED}
+        assert balance(platform) == 10 - 4 + 1  # the node failure at once, the facade ones not
+        assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
+        clock.advance(hours=47, minutes=59)
+        assert delivery.refund_due_items(platform) == 0
+        clock.advance(minutes=1)
+        assert delivery.refund_due_items(platform) == 1
+        assert balance(platform) == 9  # the delivered one is paid for
+        assert delivery.refund_due_items(platform) == 0
+        assert ledger_sum(platform, principal(platform).user_id) == 9
+    finally:
+        platform.store.dispose()
+
+
+def test_the_refund_sweep_runs_with_the_housekeeping(setup, clock):
+    platform, dispatcher, _ = setup
+    from sqlalchemy import update
+
+    from service.store.schema import packages
+
+    pkg = create(platform, numbers=["905321111103"])
+    with platform.store.write() as conn:
+        conn.execute(update(packages).where(packages.c.id == pkg).values(source="finsms"))
+    dispatcher._next_housekeeping = float("inf")
+    dispatcher.run_once()
+    assert item_states(platform, pkg) == {"905321111103": ItemState.REJECTED}
+    assert balance(platform) == 99
+    clock.advance(hours=48)
+    dispatcher.settle()
+    assert balance(platform) == 99  # not yet the minute's housekeeping
+    dispatcher._next_housekeeping = 0.0
+    dispatcher.settle()
+    assert balance(platform) == 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from unittest import mock
 
-from service.store.ids import uuid7
+from service.domain.ids import uuid7
 
 
 def test_uuid7_is_a_valid_rfc_9562_version_7_uuid():
@@ -15,7 +15,7 @@ def test_uuid7_is_a_valid_rfc_9562_version_7_uuid():
 
 
 def test_uuid7_carries_the_creation_millisecond_in_its_leading_bits():
-    with mock.patch("service.store.ids.time.time_ns", return_value=1_795_000_000_123_456_789):
+    with mock.patch("service.domain.ids.time.time_ns", return_value=1_795_000_000_123_456_789):
         value = uuid.UUID(uuid7())
     assert value.int >> 80 == 1_795_000_000_123
 
@@ -24,7 +24,7 @@ def test_uuid7_sorts_by_creation_time_and_never_repeats():
     made = []
     for step in range(50):
         with mock.patch(
-            "service.store.ids.time.time_ns", return_value=(1_795_000_000_000 + step) * 1_000_000
+            "service.domain.ids.time.time_ns", return_value=(1_795_000_000_000 + step) * 1_000_000
         ):
             made.extend(uuid7() for _ in range(20))
     assert len(set(made)) == len(made)

@@ -6,16 +6,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from service.delivery.simulator import OUTCOMES, SimulatorCarrier, parse_rules
+from service.delivery.carriers.simulator import OUTCOMES, SimulatorCarrier, parse_rules
+from service.domain.carrier import DeliveryReceipt, Submission, SubmitResult
 from service.domain.constants import ItemState
 from service.services.clock import FixedClock
-from service.services.delivery import Claimed, Report, Submission
 
 T0 = datetime(2025, 1, 1, 12, 0, 0)
 
 
-def item(item_id: int, target: str) -> Claimed:
-    return Claimed(
+def item(item_id: int, target: str) -> Submission:
+    return Submission(
         item_id=item_id,
         package_id=1,
         target=target,
@@ -117,7 +117,7 @@ def test_unmatched_number_without_star_is_delivered():
 def test_rejected_item_is_refused_without_carrier_ref():
     sim, _ = carrier("0001=rejected")
     [result] = sim.submit([item(10, "905551230001")])
-    assert result == Submission(10, False, carrier_ref=None, error="SIM_REJECTED")
+    assert result == SubmitResult(10, False, carrier_ref=None, error="SIM_REJECTED")
 
 
 def test_accepted_items_get_distinct_carrier_refs():
@@ -156,17 +156,17 @@ def test_silent_and_undelivered_items_are_accepted_at_submission():
 def test_no_report_before_the_delay():
     sim, clock = carrier("", delay=5)
     sim.submit([item(1, "905551234567")])
-    assert sim.poll_reports() == []
+    assert sim.poll_receipts() == []
     clock.advance(seconds=4.9)
-    assert sim.poll_reports() == []
+    assert sim.poll_receipts() == []
 
 
 def test_delivered_report_arrives_after_the_delay():
     sim, clock = carrier("", delay=5)
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=5)
-    assert sim.poll_reports() == [
-        Report(sub.carrier_ref, ItemState.DELIVERED, T0 + timedelta(seconds=5), None)
+    assert sim.poll_receipts() == [
+        DeliveryReceipt(sub.carrier_ref, ItemState.DELIVERED, T0 + timedelta(seconds=5), None)
     ]
 
 
@@ -174,8 +174,10 @@ def test_undelivered_report_carries_an_error():
     sim, clock = carrier("7=undelivered", delay=2)
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=3)
-    assert sim.poll_reports() == [
-        Report(sub.carrier_ref, ItemState.UNDELIVERED, T0 + timedelta(seconds=2), "SIM_UNDELIVERED")
+    assert sim.poll_receipts() == [
+        DeliveryReceipt(
+            sub.carrier_ref, ItemState.UNDELIVERED, T0 + timedelta(seconds=2), "SIM_UNDELIVERED"
+        )
     ]
 
 
@@ -183,9 +185,9 @@ def test_a_report_is_given_once():
     sim, clock = carrier("", delay=1)
     sim.submit([item(1, "905551234567")])
     clock.advance(seconds=1)
-    assert len(sim.poll_reports()) == 1
+    assert len(sim.poll_receipts()) == 1
     clock.advance(seconds=100)
-    assert sim.poll_reports() == []
+    assert sim.poll_receipts() == []
 
 
 def test_silent_never_reports():
@@ -193,14 +195,14 @@ def test_silent_never_reports():
     [sub] = sim.submit([item(1, "905551234567")])
     assert sub.accepted is True
     clock.advance(days=30)
-    assert sim.poll_reports() == []
+    assert sim.poll_receipts() == []
 
 
 def test_rejected_never_reports():
     sim, clock = carrier("*=rejected", delay=1)
     sim.submit([item(1, "905551234567")])
     clock.advance(hours=1)
-    assert sim.poll_reports() == []
+    assert sim.poll_receipts() == []
 
 
 def test_reports_come_in_time_order_and_only_when_due():
@@ -209,15 +211,15 @@ def test_reports_come_in_time_order_and_only_when_due():
     clock.advance(seconds=5)
     [second] = sim.submit([item(2, "905551234562")])
     clock.advance(seconds=5)  # t = 10: only the first is due
-    assert [r.carrier_ref for r in sim.poll_reports()] == [first.carrier_ref]
+    assert [r.carrier_ref for r in sim.poll_receipts()] == [first.carrier_ref]
     clock.advance(seconds=5)  # t = 15: the second
-    assert [r.carrier_ref for r in sim.poll_reports()] == [second.carrier_ref]
+    assert [r.carrier_ref for r in sim.poll_receipts()] == [second.carrier_ref]
 
 
 def test_zero_delay_reports_at_once():
     sim, _ = carrier("", delay=0)
     sim.submit([item(1, "905551234567"), item(2, "905551234568")])
-    reports = sim.poll_reports()
+    reports = sim.poll_receipts()
     assert [r.state for r in reports] == [ItemState.DELIVERED, ItemState.DELIVERED]
     assert all(r.at == T0 for r in reports)
 
@@ -226,7 +228,7 @@ def test_mixed_batch_reports_only_delivered_and_undelivered():
     sim, clock = carrier("1=delivered,2=undelivered,3=rejected,4=silent", delay=1)
     results = sim.submit([item(i, f"90555123456{i}") for i in range(1, 5)])
     clock.advance(seconds=1)
-    reports = {r.carrier_ref: r.state for r in sim.poll_reports()}
+    reports = {r.carrier_ref: r.state for r in sim.poll_receipts()}
     assert reports == {
         results[0].carrier_ref: ItemState.DELIVERED,
         results[1].carrier_ref: ItemState.UNDELIVERED,

@@ -21,6 +21,7 @@ from service.domain.records import Item, LedgerEntry, Package, Sender, User
 from service.store.memory.accounts import MemorySenders, MemoryUsers
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.packages import MemoryPackages
+from service.store.memory.queue import MemoryQueue
 
 T = TypeVar("T")
 
@@ -36,7 +37,6 @@ class MemoryDatabase:
     items: dict[int, Item] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     fingerprints: dict[tuple[int, str], tuple[int, Any]] = field(default_factory=dict)
-    refunded: set[int] = field(default_factory=set)  # items whose credit went back
     extra: dict[str, Any] = field(default_factory=dict)  # tables of later repositories
     _sequences: dict[str, int] = field(default_factory=dict)
 
@@ -71,6 +71,11 @@ class MemoryTransaction:
     def packages(self) -> MemoryPackages:
         """Packages and items."""
         return MemoryPackages(self.db)
+
+    @cached_property
+    def queue(self) -> MemoryQueue:
+        """The dispatcher's queue of items."""
+        return MemoryQueue(self.db)
 
 
 class MemoryUnitOfWork:

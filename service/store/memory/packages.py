@@ -76,8 +76,9 @@ class MemoryPackages:
         moved = 0
         for item in self._items_of(package_id):
             if item.state in movable:
-                self.db.items[item.id] = dataclasses.replace(item, state=int(ItemState.CANCELLED))
-                self.db.refunded.add(item.id)
+                self.db.items[item.id] = dataclasses.replace(
+                    item, state=int(ItemState.CANCELLED), refunded=True
+                )
                 moved += 1
         return moved
 

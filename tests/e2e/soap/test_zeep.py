@@ -11,7 +11,7 @@ import zeep
 from zeep import xsd
 
 from service.api.node.registry import OPERATIONS
-from service.delivery.factory import make_dispatcher
+from service.delivery.carriers.registry import make_dispatcher
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 
 AUTH = {"username": VENDOR_USER, "password": VENDOR_PASSWORD}

@@ -1,0 +1,39 @@
+"""What a carrier is: takes submissions, later gives delivery receipts and inbound messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from service.domain.carrier import (
+    DeliveryReceipt,
+    InboundMessage,
+    Submission,
+    SubmitResult,
+)
+
+
+class Carrier(Protocol):
+    """A link to an operator (or the simulator): submit now, receipts and MOs later."""
+
+    name: str  # the link's name, as routes and inbound messages name it
+
+    def submit(self, batch: Sequence[Submission]) -> list[SubmitResult]:
+        """Hand messages to the operator; one answer per message, in any order."""
+        ...
+
+    def poll_receipts(self) -> list[DeliveryReceipt]:
+        """Delivery receipts that arrived since the last poll."""
+        ...
+
+    def requeue(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """Take back receipts that could not be applied; the next poll returns them."""
+        ...
+
+    def poll_inbound(self) -> list[InboundMessage]:
+        """Inbound (MO) messages that arrived since the last poll."""
+        ...
+
+    def close(self) -> None:
+        """Release the link."""
+        ...

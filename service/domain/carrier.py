@@ -1,0 +1,57 @@
+"""What crosses a carrier link, in both directions: the contract between the settlement
+service and every carrier (service.delivery.carriers), so it lives with the domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.domain.constants import ItemState
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An outbound message handed to a carrier: a claimed item with what sending needs."""
+
+    item_id: int
+    package_id: int
+    target: str
+    text: str
+    encoding: int
+    parts: int
+    operator: int | None
+    sender: str
+    validity: int
+    xid: str | None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What the carrier said about one submission: accepted with a reference, or rejected."""
+
+    item_id: int
+    accepted: bool
+    carrier_ref: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """A delivery report: the carrier's reference and the final state it reports."""
+
+    carrier_ref: str
+    state: ItemState  # DELIVERED or UNDELIVERED
+    at: datetime
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A mobile-originated message (MO): a subscriber wrote to one of our numbers."""
+
+    source: str  # the subscriber's number
+    destination: str  # the short number or sender title written to
+    text: str
+    received_at: datetime  # naive UTC
+    link: str  # the carrier link it came in on
+    carrier_ref: str  # the carrier's own id of the message

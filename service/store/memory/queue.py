@@ -1,0 +1,224 @@
+"""The dispatcher's queue, in memory: the twin of SqlQueue over MemoryDatabase's records."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from service.domain import packages as rules
+from service.domain.carrier import DeliveryReceipt, Submission
+from service.domain.constants import ItemState, PackageState
+from service.domain.records import Item, Reservation
+
+if TYPE_CHECKING:
+    from service.store.memory import MemoryDatabase
+
+
+def _movable_to(item: Item, *targets: ItemState) -> bool:
+    """The fence of a write, as SqlQueue's movable_to: the item may move to `targets`."""
+    return item.state in rules.sources(*targets)
+
+
+class MemoryQueue:
+    """The items of a MemoryDatabase as the dispatcher's queue."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+
+    def any_due(self, lane: int, now: datetime) -> bool:
+        """Whether any item of the lane is due."""
+        return any(True for _ in self._due(lane, now))
+
+    def claim(
+        self, owner: str, lane: int, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Submission]:
+        """Mark up to `limit` due items of the lane "sending", oldest due first."""
+        chosen = sorted(self._due(lane, now), key=lambda i: (i.due_at, i.id))[:limit]
+        claimed = []
+        for item in chosen:
+            self._put(
+                item,
+                state=int(ItemState.SENDING),
+                claim_owner=owner,
+                lease_until=lease_until,
+                processing_date=now,
+            )
+            pkg = self.db.packages[item.package_id]
+            text = item.msg or pkg.content or ""
+            claimed.append(
+                Submission(
+                    item.id,
+                    item.package_id,
+                    item.target,
+                    text,
+                    item.encoding,
+                    item.parts,
+                    item.operator,
+                    pkg.sender,
+                    pkg.validity,
+                    item.xid,
+                )
+            )
+        return claimed
+
+    def validities(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """The validity (minutes) of each item's package."""
+        found = (self.db.items.get(i) for i in item_ids)
+        return {i.id: self.db.packages[i.package_id].validity for i in found if i is not None}
+
+    def mark_sent(
+        self, owner: str, sent: Sequence[tuple[int, str | None, datetime]], now: datetime
+    ) -> None:
+        """Accepted items move to "sent", if `owner` still holds them "sending"."""
+        for item_id, ref, expires in sent:
+            item = self._fenced(item_id, owner)
+            if item is not None:
+                self._put(
+                    item,
+                    state=int(ItemState.SENT),
+                    carrier_ref=ref,
+                    sending_date=now,
+                    expires_at=expires,
+                    lease_until=None,
+                )
+
+    def mark_rejected(
+        self, owner: str, rejected: Sequence[tuple[int, str | None]], now: datetime
+    ) -> None:
+        """Refused items move to "rejected", fenced like mark_sent."""
+        for item_id, error in rejected:
+            item = self._fenced(item_id, owner)
+            if item is not None:
+                self._put(
+                    item,
+                    state=int(ItemState.REJECTED),
+                    error=error,
+                    sending_date=now,
+                    lease_until=None,
+                )
+
+    def packages_of(self, item_ids: Sequence[int]) -> set[int]:
+        """The packages these items belong to."""
+        return {self.db.items[i].package_id for i in item_ids if i in self.db.items}
+
+    def packages_of_refs(self, refs: Sequence[str]) -> dict[str, int]:
+        """{carrier reference: package id} of the items recorded with these references."""
+        wanted = set(refs)
+        return {
+            i.carrier_ref: i.package_id
+            for i in self.db.items.values()
+            if i.carrier_ref is not None and i.carrier_ref in wanted
+        }
+
+    def apply_receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """Sent items take the state their receipts report; final items stay."""
+        by_ref = {i.carrier_ref: i.id for i in self.db.items.values() if i.carrier_ref}
+        for receipt in receipts:
+            item_id = by_ref.get(receipt.carrier_ref)
+            if item_id is None:
+                continue
+            item = self.db.items[item_id]
+            if _movable_to(item, ItemState.DELIVERED, ItemState.UNDELIVERED):
+                self._put(
+                    item, state=int(receipt.state), delivery_date=receipt.at, error=receipt.error
+                )
+
+    def any_expired(self, now: datetime, stranded_before: datetime) -> bool:
+        """Whether any item is to be timed out."""
+        return any(self._expired(i, now, stranded_before) for i in self.db.items.values())
+
+    def expire(self, now: datetime, stranded_before: datetime, limit: int) -> list[int]:
+        """Time out up to `limit` expired or stranded items; the package of each."""
+        found = [i for i in self.db.items.values() if self._expired(i, now, stranded_before)]
+        for item in found[:limit]:
+            self._put(item, state=int(ItemState.TIMED_OUT), lease_until=None)
+        return [i.package_id for i in found[:limit]]
+
+    def claim_refunds(
+        self, package_ids: Sequence[int], held: Mapping[str, datetime]
+    ) -> dict[int, int]:
+        """Mark failed, unrefunded items refunded (unless their source holds them); owed."""
+        wanted = set(package_ids)
+        owed: dict[int, int] = defaultdict(int)
+        for item in list(self.db.items.values()):
+            if item.package_id not in wanted or not self._refund_pending(item):
+                continue
+            cutoff = held.get(self.db.packages[item.package_id].source)
+            if cutoff is not None and item.sending_date is not None and item.sending_date > cutoff:
+                continue
+            self._put(item, refunded=True)
+            owed[item.package_id] += item.credit
+        return dict(owed)
+
+    def reservations(self, package_ids: Sequence[int]) -> list[Reservation]:
+        """What each package reserved, and of whose balance."""
+        pkgs = (self.db.packages[p] for p in package_ids if p in self.db.packages)
+        return [Reservation(p.id, p.user_id, p.credit) for p in pkgs]
+
+    def refunds_pending(self, sent_before: datetime, limit: int) -> list[int]:
+        """Packages with failed items sent before this and not refunded yet."""
+        found: dict[int, None] = {}
+        for item in self.db.items.values():
+            sent = item.sending_date
+            if self._refund_pending(item) and sent is not None and sent <= sent_before:
+                found[item.package_id] = None
+        return list(found)[:limit]
+
+    def refresh_packages(self, package_ids: Iterable[int], now: datetime) -> None:
+        """Derive each package's state from its items' states."""
+        ids = set(package_ids)
+        counts: dict[int, dict[int, int]] = {p: defaultdict(int) for p in ids}
+        for item in self.db.items.values():
+            if item.package_id in ids:
+                counts[item.package_id][item.state] += 1
+        for package_id in sorted(ids):
+            pkg = self.db.packages.get(package_id)
+            if pkg is None or pkg.state == PackageState.CANCELLED:
+                continue
+            state = rules.package_state(counts[package_id], pkg.sending_date > now)
+            if state != pkg.state:
+                self.db.packages[package_id] = dataclasses.replace(
+                    pkg, state=int(state), updated_at=now
+                )
+
+    def any_old_fingerprint(self, now: datetime) -> bool:
+        """Whether any duplicate-check entry's window has passed."""
+        return any(expires <= now for _pkg, expires in self.db.fingerprints.values())
+
+    def forget_fingerprints(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` entries whose window has passed; how many."""
+        old = [k for k, (_pkg, expires) in self.db.fingerprints.items() if expires <= now]
+        for key in old[:limit]:
+            del self.db.fingerprints[key]
+        return len(old[:limit])
+
+    def _due(self, lane: int, now: datetime) -> Iterable[Item]:
+        return (
+            i
+            for i in self.db.items.values()
+            if _movable_to(i, ItemState.SENDING) and i.lane == lane and i.due_at <= now
+        )
+
+    def _fenced(self, item_id: int, owner: str) -> Item | None:
+        item = self.db.items.get(item_id)
+        if item is None or item.claim_owner != owner:
+            return None
+        return item if _movable_to(item, ItemState.SENT, ItemState.REJECTED) else None
+
+    @staticmethod
+    def _expired(item: Item, now: datetime, stranded_before: datetime) -> bool:
+        if item.state == ItemState.SENT:
+            return item.expires_at is not None and item.expires_at <= now
+        if item.state == ItemState.SENDING:
+            return item.processing_date is not None and item.processing_date <= stranded_before
+        return False
+
+    @staticmethod
+    def _refund_pending(item: Item) -> bool:
+        return not item.refunded and item.state in rules.REFUNDED_ITEM_STATES
+
+    def _put(self, item: Item, **changes: Any) -> None:
+        self.db.items[item.id] = dataclasses.replace(item, **changes)

@@ -1,0 +1,427 @@
+"""The dispatcher's queue in SQL: every statement that moves items through their states.
+
+The items table is the queue. Its statements live here and only here (claim, record the
+carrier's answers, apply receipts, time out, claim refunds, refresh package states,
+forget old duplicate fingerprints); the settlement service (service.services.delivery)
+decides what to run when, inside one transaction. An in-memory twin with the same
+methods is service.store.memory.queue.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+
+from service.domain import packages as rules
+from service.domain.carrier import DeliveryReceipt, Submission
+from service.domain.constants import ItemState, PackageState
+from service.domain.records import Reservation
+from service.store.schema import REFUND_PENDING, items, packages, recent_sends
+
+
+def movable_to(*targets: ItemState) -> Any:
+    """SQL: the item is in a state from which it may move to `targets` (the fence of a
+    write). A single state is an equality, which executemany accepts and IN is not."""
+    states = rules.sources(*targets)
+    return items.c.state == states[0] if len(states) == 1 else items.c.state.in_(states)
+
+
+def _ids(name: str = "b_ids") -> Any:
+    """A list parameter for IN (...): one cached statement serves every list length."""
+    return bindparam(name, expanding=True)
+
+
+# The statements of the dispatcher's passes, built once: a pass runs a dozen of them, and
+# building a statement and its cache key costs more than executing it on SQLite.
+_DUE = select(items.c.id).where(
+    movable_to(ItemState.SENDING),
+    items.c.lane == bindparam("b_lane"),
+    items.c.due_at <= bindparam("b_now"),
+)
+_ANY_DUE = _DUE.limit(1)
+
+
+def _chosen(query: Any, name: str) -> Any:
+    """The ids a query picks, locked (SKIP LOCKED: concurrent dispatchers on PostgreSQL take
+    different rows, never wait) and evaluated once: as a plain IN (subquery ... LIMIT n) the
+    planner may run the subquery again per row and update more than n rows."""
+    chosen = (
+        query.limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+        .cte(name)
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    return items.c.id.in_(select(chosen.c.id))
+
+
+_CLAIM = (
+    update(items)
+    .where(
+        _chosen(_DUE.order_by(items.c.due_at, items.c.id), "due"),
+        # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
+        movable_to(ItemState.SENDING),
+    )
+    .values(
+        state=int(ItemState.SENDING),
+        claim_owner=bindparam("b_owner"),
+        lease_until=bindparam("b_lease"),
+        processing_date=bindparam("b_now"),
+    )
+    .returning(
+        items.c.id,
+        items.c.package_id,
+        items.c.target,
+        items.c.msg,
+        items.c.encoding,
+        items.c.parts,
+        items.c.operator,
+        items.c.xid,
+    )
+)
+_PACKAGE_FACTS = select(
+    packages.c.id, packages.c.content, packages.c.sender, packages.c.validity
+).where(packages.c.id.in_(_ids()))
+_VALIDITY = (
+    select(items.c.id, packages.c.validity)
+    .join(packages, packages.c.id == items.c.package_id)
+    .where(items.c.id.in_(_ids()))
+)
+_SUBMISSION_FENCE = and_(
+    items.c.id == bindparam("b_id"),
+    items.c.claim_owner == bindparam("b_owner"),
+    movable_to(ItemState.SENT, ItemState.REJECTED),
+)
+_MARK_SENT = (
+    update(items)
+    .where(_SUBMISSION_FENCE)
+    .values(
+        state=int(ItemState.SENT),
+        carrier_ref=bindparam("b_ref"),
+        sending_date=bindparam("b_now"),
+        expires_at=bindparam("b_exp"),
+        lease_until=None,
+    )
+)
+_MARK_REJECTED = (
+    update(items)
+    .where(_SUBMISSION_FENCE)
+    .values(
+        state=int(ItemState.REJECTED),
+        error=bindparam("b_err"),
+        sending_date=bindparam("b_now"),
+        lease_until=None,
+    )
+)
+_PACKAGES_OF_ITEMS = select(items.c.package_id).where(items.c.id.in_(_ids())).distinct()
+_APPLY_RECEIPT = (
+    update(items)
+    .where(
+        items.c.carrier_ref == bindparam("b_ref"),
+        movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED),
+    )
+    .values(state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
+)
+_ITEMS_OF_REFS = select(items.c.carrier_ref, items.c.package_id).where(
+    items.c.carrier_ref.in_(_ids())
+)
+_IS_EXPIRED = (
+    (items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= bindparam("b_now"))
+) | (
+    (items.c.state == int(ItemState.SENDING)) & (items.c.processing_date <= bindparam("b_stranded"))
+)
+_EXPIRED = select(items.c.id).where(_IS_EXPIRED)
+_ANY_EXPIRED = _EXPIRED.limit(1)
+_EXPIRE = (
+    update(items)
+    .where(
+        _chosen(_EXPIRED, "expired"),
+        # Repeated on the row: a report committed while we waited for its lock has made the
+        # item delivered, and PostgreSQL re-checks only the outer condition after the wait.
+        _IS_EXPIRED,
+    )
+    .values(state=int(ItemState.TIMED_OUT), lease_until=None)
+    .returning(items.c.package_id)
+)
+_OLD_FINGERPRINTS = recent_sends.c.expires_at <= bindparam("b_now")
+_ANY_OLD_FINGERPRINT = select(recent_sends.c.user_id).where(_OLD_FINGERPRINTS).limit(1)
+
+
+def _forget_fingerprints(row_locator: str) -> Any:
+    # By the physical row id (SQLite's rowid, PostgreSQL's ctid): the oldest rows come
+    # first in a table scan, so each chunk is found without reading the whole table; by
+    # the (user_id, fingerprint) key instead, SQLite walked every row of the user per chunk.
+    locator: Any = literal_column(row_locator)
+    return delete(recent_sends).where(
+        locator.in_(
+            select(locator)
+            .select_from(recent_sends)
+            .where(_OLD_FINGERPRINTS)
+            .limit(bindparam("b_limit"))
+            .scalar_subquery()
+        )
+    )
+
+
+_FORGET_FINGERPRINTS = {
+    "sqlite": _forget_fingerprints("rowid"),
+    "postgresql": _forget_fingerprints("ctid"),
+}
+# The partial index's own condition, the same expression, so SQLite sees the index applies.
+_REFUNDS_PENDING = (
+    select(items.c.package_id)
+    .where(REFUND_PENDING, items.c.sending_date <= bindparam("b_before"))
+    .distinct()
+    .limit(bindparam("b_limit"))
+)
+
+
+@cache
+def _claim_refunds(held_sources: tuple[str, ...]) -> Any:
+    """The refund claim, for packages whose sources hold refunds back for a while (the
+    facade: 48 hours after sending): their items sent after `b_held_<n>` stay unclaimed
+    until a later pass (the refund sweep) comes back for them. Built once per tuple."""
+    statement = update(items).where(
+        items.c.package_id.in_(_ids()),
+        items.c.refunded.is_(False),
+        items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]),
+    )
+    for n, source in enumerate(held_sources):
+        of_source = exists().where(packages.c.id == items.c.package_id, packages.c.source == source)
+        statement = statement.where(
+            or_(
+                items.c.sending_date.is_(None),  # never handed over: nothing to wait for
+                items.c.sending_date <= bindparam(f"b_held_{n}"),
+                ~of_source,
+            )
+        )
+    return statement.values(refunded=True).returning(items.c.package_id, items.c.credit)
+
+
+_RESERVED = select(packages.c.id, packages.c.user_id, packages.c.credit).where(
+    packages.c.id.in_(_ids())
+)
+# FOR NO KEY UPDATE: see refresh_packages.
+_LOCK_PACKAGES = (
+    select(packages.c.id, packages.c.state, packages.c.sending_date)
+    .where(packages.c.id.in_(_ids()))
+    .order_by(packages.c.id)
+    .with_for_update(key_share=True)
+)
+_COUNT_ITEMS = (
+    select(items.c.package_id, items.c.state, func.count())
+    .where(items.c.package_id.in_(_ids()))
+    .group_by(items.c.package_id, items.c.state)
+)
+_SET_PACKAGE_STATE = (
+    update(packages)
+    .where(packages.c.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"))
+)
+# At most this many values in one IN (...): SQLite refuses more than 32766 parameters.
+_IN_CHUNK = 1000
+
+
+class SqlQueue:
+    """The items table as the dispatcher's queue, inside one transaction's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- claim ---------------------------------------------------------------------
+
+    def any_due(self, lane: int, now: datetime) -> bool:
+        """Whether any item of the lane is due (a read, for idle dispatchers)."""
+        return self.conn.execute(_ANY_DUE, {"b_lane": lane, "b_now": now}).first() is not None
+
+    def claim(
+        self, owner: str, lane: int, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Submission]:
+        """Mark up to `limit` due items of the lane "sending" for `owner`, oldest due first,
+        skipping rows another transaction holds; what each needs to be sent."""
+        rows = self.conn.execute(
+            _CLAIM,
+            {
+                "b_lane": lane,
+                "b_now": now,
+                "b_limit": limit,
+                "b_owner": owner,
+                "b_lease": lease_until,
+            },
+        ).all()
+        if not rows:
+            return []
+        pkgs = {
+            r.id: r._mapping
+            for r in self._each(_PACKAGE_FACTS, sorted({r.package_id for r in rows}))
+        }
+        return [
+            Submission(
+                r.id,
+                r.package_id,
+                r.target,
+                r.msg or pkgs[r.package_id]["content"] or "",
+                r.encoding,
+                r.parts,
+                r.operator,
+                pkgs[r.package_id]["sender"],
+                pkgs[r.package_id]["validity"],
+                r.xid,
+            )
+            for r in rows
+        ]
+
+    # --- the carrier's answers and receipts ------------------------------------------
+
+    def validities(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """The validity (minutes) of each item's package."""
+        return {r.id: r.validity for r in self._each(_VALIDITY, item_ids)}
+
+    def mark_sent(
+        self, owner: str, sent: Sequence[tuple[int, str | None, datetime]], now: datetime
+    ) -> None:
+        """(item id, carrier reference, expiry): accepted by the carrier; only items still
+        claimed by `owner` and "sending" move (the fence of a late worker)."""
+        if sent:
+            self.conn.execute(
+                _MARK_SENT,
+                [
+                    {"b_id": i, "b_ref": ref, "b_owner": owner, "b_now": now, "b_exp": exp}
+                    for i, ref, exp in sent
+                ],
+            )
+
+    def mark_rejected(
+        self, owner: str, rejected: Sequence[tuple[int, str | None]], now: datetime
+    ) -> None:
+        """(item id, error): refused by the carrier; fenced like mark_sent."""
+        if rejected:
+            self.conn.execute(
+                _MARK_REJECTED,
+                [{"b_id": i, "b_err": err, "b_owner": owner, "b_now": now} for i, err in rejected],
+            )
+
+    def packages_of(self, item_ids: Sequence[int]) -> set[int]:
+        """The packages these items belong to."""
+        return {r.package_id for r in self._each(_PACKAGES_OF_ITEMS, item_ids)}
+
+    def packages_of_refs(self, refs: Sequence[str]) -> dict[str, int]:
+        """{carrier reference: package id} of the items recorded with these references."""
+        return {r.carrier_ref: r.package_id for r in self._each(_ITEMS_OF_REFS, refs)}
+
+    def apply_receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """Move sent items to the state their receipts report; items already final (a
+        duplicate or late receipt) stay as they are."""
+        if receipts:
+            self.conn.execute(
+                _APPLY_RECEIPT,
+                [
+                    {
+                        "b_ref": r.carrier_ref,
+                        "b_state": int(r.state),
+                        "b_at": r.at,
+                        "b_err": r.error,
+                    }
+                    for r in receipts
+                ],
+            )
+
+    # --- timing out ------------------------------------------------------------------
+
+    def any_expired(self, now: datetime, stranded_before: datetime) -> bool:
+        """Whether any item is to be timed out (a read, for idle dispatchers)."""
+        params = {"b_now": now, "b_stranded": stranded_before}
+        return self.conn.execute(_ANY_EXPIRED, params).first() is not None
+
+    def expire(self, now: datetime, stranded_before: datetime, limit: int) -> list[int]:
+        """Time out up to `limit` sent items past their expiry and items left "sending"
+        since before `stranded_before`; the package id of each one timed out."""
+        params = {"b_now": now, "b_stranded": stranded_before, "b_limit": limit}
+        return [r.package_id for r in self.conn.execute(_EXPIRE, params)]
+
+    # --- refunds and package states ----------------------------------------------------
+
+    def claim_refunds(
+        self, package_ids: Sequence[int], held: Mapping[str, datetime]
+    ) -> dict[int, int]:
+        """Mark the failed, unrefunded items of these packages refunded and return the
+        credit owed per package. `held`: per package source, items sent after this time
+        are not refunded yet (left unmarked)."""
+        sources = tuple(sorted(held))
+        statement = _claim_refunds(sources)
+        params = {f"b_held_{n}": held[s] for n, s in enumerate(sources)}
+        owed: dict[int, int] = defaultdict(int)
+        for package_id, credit in self._each(statement, package_ids, params):
+            # Claim the refund and learn its size in one statement: a concurrent settler of
+            # the same items re-checks `refunded` under the row lock and gets nothing back,
+            # so every item is refunded exactly once.
+            owed[package_id] += credit
+        return dict(owed)
+
+    def reservations(self, package_ids: Sequence[int]) -> list[Reservation]:
+        """What each package reserved, and of whose balance."""
+        return [Reservation(*row) for row in self._each(_RESERVED, package_ids)]
+
+    def refunds_pending(self, sent_before: datetime, limit: int) -> list[int]:
+        """Up to `limit` packages with failed items sent before this whose refund is not
+        given yet (refunds a source holds back, now perhaps due)."""
+        params = {"b_before": sent_before, "b_limit": limit}
+        return [r.package_id for r in self.conn.execute(_REFUNDS_PENDING, params)]
+
+    def refresh_packages(self, package_ids: Iterable[int], now: datetime) -> None:
+        """Derive each package's state from its items' states."""
+        ids = sorted(set(package_ids))
+        # Lock the packages (in id order) before counting, so that a concurrent settler
+        # counts after our commit and sees our items; counting first could leave two
+        # dispatchers each writing a state that misses the other's last report. FOR NO KEY
+        # UPDATE: it does not conflict with the key-share locks item writes take on their
+        # package (foreign key), which a plain FOR UPDATE does, deadlocking dispatchers and
+        # cancels.
+        facts = list(self._each(_LOCK_PACKAGES, ids))
+        counts: dict[int, dict[int, int]] = defaultdict(dict)
+        for package_id, state, n in self._each(_COUNT_ITEMS, ids):
+            counts[package_id][state] = n
+        changes = []
+        for package_id, current, sending_date in facts:
+            if current == PackageState.CANCELLED:
+                continue
+            state = rules.package_state(counts[package_id], scheduled_future=sending_date > now)
+            if state != current:
+                changes.append({"b_id": package_id, "b_state": int(state), "b_now": now})
+        if changes:  # one statement for the batch: a pass of OTPs touches a package per item
+            self.conn.execute(_SET_PACKAGE_STATE, changes)
+
+    # --- duplicate fingerprints ----------------------------------------------------------
+
+    def any_old_fingerprint(self, now: datetime) -> bool:
+        """Whether any duplicate-check entry's window has passed (a read)."""
+        return self.conn.execute(_ANY_OLD_FINGERPRINT, {"b_now": now}).first() is not None
+
+    def forget_fingerprints(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` duplicate-check entries whose window has passed; how many."""
+        statement = _FORGET_FINGERPRINTS[self.conn.dialect.name]
+        return int(self.conn.execute(statement, {"b_now": now, "b_limit": limit}).rowcount)
+
+    def _each(
+        self, statement: Any, values: Sequence[Any], params: Mapping[str, Any] | None = None
+    ) -> Iterator[Any]:
+        """The rows of a statement over a list (`b_ids`) of any length, a chunk at a time,
+        in the list's order."""
+        for offset in range(0, len(values), _IN_CHUNK):
+            chunk = list(values[offset : offset + _IN_CHUNK])
+            yield from self.conn.execute(statement, {**(params or {}), "b_ids": chunk})
