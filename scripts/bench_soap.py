@@ -220,9 +220,10 @@ class StubPlatform:
         """Every caller is 'bench'."""
         return "bench"
 
-    def invoke(self, op: Any, principal: Any, params: Any) -> dict[str, Any]:
-        """What create-otp answers, without doing it."""
-        return {"pkgID": 222961}
+
+def _stub_handler(platform: Any, principal: Any, params: Any) -> dict[str, Any]:
+    """What create-otp answers, without doing it."""
+    return {"pkgID": 222961}
 
 
 def adapter_cost(requests_per_side: int = 3000) -> dict[str, float]:
@@ -232,13 +233,19 @@ def adapter_cost(requests_per_side: int = 3000) -> dict[str, float]:
     from werkzeug.test import EnvironBuilder
 
     sys.path.insert(0, str(ROOT))
+    from dataclasses import replace
+
+    from service.api.node.registry import BY_PATH, OPERATIONS
     from service.api.soap import make_soap_app
     from service.app import create_flask
 
     platform = StubPlatform()
+    # Every function answers without the services: only the adapters are measured.
+    stubbed = [replace(op, handler=_stub_handler) for op in OPERATIONS]
+    BY_PATH.update({op.path: op for op in stubbed})
     sides = {
         "json_adapter_us": (create_flask(platform), JSON_LOAD, "/sms/create-otp"),  # type: ignore[arg-type]
-        "soap_adapter_us": (make_soap_app(platform), SOAP_LOAD, "/"),
+        "soap_adapter_us": (make_soap_app(platform, stubbed), SOAP_LOAD, "/"),
     }
     costs = {}
     for key, (app, load, path) in sides.items():
