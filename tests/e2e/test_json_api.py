@@ -328,6 +328,22 @@ def test_post_only_function_refuses_get(api):
     assert response.status_code == 405 and response.json()["err"]["status"] == 405
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/sms/create", "POST"),
+        ("PUT", "/sms/create-otp", "POST"),
+        ("DELETE", "/sms/list", "GET, POST"),
+        ("POST", "/health", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_a_405_names_the_methods_the_address_takes(server, method, path, allowed):
+    response = requests.request(method, server.url + path, timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert response.json()["err"]["code"] == "ERR_METHOD_NOT_ALLOWED"
+
+
 def test_sent_sms_is_delivered_and_visible_in_list_item(server, api):
     carrier = SimulatorCarrier(server.platform.clock, {"02": "undelivered"}, report_delay=0)
     dispatcher = Dispatcher(server.platform, carrier)

@@ -91,6 +91,27 @@ def test_user_types_hang_only_under_allowed_parents(platform):
     assert [u.username for u in users.list_users(platform, "altbayi")] == ["musteri"]
 
 
+def test_a_refused_parent_is_answered_with_the_parent_types_allowed(platform):
+    users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
+    with pytest.raises(DomainError) as excinfo:
+        users.create_user(platform, "personel", PASSWORD, UserType.SUB_USER, "bayi")
+    assert excinfo.value.err.name == "ERR_USER_NOT_AUTHORIZED"
+    assert "SUB_USER (4)" in excinfo.value.message
+    assert "STANDARD (3)" in excinfo.value.message
+
+
+def test_a_sender_of_an_unknown_user_is_user_not_found(platform):
+    from service.services import senders
+
+    for change in (
+        lambda: senders.set_sender_status(platform, "ghost", "ACME", 1),
+        lambda: senders.add_sender(platform, "ghost", "ACME"),
+    ):
+        with pytest.raises(DomainError) as excinfo:
+            change()
+        assert excinfo.value.err.name == "ERR_USER_NOT_FOUND"
+
+
 def test_credit_moves_down_the_tree_only_when_the_parent_has_it(platform):
     users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
     add_customer(platform, "acme", 0, user_type=UserType.STANDARD, parent="bayi")

@@ -46,7 +46,7 @@ def _error_headers(response: Response, error: DomainError) -> None:
 def method_not_allowed(allowed: Iterable[str]) -> Response:
     """405 in the envelope, with the Allow header HTTP requires."""
     response = envelope(error=DomainError(Err.ERR_METHOD_NOT_ALLOWED))
-    response.headers["Allow"] = ", ".join(allowed)
+    response.headers["Allow"] = ", ".join(sorted(allowed))
     return response
 
 
