@@ -48,6 +48,10 @@ REFUNDED_ITEM_STATES = frozenset(
 # (the schema's partial indexes are derived from these).
 CLAIMABLE_ITEM_STATES = frozenset({ItemState.WAITING})
 IN_FLIGHT_ITEM_STATES = frozenset({ItemState.SENDING, ItemState.SENT})
+# Final item states counted as "undelivered" in reports.
+UNDELIVERED_ITEM_STATES = frozenset(
+    {ItemState.UNDELIVERED, ItemState.TIMED_OUT, ItemState.REJECTED}
+)
 # Legal item transitions: the dispatcher, the carrier's reports and cancel follow these.
 ITEM_TRANSITIONS: Mapping[ItemState, frozenset[ItemState]] = {
     ItemState.WAITING: frozenset({ItemState.SENDING, ItemState.CANCELLED}),

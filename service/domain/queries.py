@@ -10,6 +10,7 @@ from typing import Literal
 from service.domain.constants import (
     INQUIRY_DEFAULT_DAYS,
     INQUIRY_MAX_DAYS,
+    PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
     PAGE_SIZE_MIN,
     ReportFilter,
@@ -25,7 +26,7 @@ class PageRequest:
     """One page of a listing: index from 0, size within the API's bounds."""
 
     index: int = 0
-    size: int = 100
+    size: int = PAGE_SIZE_DEFAULT
 
     def __post_init__(self) -> None:
         if not 0 <= self.index <= PAGE_INDEX_MAX:

@@ -11,7 +11,7 @@ from service.config import Settings
 from service.domain.constants import Encoding, SenderState, SendingType, SmsType, UserType
 from service.domain.errors import DomainError
 from service.domain.pricing import FACADE_PRICING
-from service.domain.principal import Principal
+from service.domain.principal import Principal, visible_to
 from service.domain.queries import ItemFilter, PackageFilter, PackageRef, PageRequest
 from service.domain.sending import Recipient, SendRequest
 from service.services import credit, reports, senders, sms, users
@@ -194,3 +194,22 @@ def test_a_reseller_reaches_a_descendants_packages_only_when_it_names_them(platf
     # not found, as if the user did not exist.
     for viewer, target in ((komsu, musteri), (alt, bayi), (rakip, musteri), (musteri, alt)):
         refused("ERR_USER_NOT_FOUND", listed, viewer, target)
+
+
+def test_a_periodic_package_keeps_its_settings_through_listing_and_recreate(platform):
+    from service.domain.constants import PackageState, PeriodType
+    from service.domain.packages import Periodic
+
+    acme = customer(platform)
+    periodic = Periodic(PeriodType.DAILY)
+    package_id = sms.create_package(platform, acme, request(A, periodic=periodic))
+    found = reports.list_packages(platform, acme, PackageFilter(), PageRequest())
+    assert found.rows[0].package.periodic == periodic
+    uow = platform.uow
+    assert isinstance(uow, MemoryUnitOfWork)
+    with uow.write() as tx:  # as if it had completed
+        tx.packages.set_state(package_id, PackageState.COMPLETED, NOW)
+    again = sms.recreate(platform, acme, PackageRef("id", package_id), "Yeniden")
+    with uow.read() as tx:
+        copy = tx.packages.find(visible_to(acme), PackageRef("id", again))
+    assert copy is not None and copy.periodic == periodic

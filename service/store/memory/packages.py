@@ -26,7 +26,7 @@ from service.store.memory.accounts import in_scope
 if TYPE_CHECKING:
     from service.store.memory import MemoryDatabase
 
-_UNDELIVERED = {int(ItemState.UNDELIVERED), int(ItemState.TIMED_OUT), int(ItemState.REJECTED)}
+_UNDELIVERED = rules.UNDELIVERED_ITEM_STATES
 
 
 class MemoryPackages:
@@ -46,9 +46,9 @@ class MemoryPackages:
         if package.custom_id and self.custom_id_taken(package.user_id, package.custom_id):
             return None
         package_id = self.db.next_id("packages")
-        self.db.packages[package_id] = Package(
-            id=package_id, error=None, **dataclasses.asdict(package)
-        )
+        # One level deep: asdict would turn a Periodic into a dict as well.
+        fields = {f.name: getattr(package, f.name) for f in dataclasses.fields(package)}
+        self.db.packages[package_id] = Package(id=package_id, error=None, **fields)
         return package_id
 
     def claim_fingerprint(

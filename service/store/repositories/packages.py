@@ -35,7 +35,7 @@ from service.store.repositories.scope import visible
 from service.store.schema import in_states, items, packages, recent_sends, users
 
 ITEM_COLUMNS = ("package_id", *NewItem._fields, "refunded")
-UNDELIVERED_STATES = frozenset({ItemState.UNDELIVERED, ItemState.TIMED_OUT, ItemState.REJECTED})
+UNDELIVERED_STATES = rules.UNDELIVERED_ITEM_STATES
 
 # Prepared once: creating a package is the hot path of the API.
 _INSERT_PACKAGE = Prepared(insert(packages).returning(packages.c.id))
