@@ -56,14 +56,14 @@ def _assert_hidden(error: BaseException) -> None:
     assert "not-null" in text or "null value" in text.lower() or "NOT NULL" in text, text
 
 
-def test_a_core_statement_error_names_the_column_not_the_row(platform):
+def test_a_core_statement_error_names_the_column_not_the_row(platform) -> None:
     add_customer(platform)
     with pytest.raises(IntegrityError) as caught, platform.store.write() as conn:
         conn.execute(insert(packages), _package_without_lane(principal(platform).user_id))
     _assert_hidden(caught.value)
 
 
-def test_a_prepared_statement_error_names_the_column_not_the_row(platform):
+def test_a_prepared_statement_error_names_the_column_not_the_row(platform) -> None:
     add_customer(platform)
     with pytest.raises(IntegrityError) as caught, platform.store.write() as conn:
         _INSERT_PACKAGE.execute(conn, _package_without_lane(principal(platform).user_id))
@@ -71,7 +71,7 @@ def test_a_prepared_statement_error_names_the_column_not_the_row(platform):
 
 
 @pytest.mark.parametrize("rows", [1, 3, 70], ids=["execute", "executemany", "copy"])
-def test_a_bulk_insert_error_names_the_column_not_the_row(platform, rows):
+def test_a_bulk_insert_error_names_the_column_not_the_row(platform, rows) -> None:
     add_customer(platform)
     with platform.store.write() as conn:
         pkg = conn.execute(
@@ -88,7 +88,7 @@ def test_a_bulk_insert_error_names_the_column_not_the_row(platform, rows):
     _assert_hidden(caught.value)
 
 
-def test_an_unexpected_database_error_is_logged_without_the_sms(db, caplog, monkeypatch):
+def test_an_unexpected_database_error_is_logged_without_the_sms(db, caplog, monkeypatch) -> None:
     from tests.conftest import make_platform
 
     platform = make_platform(db)

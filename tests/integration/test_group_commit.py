@@ -53,7 +53,7 @@ def _stored(store):
 def _submit(store, job):
     outcome = Outcome()
 
-    def run():
+    def run() -> None:
         try:
             outcome.value = store.write_job(job)
         except BaseException as exc:
@@ -68,7 +68,7 @@ def _while_a_transaction_runs(store, jobs):
     """Hold the store's transaction in a first job while `jobs` queue up behind it."""
     release = threading.Event()
 
-    def blocker(conn):
+    def blocker(conn) -> str:
         release.wait(10)
         return "first"
 
@@ -92,14 +92,14 @@ def store(sqlite_db):
     s.dispose()
 
 
-def test_jobs_arriving_during_a_transaction_share_the_next_one(store):
+def test_jobs_arriving_during_a_transaction_share_the_next_one(store) -> None:
     outcomes = _while_a_transaction_runs(store, [_insert(n) for n in range(1, 6)])
     assert [o.value for o in outcomes] == [1, 2, 3, 4, 5]
     assert (store.group_commit.batches, store.group_commit.jobs) == (2, 6)
     assert _stored(store) == [1, 2, 3, 4, 5]
 
 
-def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store):
+def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store) -> None:
     refused = DomainError(Err.ERR_USER_CREDIT_REQUIRED)
     outcomes = _while_a_transaction_runs(store, [_insert(1), _insert(2, fail=refused), _insert(3)])
     assert [o.value for o in outcomes] == [1, None, 3]
@@ -107,7 +107,7 @@ def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store)
     assert _stored(store) == [1, 3]
 
 
-def test_a_database_error_inside_one_job_leaves_the_others_committed(store):
+def test_a_database_error_inside_one_job_leaves_the_others_committed(store) -> None:
     duplicate = _insert(1)  # the same primary key twice: the second insert fails
     outcomes = _while_a_transaction_runs(store, [_insert(1), duplicate, _insert(2)])
     assert isinstance(outcomes[1].error, IntegrityError)
@@ -115,8 +115,8 @@ def test_a_database_error_inside_one_job_leaves_the_others_committed(store):
     assert _stored(store) == [1, 2]
 
 
-def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
-    def orphan_item(conn):
+def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store) -> None:
+    def orphan_item(conn) -> str:
         # Checked at commit only: the whole shared transaction fails there.
         conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
         conn.execute(
@@ -138,7 +138,7 @@ def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
     assert _stored(store) == []
 
 
-def test_a_lone_job_that_fails_rolls_its_transaction_back(store):
+def test_a_lone_job_that_fails_rolls_its_transaction_back(store) -> None:
     with pytest.raises(DomainError):
         store.write_job(_insert(7, fail=DomainError(Err.ERR_USER_CREDIT_REQUIRED)))
     assert _stored(store) == []
@@ -146,7 +146,7 @@ def test_a_lone_job_that_fails_rolls_its_transaction_back(store):
     assert _stored(store) == [8]
 
 
-def test_postgresql_runs_each_job_in_its_own_transaction(pg_db):
+def test_postgresql_runs_each_job_in_its_own_transaction(pg_db) -> None:
     store = pg_db.store()
     try:
         assert store.group_commit is None
@@ -156,7 +156,7 @@ def test_postgresql_runs_each_job_in_its_own_transaction(pg_db):
         store.dispose()
 
 
-def _orphan_item(conn):
+def _orphan_item(conn) -> None:
     conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # the commit, not the insert, fails
     conn.execute(
         insert(items),
@@ -172,7 +172,7 @@ def _orphan_item(conn):
     )
 
 
-def _another_process_can_write(path):
+def _another_process_can_write(path) -> bool:
     other = sqlite3.connect(path, timeout=1, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -184,7 +184,7 @@ def _another_process_can_write(path):
         other.close()
 
 
-def test_after_a_failed_commit_the_process_writes_again_and_holds_no_lock(store):
+def test_after_a_failed_commit_the_process_writes_again_and_holds_no_lock(store) -> None:
     with pytest.raises(IntegrityError):
         store.write_job(_orphan_item)
     assert _another_process_can_write(store.engine.url.database)
@@ -202,7 +202,7 @@ def _refused_half_read(conn):
     raise ValueError("refused after the first row")
 
 
-def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(store):
+def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(store) -> None:
     store.write_job(_insert(1))
     store.write_job(_insert(2))
 
@@ -213,7 +213,7 @@ def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(st
     assert _stored(store) == [1, 2, 3, 4]
 
 
-def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(store):
+def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(store) -> None:
     store.write_job(_insert(100))
     store.write_job(_insert(101))
 
@@ -223,11 +223,11 @@ def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(s
     assert _stored(store) == [1, 2, 100, 101]
 
 
-def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store):
+def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store) -> None:
     store.write_job(_insert(100))
     path = store.engine.url.database
 
-    def huge(conn):  # spills pages to the WAL mid-transaction, past the file size limit
+    def huge(conn) -> None:  # spills pages to the WAL mid-transaction, past the file size limit
         conn.execute(insert(recent_sends), {**_row(2), "fingerprint": "x" * 6_000_000})
 
     limit = max(os.path.getsize(path), os.path.getsize(f"{path}-wal")) + 256 * 1024
@@ -245,7 +245,7 @@ def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store):
     assert _stored(store) == [4, 100]
 
 
-def test_a_refused_job_keeps_the_write_connection(store):
+def test_a_refused_job_keeps_the_write_connection(store) -> None:
     store.write_job(_insert(1))
     writer = store._writer
     with pytest.raises(DomainError):

@@ -15,7 +15,7 @@ from service.store.migrate import run, upgrade
 from service.store.schema import items, metadata, packages, users
 
 
-def test_migrated_database_matches_the_declared_schema(db):
+def test_migrated_database_matches_the_declared_schema(db) -> None:
     store = db.store(1)
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -23,7 +23,7 @@ def test_migrated_database_matches_the_declared_schema(db):
     store.dispose()
 
 
-def _package_and_item(conn, package_id, custom_id):
+def _package_and_item(conn, package_id, custom_id) -> None:
     now = datetime(2026, 1, 1)
     conn.execute(
         insert(packages),
@@ -63,7 +63,7 @@ def _package_and_item(conn, package_id, custom_id):
     )
 
 
-def test_migrations_down_and_up_keep_existing_packages_and_items(db):
+def test_migrations_down_and_up_keep_existing_packages_and_items(db) -> None:
     store = db.store(1)
     with store.write() as conn:
         conn.execute(

@@ -35,7 +35,7 @@ def two_users(platform):
         ("sms/recreate", {"id": "PKG", "title": "Kopya", "includeNewNumbers": False}),
     ],
 )
-def test_another_users_package_is_not_found(two_users, path, fields):
+def test_another_users_package_is_not_found(two_users, path, fields) -> None:
     platform, pkg = two_users
     fields = {k: (pkg if v == "PKG" else v) for k, v in fields.items()}
     with pytest.raises(DomainError) as excinfo:
@@ -43,7 +43,7 @@ def test_another_users_package_is_not_found(two_users, path, fields):
     assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_FOUND"
 
 
-def test_listings_show_only_the_callers_packages(two_users):
+def test_listings_show_only_the_callers_packages(two_users) -> None:
     platform, pkg = two_users
     rival = principal(platform, "rival")
     assert call(platform, rival, "sms/list", ids=[pkg])["stats"]["totalRecord"] == 0
@@ -53,7 +53,7 @@ def test_listings_show_only_the_callers_packages(two_users):
     assert [p["id"] for p in mine["list"]] == [pkg]
 
 
-def test_list_filters_by_custom_ids_keyword_sender_and_status(platform):
+def test_list_filters_by_custom_ids_keyword_sender_and_status(platform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     a = call(
@@ -81,7 +81,7 @@ def test_list_filters_by_custom_ids_keyword_sender_and_status(platform):
         ids(status=9)
 
 
-def test_paging_counts_all_and_returns_one_page(platform):
+def test_paging_counts_all_and_returns_one_page(platform) -> None:
     add_customer(platform, balance=100, duplicate_check=False)
     me = principal(platform)
     for n in range(25):
@@ -94,7 +94,7 @@ def test_paging_counts_all_and_returns_one_page(platform):
         assert excinfo.value.field == "pageSize"
 
 
-def test_summary_counts_parts_recipients_and_credit(platform):
+def test_summary_counts_parts_recipients_and_credit(platform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     call(
@@ -113,7 +113,7 @@ def test_summary_counts_parts_recipients_and_credit(platform):
     }
 
 
-def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db):
+def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db) -> None:
     platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
     add_customer(platform, balance=10)
     me = principal(platform)
@@ -133,7 +133,7 @@ def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db):
         assert excinfo.value.err.name == "ERR_INVALID_DATE_RANGE"
 
 
-def test_inquiry_number_finds_what_was_sent_in_the_last_month(db):
+def test_inquiry_number_finds_what_was_sent_in_the_last_month(db) -> None:
     clock = FixedClock(datetime(2026, 6, 1, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -147,7 +147,7 @@ def test_inquiry_number_finds_what_was_sent_in_the_last_month(db):
     assert call(platform, me, "sms/inquiry-number", gsm="905321111111")["list"] == []
 
 
-def test_list_sender_filters_by_keyword_and_status(platform):
+def test_list_sender_filters_by_keyword_and_status(platform) -> None:
     from service.services import senders
 
     add_customer(platform, balance=0, sender="ACME")
@@ -159,7 +159,7 @@ def test_list_sender_filters_by_keyword_and_status(platform):
     assert call(platform, me, "sms/list-sender", keyword="2")["list"][0]["title"] == "ACME2"
 
 
-def test_summary_leaves_out_cancelled_packages(db):
+def test_summary_leaves_out_cancelled_packages(db) -> None:
     # A cancelled package was never sent, and its credit came back.
     platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
     add_customer(platform, balance=100)
@@ -182,7 +182,7 @@ def test_summary_leaves_out_cancelled_packages(db):
     }
 
 
-def test_inquiry_number_from_a_start_date_alone_searches_until_now(db):
+def test_inquiry_number_from_a_start_date_alone_searches_until_now(db) -> None:
     clock = FixedClock(datetime(2026, 6, 1, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -202,7 +202,7 @@ def test_inquiry_number_from_a_start_date_alone_searches_until_now(db):
     "path, field",
     [("sms/list", "keyword"), ("sms/list-sender", "keyword"), ("sms/list-item", "target")],
 )
-def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field):
+def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field) -> None:
     # SQLite refuses LIKE patterns over 50,000 bytes: that was a 500.
     add_customer(platform, balance=10)
     me = principal(platform)
@@ -213,7 +213,7 @@ def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field):
     call(platform, me, path, pkgID=pkg, **{field: "9" * 2000})
 
 
-def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(platform):
+def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(platform) -> None:
     from service.domain.queries import PackageFilter, PageRequest
     from service.services import reports, users
 

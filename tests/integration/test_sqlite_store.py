@@ -19,7 +19,7 @@ def _checkpoint_threads():
     return [t for t in threading.enumerate() if t.name == "sqlite-checkpoint" and t.is_alive()]
 
 
-def _write_rows(store, n):
+def _write_rows(store, n) -> None:
     # recent_sends has no foreign keys: rows that need no user; only their pages matter.
     rows = [
         {
@@ -34,7 +34,7 @@ def _write_rows(store, n):
         conn.execute(insert(recent_sends), rows)
 
 
-def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db):
+def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db) -> None:
     store = sqlite_db.store()
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
@@ -42,7 +42,7 @@ def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db):
     store.dispose()
 
 
-def test_background_checkpointer_moves_committed_pages_into_the_database_file(sqlite_db):
+def test_background_checkpointer_moves_committed_pages_into_the_database_file(sqlite_db) -> None:
     store = sqlite_db.store()
     path = store.engine.url.database
     before = os.path.getsize(path)
@@ -54,7 +54,7 @@ def test_background_checkpointer_moves_committed_pages_into_the_database_file(sq
     store.dispose()
 
 
-def test_disposing_the_store_stops_its_checkpointer(sqlite_db):
+def test_disposing_the_store_stops_its_checkpointer(sqlite_db) -> None:
     already = len(_checkpoint_threads())
     store = sqlite_db.store()
     _write_rows(store, 1)
@@ -63,7 +63,9 @@ def test_disposing_the_store_stops_its_checkpointer(sqlite_db):
     assert len(_checkpoint_threads()) == already
 
 
-def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_bound(sqlite_db):
+def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_bound(
+    sqlite_db,
+) -> None:
     store = sqlite_db.store()
     wal = f"{store.engine.url.database}-wal"
     written = 0
@@ -87,7 +89,7 @@ def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_boun
     store.dispose()
 
 
-def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, monkeypatch):
+def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, monkeypatch) -> None:
     real_connect = sqlite3.connect
     failures = []
 
@@ -109,7 +111,7 @@ def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, mo
     store.dispose()
 
 
-def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(sqlite_db):
+def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(sqlite_db) -> None:
     already = set(_checkpoint_threads())
     store = sqlite_db.store()
     _write_rows(store, 1)

@@ -31,13 +31,13 @@ def links(*names: str) -> dict[str, SimulatorCarrier]:
 # --- settings -------------------------------------------------------------------------
 
 
-def test_the_default_is_one_simulator_link_for_every_operator():
+def test_the_default_is_one_simulator_link_for_every_operator() -> None:
     router = build_router(MemoryPlatform())
     assert list(router.links) == ["simulator"] and router.default == "simulator"
     assert isinstance(router.link_for(Operator.VODAFONE), SimulatorCarrier)
 
 
-def test_links_are_named_kinds():
+def test_links_are_named_kinds() -> None:
     assert parse_links("simulator") == {"simulator": "simulator"}
     assert parse_links(" sim-a = simulator , sim-b=simulator") == {
         "sim-a": "simulator",
@@ -46,12 +46,12 @@ def test_links_are_named_kinds():
 
 
 @pytest.mark.parametrize("text", ["smpp", "a=nothing", "", " , ", "a=simulator,a=simulator", "a b"])
-def test_an_unknown_or_bad_carrier_is_a_settings_error_naming_the_variable(text):
+def test_an_unknown_or_bad_carrier_is_a_settings_error_naming_the_variable(text) -> None:
     with pytest.raises(SettingsError, match="FINSMS_CARRIERS"):
         parse_links(text)
 
 
-def test_routes_map_operators_to_links_and_star_to_the_default():
+def test_routes_map_operators_to_links_and_star_to_the_default() -> None:
     routes, default = parse_routes("0=sim-a, 1=sim-b,*=simulator", ["sim-a", "sim-b", "simulator"])
     assert routes == {Operator.TURKCELL: "sim-a", Operator.VODAFONE: "sim-b"}
     assert default == "simulator"
@@ -59,18 +59,18 @@ def test_routes_map_operators_to_links_and_star_to_the_default():
 
 
 @pytest.mark.parametrize("text", ["0=nowhere", "7=sim-a", "x=sim-a", "0"])
-def test_a_route_to_an_unknown_link_or_operator_is_a_settings_error(text):
+def test_a_route_to_an_unknown_link_or_operator_is_a_settings_error(text) -> None:
     with pytest.raises(SettingsError, match="FINSMS_ROUTES"):
         parse_routes(text, ["sim-a"])
 
 
-def test_bad_simulator_rules_fail_at_start_naming_the_variable():
+def test_bad_simulator_rules_fail_at_start_naming_the_variable() -> None:
     platform = MemoryPlatform(settings=Settings(simulator_rules="01=lost"))
     with pytest.raises(SettingsError, match="FINSMS_SIMULATOR_RULES"):
         build_router(platform)
 
 
-def test_settings_build_routed_simulator_links_with_the_simulator_settings():
+def test_settings_build_routed_simulator_links_with_the_simulator_settings() -> None:
     settings = Settings(
         carriers="sim-a=simulator,sim-b=simulator",
         routes="0=sim-a,*=sim-b",
@@ -89,20 +89,20 @@ def test_settings_build_routed_simulator_links_with_the_simulator_settings():
 # --- routing --------------------------------------------------------------------------
 
 
-def test_a_batch_is_split_by_the_route_of_each_operator_keeping_order():
+def test_a_batch_is_split_by_the_route_of_each_operator_keeping_order() -> None:
     router = Router(links("a", "b", "c"), {Operator.TURKCELL: "a", Operator.VODAFONE: "b"}, "c")
     batch = [submission(1, 0), submission(2, 1), submission(3, 0), submission(4, None)]
     split = {carrier.name: [s.item_id for s in group] for carrier, group in router.split(batch)}
     assert split == {"a": [1, 3], "b": [2], "c": [4]}
 
 
-def test_one_link_takes_the_whole_batch():
+def test_one_link_takes_the_whole_batch() -> None:
     router = Router.single(links("only")["only"])
     [(carrier, group)] = router.split([submission(1, 0), submission(2, 3)])
     assert carrier.name == "only" and len(group) == 2
 
 
-def test_a_route_to_a_missing_link_is_refused():
+def test_a_route_to_a_missing_link_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown carrier link"):
         Router(links("a"), {Operator.TURKCELL: "b"})
 
@@ -110,7 +110,7 @@ def test_a_route_to_a_missing_link_is_refused():
 # --- inbound messages -----------------------------------------------------------------
 
 
-def test_an_optout_recipient_is_delivered_then_replies_iptal():
+def test_an_optout_recipient_is_delivered_then_replies_iptal() -> None:
     assert parse_rules("01=optout") == {"01": "optout"}
     platform = MemoryPlatform()
     sim = SimulatorCarrier(platform.clock, {"01": "optout"}, report_delay=5, name="sim-a")
@@ -130,7 +130,7 @@ def test_an_optout_recipient_is_delivered_then_replies_iptal():
     assert sim.poll_inbound() == []
 
 
-def test_an_injected_message_is_polled_once():
+def test_an_injected_message_is_polled_once() -> None:
     platform = MemoryPlatform()
     sim = SimulatorCarrier(platform.clock)
     sent = sim.inject("905321234567", "4540", "BILGI")
@@ -141,7 +141,7 @@ def test_an_injected_message_is_polled_once():
     assert sim.poll_inbound() == []
 
 
-def test_the_default_inbound_handler_logs_and_counts(caplog):
+def test_the_default_inbound_handler_logs_and_counts(caplog) -> None:
     handler = LoggedInbound()
     message = InboundMessage("905321234567", "4540", "IPTAL", T0, "simulator", "mo-1")
     with caplog.at_level(logging.INFO, logger="finsms.dispatcher"):
@@ -153,7 +153,7 @@ def test_the_default_inbound_handler_logs_and_counts(caplog):
 # --- the dispatcher over routed links, in memory -----------------------------------------
 
 
-def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_both():
+def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_both() -> None:
     platform = MemoryPlatform()
     sims = {
         n: SimulatorCarrier(platform.clock, {"02": "undelivered"}, report_delay=1, name=n)
@@ -175,7 +175,7 @@ def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_bo
     assert platform.balance(user) == 9
 
 
-def test_the_dispatcher_hands_inbound_messages_to_its_handler():
+def test_the_dispatcher_hands_inbound_messages_to_its_handler() -> None:
     platform = MemoryPlatform()
     sim = SimulatorCarrier(platform.clock, {"01": "optout"}, report_delay=0)
     got: list[InboundMessage] = []
@@ -187,7 +187,7 @@ def test_the_dispatcher_hands_inbound_messages_to_its_handler():
     assert sorted(m.text for m in got) == ["IPTAL", "MERHABA"]
 
 
-def test_an_early_receipt_goes_back_to_the_link_it_came_from():
+def test_an_early_receipt_goes_back_to_the_link_it_came_from() -> None:
     from service.services import delivery
 
     platform = MemoryPlatform()
