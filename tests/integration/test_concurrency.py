@@ -14,7 +14,7 @@ from service.domain.errors import DomainError
 from service.services import delivery
 from service.store.schema import items, packages
 from service.store.uow import SqlTransaction
-from tests.conftest import add_customer, make_platform
+from tests.conftest import Database, add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -41,7 +41,7 @@ def _race(platform, bodies, workers):
         return list(pool.map(attempt, bodies))
 
 
-def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db) -> None:
+def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db: Database) -> None:
     platform = make_platform(db, pool_size=25)
     add_customer(platform, balance=1000, duplicate_check=False)
     bodies = [{**SMS, "numbers": [f"9053211{n:05d}"], "customID": "same-id"} for n in range(50)]
@@ -54,7 +54,7 @@ def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db) -> Non
     assert ledger_sum(platform, principal(platform).user_id) == 999
 
 
-def test_two_hundred_concurrent_creates_spend_exactly_the_balance(db) -> None:
+def test_two_hundred_concurrent_creates_spend_exactly_the_balance(db: Database) -> None:
     platform = make_platform(db, pool_size=25)
     add_customer(platform, balance=100)
     bodies = [{**SMS, "numbers": [f"9053211{n:05d}"]} for n in range(200)]
@@ -67,7 +67,7 @@ def test_two_hundred_concurrent_creates_spend_exactly_the_balance(db) -> None:
     assert ledger_sum(platform, principal(platform).user_id) == 0
 
 
-def test_concurrent_duplicates_are_refused_but_one(db) -> None:
+def test_concurrent_duplicates_are_refused_but_one(db: Database) -> None:
     platform = make_platform(db, pool_size=25)
     add_customer(platform, balance=1000)
     body = {**SMS, "numbers": ["905321111111", "905321111112"]}
@@ -117,7 +117,7 @@ def _two_recipients_in_state(platform, state: ItemState) -> int:
     return int(pkg)
 
 
-def test_two_settlers_of_one_package_refund_it_once(pg_db) -> None:
+def test_two_settlers_of_one_package_refund_it_once(pg_db: Database) -> None:
     platform = make_platform(pg_db)
     pkg = _two_recipients_in_state(platform, ItemState.UNDELIVERED)
 
@@ -129,7 +129,7 @@ def test_two_settlers_of_one_package_refund_it_once(pg_db) -> None:
     assert ledger_sum(platform, principal(platform).user_id) == 10
 
 
-def test_last_two_reports_applied_concurrently_complete_the_package(pg_db) -> None:
+def test_last_two_reports_applied_concurrently_complete_the_package(pg_db: Database) -> None:
     platform = make_platform(pg_db)
     pkg = _two_recipients_in_state(platform, ItemState.SENT)
 
@@ -146,7 +146,7 @@ def test_last_two_reports_applied_concurrently_complete_the_package(pg_db) -> No
     assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
 
 
-def test_transfers_both_ways_between_two_users_never_deadlock(db) -> None:
+def test_transfers_both_ways_between_two_users_never_deadlock(db: Database) -> None:
     from service.domain.constants import UserType
     from service.services import credit, users
     from tests.conftest import PASSWORD

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -15,7 +16,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from service.domain.errors import DomainError, Err
+from service.store.db import Store
 from service.store.schema import items, recent_sends
+from tests.conftest import Database
 
 
 class Outcome:
@@ -86,20 +89,20 @@ def _while_a_transaction_runs(store, jobs):
 
 
 @pytest.fixture
-def store(sqlite_db):
+def store(sqlite_db: Database) -> Iterator[Store]:
     s = sqlite_db.store()
     yield s
     s.dispose()
 
 
-def test_jobs_arriving_during_a_transaction_share_the_next_one(store) -> None:
+def test_jobs_arriving_during_a_transaction_share_the_next_one(store: Store) -> None:
     outcomes = _while_a_transaction_runs(store, [_insert(n) for n in range(1, 6)])
     assert [o.value for o in outcomes] == [1, 2, 3, 4, 5]
     assert (store.group_commit.batches, store.group_commit.jobs) == (2, 6)
     assert _stored(store) == [1, 2, 3, 4, 5]
 
 
-def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store) -> None:
+def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store: Store) -> None:
     refused = DomainError(Err.ERR_USER_CREDIT_REQUIRED)
     outcomes = _while_a_transaction_runs(store, [_insert(1), _insert(2, fail=refused), _insert(3)])
     assert [o.value for o in outcomes] == [1, None, 3]
@@ -107,7 +110,7 @@ def test_a_failing_job_undoes_only_its_own_writes_in_a_shared_transaction(store)
     assert _stored(store) == [1, 3]
 
 
-def test_a_database_error_inside_one_job_leaves_the_others_committed(store) -> None:
+def test_a_database_error_inside_one_job_leaves_the_others_committed(store: Store) -> None:
     duplicate = _insert(1)  # the same primary key twice: the second insert fails
     outcomes = _while_a_transaction_runs(store, [_insert(1), duplicate, _insert(2)])
     assert isinstance(outcomes[1].error, IntegrityError)
@@ -115,7 +118,7 @@ def test_a_database_error_inside_one_job_leaves_the_others_committed(store) -> N
     assert _stored(store) == [1, 2]
 
 
-def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store) -> None:
+def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store: Store) -> None:
     def orphan_item(conn) -> str:
         # Checked at commit only: the whole shared transaction fails there.
         conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
@@ -138,7 +141,7 @@ def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store) 
     assert _stored(store) == []
 
 
-def test_a_lone_job_that_fails_rolls_its_transaction_back(store) -> None:
+def test_a_lone_job_that_fails_rolls_its_transaction_back(store: Store) -> None:
     with pytest.raises(DomainError):
         store.write_job(_insert(7, fail=DomainError(Err.ERR_USER_CREDIT_REQUIRED)))
     assert _stored(store) == []
@@ -146,7 +149,7 @@ def test_a_lone_job_that_fails_rolls_its_transaction_back(store) -> None:
     assert _stored(store) == [8]
 
 
-def test_postgresql_runs_each_job_in_its_own_transaction(pg_db) -> None:
+def test_postgresql_runs_each_job_in_its_own_transaction(pg_db: Database) -> None:
     store = pg_db.store()
     try:
         assert store.group_commit is None
@@ -184,7 +187,7 @@ def _another_process_can_write(path) -> bool:
         other.close()
 
 
-def test_after_a_failed_commit_the_process_writes_again_and_holds_no_lock(store) -> None:
+def test_after_a_failed_commit_the_process_writes_again_and_holds_no_lock(store: Store) -> None:
     with pytest.raises(IntegrityError):
         store.write_job(_orphan_item)
     assert _another_process_can_write(store.engine.url.database)
@@ -202,7 +205,7 @@ def _refused_half_read(conn):
     raise ValueError("refused after the first row")
 
 
-def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(store) -> None:
+def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(store: Store) -> None:
     store.write_job(_insert(1))
     store.write_job(_insert(2))
 
@@ -213,7 +216,9 @@ def test_a_job_refused_with_a_statement_half_read_does_not_break_later_writes(st
     assert _stored(store) == [1, 2, 3, 4]
 
 
-def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(store) -> None:
+def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(
+    store: Store,
+) -> None:
     store.write_job(_insert(100))
     store.write_job(_insert(101))
 
@@ -223,7 +228,7 @@ def test_a_job_refused_with_a_statement_half_read_fails_only_itself_in_a_batch(s
     assert _stored(store) == [1, 2, 100, 101]
 
 
-def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store) -> None:
+def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store: Store) -> None:
     store.write_job(_insert(100))
     path = store.engine.url.database
 
@@ -245,7 +250,7 @@ def test_a_full_disk_in_a_batch_reaches_every_caller_as_the_disk_error(store) ->
     assert _stored(store) == [4, 100]
 
 
-def test_a_refused_job_keeps_the_write_connection(store) -> None:
+def test_a_refused_job_keeps_the_write_connection(store: Store) -> None:
     store.write_job(_insert(1))
     writer = store._writer
     with pytest.raises(DomainError):

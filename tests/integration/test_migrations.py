@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from service.store.migrate import run, upgrade
 from service.store.schema import items, metadata, packages, users
+from tests.conftest import Database
 
 
-def test_migrated_database_matches_the_declared_schema(db) -> None:
+def test_migrated_database_matches_the_declared_schema(db: Database) -> None:
     store = db.store(1)
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -63,7 +64,7 @@ def _package_and_item(conn, package_id, custom_id) -> None:
     )
 
 
-def test_migrations_down_and_up_keep_existing_packages_and_items(db) -> None:
+def test_migrations_down_and_up_keep_existing_packages_and_items(db: Database) -> None:
     store = db.store(1)
     with store.write() as conn:
         conn.execute(

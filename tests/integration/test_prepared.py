@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from service.services.platform import Platform
 from service.store.bulk import insert_rows
 from service.store.prepared import Prepared
 from service.store.schema import credit_ledger, users
@@ -31,7 +32,7 @@ def _ledger_row(user_id, at):
     }
 
 
-def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform) -> None:
+def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform: Platform) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30)  # no microseconds: SQLite's text form must still match
@@ -54,7 +55,7 @@ def _stored_text(conn, ledger_id):
     ).scalar()
 
 
-def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform) -> None:
+def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform: Platform) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30)
@@ -77,7 +78,9 @@ def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform
 
 
 @pytest.mark.parametrize("count", [1, 100])  # PostgreSQL: executemany, then COPY
-def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(platform, count) -> None:
+def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(
+    platform: Platform, count
+) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30, 0, 250)
@@ -101,7 +104,7 @@ def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(platform, cou
     assert [tuple(r) for r in stored] == rows
 
 
-def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform) -> None:
+def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform: Platform) -> None:
     add_customer(platform, "acme")
     with platform.store.read() as conn:
         assert _USER_BY_NAME.first(conn, {"name": "acme"})[1] == "acme"
@@ -109,7 +112,9 @@ def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform) ->
         assert _USER_BY_NAME.scalar(conn, {"name": "nobody"}) is None
 
 
-def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(platform) -> None:
+def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(
+    platform: Platform,
+) -> None:
     add_customer(platform, "acme")
     secret = "pw-hash-482913"
     with pytest.raises(IntegrityError) as excinfo, platform.store.write() as conn:
@@ -128,7 +133,9 @@ def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(p
         assert conn.execute(select(users.c.id).where(users.c.uuid == "u-1")).first() is None
 
 
-def test_prepared_insert_takes_the_columns_each_call_gives_and_defaults_the_rest(platform) -> None:
+def test_prepared_insert_takes_the_columns_each_call_gives_and_defaults_the_rest(
+    platform: Platform,
+) -> None:
     at = datetime(2026, 1, 1)
     user = {"username": "plain", "password_hash": "h", "user_type": 3, "created_at": at}
     with platform.store.write() as conn:

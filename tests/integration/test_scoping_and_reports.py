@@ -9,12 +9,13 @@ import pytest
 from service.domain.constants import UserType
 from service.domain.errors import DomainError
 from service.services.clock import FixedClock
-from tests.conftest import PASSWORD, add_customer, make_platform
+from service.services.platform import Platform
+from tests.conftest import PASSWORD, Database, add_customer, make_platform
 from tests.integration.helpers import SMS, call, principal
 
 
 @pytest.fixture
-def two_users(platform):
+def two_users(platform: Platform) -> tuple[Platform, int]:
     add_customer(platform, "acme", 100, "ACME")
     add_customer(platform, "rival", 100, "RIVAL")
     pkg = call(
@@ -35,7 +36,7 @@ def two_users(platform):
         ("sms/recreate", {"id": "PKG", "title": "Kopya", "includeNewNumbers": False}),
     ],
 )
-def test_another_users_package_is_not_found(two_users, path, fields) -> None:
+def test_another_users_package_is_not_found(two_users: tuple[Platform, int], path, fields) -> None:
     platform, pkg = two_users
     fields = {k: (pkg if v == "PKG" else v) for k, v in fields.items()}
     with pytest.raises(DomainError) as excinfo:
@@ -43,7 +44,7 @@ def test_another_users_package_is_not_found(two_users, path, fields) -> None:
     assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_FOUND"
 
 
-def test_listings_show_only_the_callers_packages(two_users) -> None:
+def test_listings_show_only_the_callers_packages(two_users: tuple[Platform, int]) -> None:
     platform, pkg = two_users
     rival = principal(platform, "rival")
     assert call(platform, rival, "sms/list", ids=[pkg])["stats"]["totalRecord"] == 0
@@ -53,7 +54,7 @@ def test_listings_show_only_the_callers_packages(two_users) -> None:
     assert [p["id"] for p in mine["list"]] == [pkg]
 
 
-def test_list_filters_by_custom_ids_keyword_sender_and_status(platform) -> None:
+def test_list_filters_by_custom_ids_keyword_sender_and_status(platform: Platform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     a = call(
@@ -81,7 +82,7 @@ def test_list_filters_by_custom_ids_keyword_sender_and_status(platform) -> None:
         ids(status=9)
 
 
-def test_paging_counts_all_and_returns_one_page(platform) -> None:
+def test_paging_counts_all_and_returns_one_page(platform: Platform) -> None:
     add_customer(platform, balance=100, duplicate_check=False)
     me = principal(platform)
     for n in range(25):
@@ -94,7 +95,7 @@ def test_paging_counts_all_and_returns_one_page(platform) -> None:
         assert excinfo.value.field == "pageSize"
 
 
-def test_summary_counts_parts_recipients_and_credit(platform) -> None:
+def test_summary_counts_parts_recipients_and_credit(platform: Platform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     call(
@@ -113,7 +114,7 @@ def test_summary_counts_parts_recipients_and_credit(platform) -> None:
     }
 
 
-def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db) -> None:
+def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db: Database) -> None:
     platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
     add_customer(platform, balance=10)
     me = principal(platform)
@@ -133,7 +134,7 @@ def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db) -
         assert excinfo.value.err.name == "ERR_INVALID_DATE_RANGE"
 
 
-def test_inquiry_number_finds_what_was_sent_in_the_last_month(db) -> None:
+def test_inquiry_number_finds_what_was_sent_in_the_last_month(db: Database) -> None:
     clock = FixedClock(datetime(2026, 6, 1, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -147,7 +148,7 @@ def test_inquiry_number_finds_what_was_sent_in_the_last_month(db) -> None:
     assert call(platform, me, "sms/inquiry-number", gsm="905321111111")["list"] == []
 
 
-def test_list_sender_filters_by_keyword_and_status(platform) -> None:
+def test_list_sender_filters_by_keyword_and_status(platform: Platform) -> None:
     from service.services import senders
 
     add_customer(platform, balance=0, sender="ACME")
@@ -159,7 +160,7 @@ def test_list_sender_filters_by_keyword_and_status(platform) -> None:
     assert call(platform, me, "sms/list-sender", keyword="2")["list"][0]["title"] == "ACME2"
 
 
-def test_summary_leaves_out_cancelled_packages(db) -> None:
+def test_summary_leaves_out_cancelled_packages(db: Database) -> None:
     # A cancelled package was never sent, and its credit came back.
     platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
     add_customer(platform, balance=100)
@@ -182,7 +183,7 @@ def test_summary_leaves_out_cancelled_packages(db) -> None:
     }
 
 
-def test_inquiry_number_from_a_start_date_alone_searches_until_now(db) -> None:
+def test_inquiry_number_from_a_start_date_alone_searches_until_now(db: Database) -> None:
     clock = FixedClock(datetime(2026, 6, 1, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -202,7 +203,7 @@ def test_inquiry_number_from_a_start_date_alone_searches_until_now(db) -> None:
     "path, field",
     [("sms/list", "keyword"), ("sms/list-sender", "keyword"), ("sms/list-item", "target")],
 )
-def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field) -> None:
+def test_an_overlong_search_text_is_an_invalid_parameter(platform: Platform, path, field) -> None:
     # SQLite refuses LIKE patterns over 50,000 bytes: that was a 500.
     add_customer(platform, balance=10)
     me = principal(platform)
@@ -213,7 +214,7 @@ def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field) 
     call(platform, me, path, pkgID=pkg, **{field: "9" * 2000})
 
 
-def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(platform) -> None:
+def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(platform: Platform) -> None:
     from service.domain.queries import PackageFilter, PageRequest
     from service.services import reports, users
 

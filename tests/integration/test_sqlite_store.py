@@ -8,11 +8,13 @@ import threading
 import time
 from datetime import datetime
 
+import pytest
 from sqlalchemy import insert
 
 from service.store import db as store_db
 from service.store.db import _WAL_RESTART_FRAMES
 from service.store.schema import recent_sends
+from tests.conftest import Database
 
 
 def _checkpoint_threads():
@@ -34,7 +36,7 @@ def _write_rows(store, n) -> None:
         conn.execute(insert(recent_sends), rows)
 
 
-def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db) -> None:
+def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db: Database) -> None:
     store = sqlite_db.store()
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
@@ -42,7 +44,9 @@ def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db) -> N
     store.dispose()
 
 
-def test_background_checkpointer_moves_committed_pages_into_the_database_file(sqlite_db) -> None:
+def test_background_checkpointer_moves_committed_pages_into_the_database_file(
+    sqlite_db: Database,
+) -> None:
     store = sqlite_db.store()
     path = store.engine.url.database
     before = os.path.getsize(path)
@@ -54,7 +58,7 @@ def test_background_checkpointer_moves_committed_pages_into_the_database_file(sq
     store.dispose()
 
 
-def test_disposing_the_store_stops_its_checkpointer(sqlite_db) -> None:
+def test_disposing_the_store_stops_its_checkpointer(sqlite_db: Database) -> None:
     already = len(_checkpoint_threads())
     store = sqlite_db.store()
     _write_rows(store, 1)
@@ -64,7 +68,7 @@ def test_disposing_the_store_stops_its_checkpointer(sqlite_db) -> None:
 
 
 def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_bound(
-    sqlite_db,
+    sqlite_db: Database,
 ) -> None:
     store = sqlite_db.store()
     wal = f"{store.engine.url.database}-wal"
@@ -89,7 +93,9 @@ def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_boun
     store.dispose()
 
 
-def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, monkeypatch) -> None:
+def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_connect = sqlite3.connect
     failures = []
 
@@ -111,7 +117,9 @@ def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, mo
     store.dispose()
 
 
-def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(sqlite_db) -> None:
+def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(
+    sqlite_db: Database,
+) -> None:
     already = set(_checkpoint_threads())
     store = sqlite_db.store()
     _write_rows(store, 1)

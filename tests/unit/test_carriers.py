@@ -141,7 +141,7 @@ def test_an_injected_message_is_polled_once() -> None:
     assert sim.poll_inbound() == []
 
 
-def test_the_default_inbound_handler_logs_and_counts(caplog) -> None:
+def test_the_default_inbound_handler_logs_and_counts(caplog: pytest.LogCaptureFixture) -> None:
     handler = LoggedInbound()
     message = InboundMessage("905321234567", "4540", "IPTAL", T0, "simulator", "mo-1")
     with caplog.at_level(logging.INFO, logger="finsms.dispatcher"):

@@ -40,7 +40,7 @@ def receipt(platform, submission, state=ItemState.DELIVERED):
     return DeliveryReceipt(f"ref-{submission.item_id}", state, platform.clock.now())
 
 
-def test_every_final_state_refunds_all_but_delivered(platform) -> None:
+def test_every_final_state_refunds_all_but_delivered(platform: MemoryPlatform) -> None:
     user = platform.add_user(100)
     pkg = platform.add_package(
         user, ["905320000001", "905320000002", "905320000003", "905320000004"]
@@ -70,7 +70,7 @@ def test_every_final_state_refunds_all_but_delivered(platform) -> None:
     assert sum(e.amount for e in platform.db.ledger) == 3  # one refund entry per settle
 
 
-def test_a_claim_marks_items_sending_and_the_package_sending(platform) -> None:
+def test_a_claim_marks_items_sending_and_the_package_sending(platform: MemoryPlatform) -> None:
     user = platform.add_user()
     pkg = platform.add_package(user, ["905320000001", "905320000002"])
     [first] = delivery.claim(platform, "w", 1, 1)
@@ -79,7 +79,7 @@ def test_a_claim_marks_items_sending_and_the_package_sending(platform) -> None:
     assert platform.package_state(pkg) == PackageState.SENDING
 
 
-def test_claims_take_their_own_lane_and_never_the_same_item_twice(platform) -> None:
+def test_claims_take_their_own_lane_and_never_the_same_item_twice(platform: MemoryPlatform) -> None:
     user = platform.add_user()
     bulk = platform.add_package(user, [f"90532000000{n}" for n in range(5)])
     otp = platform.add_package(user, ["905321111101"], lane=OTP_LANE)
@@ -92,7 +92,7 @@ def test_claims_take_their_own_lane_and_never_the_same_item_twice(platform) -> N
     assert delivery.claim(platform, "c", 1, 3) == []
 
 
-def test_a_duplicate_receipt_refunds_once(platform) -> None:
+def test_a_duplicate_receipt_refunds_once(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
@@ -102,7 +102,7 @@ def test_a_duplicate_receipt_refunds_once(platform) -> None:
     assert platform.balance(user) == 10
 
 
-def test_a_receipt_after_the_timeout_changes_nothing(platform) -> None:
+def test_a_receipt_after_the_timeout_changes_nothing(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
@@ -115,7 +115,7 @@ def test_a_receipt_after_the_timeout_changes_nothing(platform) -> None:
 
 
 def test_a_receipt_before_its_submission_is_handed_back_then_dropped_after_the_hold(
-    platform,
+    platform: MemoryPlatform,
 ) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
@@ -126,7 +126,9 @@ def test_a_receipt_before_its_submission_is_handed_back_then_dropped_after_the_h
     assert delivery.apply_reports(platform, [early]) == delivery.Applied(0, [], 1)
 
 
-def test_a_worker_without_the_claim_cannot_record_the_carriers_answer(platform) -> None:
+def test_a_worker_without_the_claim_cannot_record_the_carriers_answer(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     claimed = delivery.claim(platform, "worker-a", 1, 10)
@@ -136,7 +138,7 @@ def test_a_worker_without_the_claim_cannot_record_the_carriers_answer(platform) 
     assert platform.balance(user) == 9
 
 
-def test_a_repeated_record_of_the_same_answer_changes_nothing(platform) -> None:
+def test_a_repeated_record_of_the_same_answer_changes_nothing(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     claimed = delivery.claim(platform, "w", 1, 10)
@@ -146,7 +148,9 @@ def test_a_repeated_record_of_the_same_answer_changes_nothing(platform) -> None:
     assert platform.balance(user) == 10
 
 
-def test_an_item_stranded_in_sending_times_out_after_the_longest_validity(platform) -> None:
+def test_an_item_stranded_in_sending_times_out_after_the_longest_validity(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     delivery.claim(platform, "crashed", 1, 10)
@@ -159,7 +163,9 @@ def test_an_item_stranded_in_sending_times_out_after_the_longest_validity(platfo
     assert platform.balance(user) == 10
 
 
-def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(platform) -> None:
+def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], source=FACADE)
     subs = send(platform, outcomes={"02": "rejected"})
@@ -176,7 +182,9 @@ def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(platform
     assert platform.balance(user) == 10
 
 
-def test_a_facade_item_never_handed_over_is_refunded_when_it_times_out(platform) -> None:
+def test_a_facade_item_never_handed_over_is_refunded_when_it_times_out(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"], source=FACADE)
     delivery.claim(platform, "crashed", 1, 10)
@@ -185,7 +193,7 @@ def test_a_facade_item_never_handed_over_is_refunded_when_it_times_out(platform)
     assert platform.balance(user) == 10  # no sending time to wait from
 
 
-def test_a_facade_timeout_waits_48_hours_from_sending(platform) -> None:
+def test_a_facade_timeout_waits_48_hours_from_sending(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"], source=FACADE, price=2)
     send(platform)
@@ -197,7 +205,7 @@ def test_a_facade_timeout_waits_48_hours_from_sending(platform) -> None:
     assert platform.balance(user) == 10  # the item's own price
 
 
-def test_node_refunds_do_not_wait_for_the_sweep(platform) -> None:
+def test_node_refunds_do_not_wait_for_the_sweep(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
@@ -208,7 +216,7 @@ def test_node_refunds_do_not_wait_for_the_sweep(platform) -> None:
 
 
 @pytest.mark.parametrize("source", list(PackageSource))
-def test_unlimited_users_get_nothing_back(platform, source) -> None:
+def test_unlimited_users_get_nothing_back(platform: MemoryPlatform, source) -> None:
     user = platform.add_user(0, unlimited=True)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], source=source)
     send(platform, outcomes={"01": "rejected", "02": "rejected"})
@@ -218,7 +226,7 @@ def test_unlimited_users_get_nothing_back(platform, source) -> None:
     assert platform.balance(user) == 0 and platform.db.ledger == []
 
 
-def test_a_cancelled_package_keeps_its_state_when_settled(platform) -> None:
+def test_a_cancelled_package_keeps_its_state_when_settled(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     record = platform.db.packages[pkg]
@@ -228,7 +236,9 @@ def test_a_cancelled_package_keeps_its_state_when_settled(platform) -> None:
     assert platform.package_state(pkg) == PackageState.CANCELLED
 
 
-def test_old_duplicate_fingerprints_are_forgotten_a_chunk_at_a_time(platform, monkeypatch) -> None:
+def test_old_duplicate_fingerprints_are_forgotten_a_chunk_at_a_time(
+    platform: MemoryPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(delivery, "FORGET_CHUNK", 2)
     for n in range(5):
         platform.db.fingerprints[(1, f"fp{n}")] = (n, T0 + timedelta(minutes=n))
@@ -239,7 +249,7 @@ def test_old_duplicate_fingerprints_are_forgotten_a_chunk_at_a_time(platform, mo
     assert sorted(platform.db.fingerprints) == [(1, "fp3"), (1, "fp4")]
 
 
-def test_an_idle_pass_commits_nothing(platform) -> None:
+def test_an_idle_pass_commits_nothing(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     platform.clock.current = T0 - timedelta(minutes=1)  # not due yet
