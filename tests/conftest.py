@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import text
@@ -139,6 +139,20 @@ def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     return database_for("postgresql", request, tmp_path)
 
 
+if TYPE_CHECKING:
+
+    class SqlPlatform(Platform):
+        """What make_platform makes, as the type checker sees it: a Platform on a database.
+
+        Platform.store is None only for a platform on an in-memory unit of work, which
+        these never are; at run time this is Platform itself."""
+
+        store: Store
+
+else:
+    SqlPlatform = Platform
+
+
 _MADE: list[Platform] = []
 
 
@@ -153,16 +167,16 @@ def _close_platforms() -> Iterator[None]:
 
 def make_platform(
     db: Database, clock: Clock | None = None, pool_size: int = 10, **settings: Any
-) -> Platform:
+) -> SqlPlatform:
     """A platform on a test database."""
     config = Settings(database_url=db.url, **{**TEST_SETTINGS, **settings})
-    platform = Platform(config, store=db.store(pool_size), clock=clock)
+    platform = SqlPlatform(config, store=db.store(pool_size), clock=clock)
     _MADE.append(platform)
     return platform
 
 
 @pytest.fixture
-def platform(db: Database) -> Iterator[Platform]:
+def platform(db: Database) -> Iterator[SqlPlatform]:
     """A platform on each database."""
     p = make_platform(db)
     yield p
@@ -196,7 +210,7 @@ class LiveServer:
         from werkzeug.serving import make_server
 
         self.app = app
-        self.platform: Platform = app.platform
+        self.platform: SqlPlatform = app.platform
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
@@ -208,7 +222,7 @@ class LiveServer:
         self.thread.join(5)
 
 
-def start_server(platform: Platform) -> LiveServer:
+def start_server(platform: SqlPlatform) -> LiveServer:
     """Serve create_app over this platform on a free loopback port."""
     from service.app import create_app
 

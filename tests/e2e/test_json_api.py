@@ -117,13 +117,15 @@ def test_one_to_many_with_custom_fields_fills_placeholders(api: Api) -> None:
         ("GET", "/sms/summary"),
     ],
 )
-def test_get_functions_answer_get(api: Api, method, path) -> None:
+def test_get_functions_answer_get(api: Api, method: str, path: str) -> None:
     response = api.session.request(method, api.base + path, timeout=10)
     assert response.status_code == 200 and response.json()["err"] is None
 
 
 @pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null"])
-def test_post_without_parameters_accepts_empty_and_blank_bodies(api: Api, body) -> None:
+def test_post_without_parameters_accepts_empty_and_blank_bodies(
+    api: Api, body: bytes | None
+) -> None:
     response = api.session.post(
         api.base + "/user/credit",
         data=body,
@@ -198,7 +200,7 @@ def test_error_envelope_has_numeric_status_code_name_and_null_data(api: Api) -> 
         ({"numbers": ["905321111111"] * 1, "content": "a" * 2000}, "ERR_INVALID_PARAM"),
     ],
 )
-def test_bad_create_requests_get_their_code_and_change_nothing(api: Api, fields, code) -> None:
+def test_bad_create_requests_get_their_code_and_change_nothing(api: Api, fields, code: str) -> None:
     assert api.error("/sms/create", {**VENDOR_PHP_CREATE, **fields})["code"] == code
     assert api.data("/user/credit") == {"credit": 1000}
     assert api.data("/sms/list")["stats"]["totalRecord"] == 0
@@ -441,7 +443,7 @@ def test_hostile_values_get_a_clear_error_on_both_databases(
 
 @pytest.mark.parametrize("field, value", [("state", 40000), ("operator", 99999)])
 def test_item_filters_outside_their_tables_are_invalid(
-    any_server: LiveServer, field, value
+    any_server: LiveServer, field: str, value: int
 ) -> None:
     add_customer(any_server.platform, "acme", 10, "ACME")
     api = Api(any_server.url, "acme")
@@ -479,7 +481,7 @@ def test_keyword_filter_ignores_case_on_both_databases(any_server: LiveServer) -
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/json"])
-def test_a_json_body_with_a_byte_order_mark_is_read(api: Api, content_type) -> None:
+def test_a_json_body_with_a_byte_order_mark_is_read(api: Api, content_type: str | None) -> None:
     # Windows editors and some .NET clients start UTF-8 with a BOM; read as a form, every
     # field was dropped and /sms/list answered unfiltered.
     headers = {"Content-Type": content_type} if content_type else {}

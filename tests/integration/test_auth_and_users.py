@@ -7,13 +7,12 @@ import pytest
 from service.domain.constants import UserType
 from service.domain.errors import DomainError
 from service.services import credit, users
-from service.services.platform import Platform
-from tests.conftest import PASSWORD, Database, add_customer, make_platform
+from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import balance
 
 
 def test_cached_credentials_skip_the_hash_and_a_new_password_invalidates_them(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
+    platform: SqlPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_customer(platform)
     verifications = []
@@ -31,7 +30,7 @@ def test_cached_credentials_skip_the_hash_and_a_new_password_invalidates_them(
     assert platform.authenticate("acme", "brand-new-pass").username == "acme"
 
 
-def test_wrong_user_and_wrong_password_fail_alike(platform: Platform) -> None:
+def test_wrong_user_and_wrong_password_fail_alike(platform: SqlPlatform) -> None:
     add_customer(platform)
     errors = []
     for name, password in (("acme", "wrong"), ("nobody", PASSWORD), ("", ""), (None, None)):
@@ -66,13 +65,13 @@ def test_an_address_spraying_many_accounts_is_throttled(db: Database) -> None:
     assert excinfo.value.err.name == "ERR_TOO_MANY_REQUESTS"
 
 
-def test_inactive_user_cannot_log_in(platform: Platform) -> None:
+def test_inactive_user_cannot_log_in(platform: SqlPlatform) -> None:
     add_customer(platform, active=False)
     with pytest.raises(DomainError):
         platform.authenticate("acme", PASSWORD)
 
 
-def test_user_types_hang_only_under_allowed_parents(platform: Platform) -> None:
+def test_user_types_hang_only_under_allowed_parents(platform: SqlPlatform) -> None:
     users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
     users.create_user(platform, "altbayi", PASSWORD, UserType.SUB_RESELLER, "bayi")
     users.create_user(platform, "musteri", PASSWORD, UserType.STANDARD, "altbayi")
@@ -92,7 +91,7 @@ def test_user_types_hang_only_under_allowed_parents(platform: Platform) -> None:
     assert [u.username for u in users.list_users(platform, "altbayi")] == ["musteri"]
 
 
-def test_credit_moves_down_the_tree_only_when_the_parent_has_it(platform: Platform) -> None:
+def test_credit_moves_down_the_tree_only_when_the_parent_has_it(platform: SqlPlatform) -> None:
     users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
     add_customer(platform, "acme", 0, user_type=UserType.STANDARD, parent="bayi")
     credit.mint(platform, "bayi", 50)
@@ -107,7 +106,7 @@ def test_credit_moves_down_the_tree_only_when_the_parent_has_it(platform: Platfo
     assert balance(platform, "acme") == 20
 
 
-def test_credit_cannot_skip_a_level_of_the_tree(platform: Platform) -> None:
+def test_credit_cannot_skip_a_level_of_the_tree(platform: SqlPlatform) -> None:
     users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
     users.create_user(platform, "musteri", PASSWORD, UserType.STANDARD, "bayi")
     users.create_user(platform, "personel", PASSWORD, UserType.SUB_USER, "musteri")
@@ -117,7 +116,7 @@ def test_credit_cannot_skip_a_level_of_the_tree(platform: Platform) -> None:
     assert excinfo.value.err.name == "ERR_USER_NOT_AUTHORIZED"
 
 
-def test_ledger_records_every_movement(platform: Platform) -> None:
+def test_ledger_records_every_movement(platform: SqlPlatform) -> None:
     users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
     add_customer(platform, "acme", 0, parent="bayi")
     credit.mint(platform, "bayi", 50, "opening")
@@ -129,7 +128,7 @@ def test_ledger_records_every_movement(platform: Platform) -> None:
     ]
 
 
-def test_a_transfer_names_the_other_side_in_both_ledger_entries(platform: Platform) -> None:
+def test_a_transfer_names_the_other_side_in_both_ledger_entries(platform: SqlPlatform) -> None:
     bayi = users.create_user(platform, "bayi", PASSWORD, UserType.RESELLER)
     acme = add_customer(platform, "acme", 0, parent="bayi")
     credit.mint(platform, "bayi", 50)
@@ -163,7 +162,7 @@ def test_password_changed_by_another_process_stops_working_after_the_revalidatio
         serving.authenticate("acme", PASSWORD)
 
 
-def test_deactivating_a_user_in_this_process_locks_it_out_at_once(platform: Platform) -> None:
+def test_deactivating_a_user_in_this_process_locks_it_out_at_once(platform: SqlPlatform) -> None:
     add_customer(platform)
     platform.authenticate("acme", PASSWORD)
     users.set_options(platform, "acme", active=False)

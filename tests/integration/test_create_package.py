@@ -9,9 +9,8 @@ import pytest
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services.clock import FixedClock
-from service.services.platform import Platform
 from service.store.schema import items, packages
-from tests.conftest import Database, add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -27,7 +26,7 @@ def err_of(excinfo: pytest.ExceptionInfo[DomainError]) -> str:
     return excinfo.value.err.name
 
 
-def test_one_to_many_package_reserves_parts_times_recipients(platform: Platform) -> None:
+def test_one_to_many_package_reserves_parts_times_recipients(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     long_text = "x" * 161  # two GSM parts
@@ -44,7 +43,7 @@ def test_one_to_many_package_reserves_parts_times_recipients(platform: Platform)
     assert ledger_sum(platform, me.user_id) == balance(platform)
 
 
-def test_many_to_many_prices_each_text_on_its_own(platform: Platform) -> None:
+def test_many_to_many_prices_each_text_on_its_own(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     call(
         platform,
@@ -63,7 +62,7 @@ def test_many_to_many_prices_each_text_on_its_own(platform: Platform) -> None:
     assert balance(platform) == 100 - (1 + 2)
 
 
-def test_insufficient_credit_writes_nothing(platform: Platform) -> None:
+def test_insufficient_credit_writes_nothing(platform: SqlPlatform) -> None:
     add_customer(platform, balance=1)
     with pytest.raises(DomainError) as excinfo:
         call(
@@ -77,7 +76,7 @@ def test_insufficient_credit_writes_nothing(platform: Platform) -> None:
     assert balance(platform) == 1
 
 
-def test_unapproved_sender_is_refused(platform: Platform) -> None:
+def test_unapproved_sender_is_refused(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10)
     from service.services import senders
 
@@ -94,7 +93,7 @@ def test_unapproved_sender_is_refused(platform: Platform) -> None:
     assert count(platform, packages) == 0 and balance(platform) == 10
 
 
-def test_another_users_sender_cannot_be_used(platform: Platform) -> None:
+def test_another_users_sender_cannot_be_used(platform: SqlPlatform) -> None:
     add_customer(platform, "acme", 10, "ACME")
     add_customer(platform, "other", 10, "OTHER")
     with pytest.raises(DomainError) as excinfo:
@@ -107,7 +106,7 @@ def test_another_users_sender_cannot_be_used(platform: Platform) -> None:
     assert err_of(excinfo) == "ERR_INVALID_SMS_SENDER"
 
 
-def test_custom_id_is_unique_per_user_not_globally(platform: Platform) -> None:
+def test_custom_id_is_unique_per_user_not_globally(platform: SqlPlatform) -> None:
     add_customer(platform, "acme", 10)
     add_customer(platform, "other", 10, "OTHER")
     body = {**SMS, "numbers": ["905321111111"], "customID": "order-1.a"}
@@ -136,7 +135,7 @@ def test_same_sms_to_same_numbers_within_30_minutes_is_a_duplicate(db: Database)
     assert balance(platform) == 10 - 6
 
 
-def test_duplicate_check_can_be_switched_off_per_user(platform: Platform) -> None:
+def test_duplicate_check_can_be_switched_off_per_user(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10, duplicate_check=False)
     me = principal(platform)
     body = {**SMS, "numbers": ["905321111111"]}
@@ -145,7 +144,7 @@ def test_duplicate_check_can_be_switched_off_per_user(platform: Platform) -> Non
     assert balance(platform) == 8
 
 
-def test_unlimited_user_sends_without_spending(platform: Platform) -> None:
+def test_unlimited_user_sends_without_spending(platform: SqlPlatform) -> None:
     add_customer(platform, balance=0, unlimited=True)
     pkg = call(platform, principal(platform), "sms/create", **{**SMS, "numbers": ["905321111111"]})
     assert balance(platform) == 0
@@ -226,7 +225,7 @@ def test_split_sending_spreads_due_times_by_amount_and_interval(db: Database) ->
     }
 
 
-def test_items_record_operator_parts_and_effective_encoding(platform: Platform) -> None:
+def test_items_record_operator_parts_and_effective_encoding(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10)
     pkg = call(
         platform,
@@ -255,7 +254,7 @@ def test_items_record_operator_parts_and_effective_encoding(platform: Platform) 
     ]
 
 
-def test_message_longer_than_the_part_limit_is_refused(platform: Platform) -> None:
+def test_message_longer_than_the_part_limit_is_refused(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     with pytest.raises(DomainError) as excinfo:
         call(
@@ -268,7 +267,7 @@ def test_message_longer_than_the_part_limit_is_refused(platform: Platform) -> No
     assert balance(platform) == 100
 
 
-def test_otp_goes_in_the_otp_lane_with_otp_validity(platform: Platform) -> None:
+def test_otp_goes_in_the_otp_lane_with_otp_validity(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10)
     pkg = call(
         platform,
@@ -282,7 +281,7 @@ def test_otp_goes_in_the_otp_lane_with_otp_validity(platform: Platform) -> None:
     assert (row["lane"], row["sms_type"], row["validity"]) == (0, 0, 6)
 
 
-def test_large_package_is_written_whole(platform: Platform) -> None:
+def test_large_package_is_written_whole(platform: SqlPlatform) -> None:
     add_customer(platform, balance=30_000)
     numbers = [f"90532{n:07d}" for n in range(25_000)]
     pkg = call(platform, principal(platform), "sms/create", **{**SMS, "numbers": numbers})
@@ -306,7 +305,7 @@ def test_banning_a_sender_stops_it_within_the_revalidation_window(db: Database) 
     assert excinfo.value.err.name == "ERR_INVALID_SMS_SENDER"
 
 
-def test_database_errors_do_not_carry_message_texts(platform: Platform) -> None:
+def test_database_errors_do_not_carry_message_texts(platform: SqlPlatform) -> None:
     from sqlalchemy import insert, select
     from sqlalchemy.exc import IntegrityError
 
@@ -349,7 +348,7 @@ def test_the_same_reminder_scheduled_for_two_dates_is_not_a_duplicate(db: Databa
 
 
 def test_a_large_package_without_credit_is_refused_before_any_write(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
+    platform: SqlPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_customer(platform, balance=5)
     writes = []
@@ -366,7 +365,7 @@ def test_a_large_package_without_credit_is_refused_before_any_write(
 
 
 def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
+    platform: SqlPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Only a unique violation means "that customID is taken"; a NOT NULL or a foreign key
     # refusal is our fault and must surface as one, not as the client's.

@@ -14,10 +14,9 @@ from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
 from service.services.clock import FixedClock
-from service.services.platform import Platform
 from service.store.repositories import queue
 from service.store.repositories.ledger import SqlLedger
-from tests.conftest import Database, add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -32,7 +31,7 @@ RULES = {"01": "delivered", "02": "undelivered", "03": "rejected", "04": "silent
 NUMBERS = ["905321111101", "905321111102", "905321111103", "905321111104"]
 
 # What the `setup` fixture hands a test: a platform, its dispatcher and its carrier.
-Setup = tuple[Platform, Dispatcher, SimulatorCarrier]
+Setup = tuple[SqlPlatform, Dispatcher, SimulatorCarrier]
 
 
 @pytest.fixture

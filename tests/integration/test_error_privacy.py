@@ -12,11 +12,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from service.app import create_app
 from service.services import sms
-from service.services.platform import Platform
 from service.store.bulk import insert_rows
 from service.store.prepared import Prepared
 from service.store.schema import items, packages
-from tests.conftest import PASSWORD, Database, add_customer
+from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer
 from tests.integration.helpers import principal
 
 SECRET = "Dogrulama kodunuz 481516"
@@ -57,14 +56,14 @@ def _assert_hidden(error: BaseException) -> None:
     assert "not-null" in text or "null value" in text.lower() or "NOT NULL" in text, text
 
 
-def test_a_core_statement_error_names_the_column_not_the_row(platform: Platform) -> None:
+def test_a_core_statement_error_names_the_column_not_the_row(platform: SqlPlatform) -> None:
     add_customer(platform)
     with pytest.raises(IntegrityError) as caught, platform.store.write() as conn:
         conn.execute(insert(packages), _package_without_lane(principal(platform).user_id))
     _assert_hidden(caught.value)
 
 
-def test_a_prepared_statement_error_names_the_column_not_the_row(platform: Platform) -> None:
+def test_a_prepared_statement_error_names_the_column_not_the_row(platform: SqlPlatform) -> None:
     add_customer(platform)
     with pytest.raises(IntegrityError) as caught, platform.store.write() as conn:
         _INSERT_PACKAGE.execute(conn, _package_without_lane(principal(platform).user_id))
@@ -72,7 +71,7 @@ def test_a_prepared_statement_error_names_the_column_not_the_row(platform: Platf
 
 
 @pytest.mark.parametrize("rows", [1, 3, 70], ids=["execute", "executemany", "copy"])
-def test_a_bulk_insert_error_names_the_column_not_the_row(platform: Platform, rows) -> None:
+def test_a_bulk_insert_error_names_the_column_not_the_row(platform: SqlPlatform, rows: int) -> None:
     add_customer(platform)
     with platform.store.write() as conn:
         pkg = conn.execute(

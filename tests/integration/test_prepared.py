@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from service.services.platform import Platform
 from service.store.bulk import insert_rows
 from service.store.prepared import Prepared
 from service.store.schema import credit_ledger, users
-from tests.conftest import add_customer
+from tests.conftest import SqlPlatform, add_customer
 from tests.integration.helpers import principal
 
 _LEDGER = Prepared(insert(credit_ledger).returning(credit_ledger.c.id))
@@ -32,7 +31,7 @@ def _ledger_row(user_id, at):
     }
 
 
-def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform: Platform) -> None:
+def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform: SqlPlatform) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30)  # no microseconds: SQLite's text form must still match
@@ -55,7 +54,9 @@ def _stored_text(conn, ledger_id):
     ).scalar()
 
 
-def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform: Platform) -> None:
+def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(
+    platform: SqlPlatform,
+) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30)
@@ -79,7 +80,7 @@ def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform
 
 @pytest.mark.parametrize("count", [1, 100])  # PostgreSQL: executemany, then COPY
 def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(
-    platform: Platform, count
+    platform: SqlPlatform, count: int
 ) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
@@ -104,7 +105,7 @@ def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(
     assert [tuple(r) for r in stored] == rows
 
 
-def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform: Platform) -> None:
+def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform: SqlPlatform) -> None:
     add_customer(platform, "acme")
     with platform.store.read() as conn:
         assert _USER_BY_NAME.first(conn, {"name": "acme"})[1] == "acme"
@@ -113,7 +114,7 @@ def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform: Pl
 
 
 def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(
-    platform: Platform,
+    platform: SqlPlatform,
 ) -> None:
     add_customer(platform, "acme")
     secret = "pw-hash-482913"
@@ -134,7 +135,7 @@ def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(
 
 
 def test_prepared_insert_takes_the_columns_each_call_gives_and_defaults_the_rest(
-    platform: Platform,
+    platform: SqlPlatform,
 ) -> None:
     at = datetime(2026, 1, 1)
     user = {"username": "plain", "password_hash": "h", "user_type": 3, "created_at": at}

@@ -49,7 +49,7 @@ def test_a_schema_newer_than_the_code_is_not_for_migrate_to_fix(sqlite_db: Datab
         ("mysql+pymysql://u@h/d", "driver not installed: pymysql"),
     ],
 )
-def test_urls_that_name_no_usable_driver(url, reason) -> None:
+def test_urls_that_name_no_usable_driver(url: str, reason: str) -> None:
     with pytest.raises(UnusableDatabase, match=reason):
         Store(url)
 

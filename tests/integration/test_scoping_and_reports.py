@@ -9,13 +9,12 @@ import pytest
 from service.domain.constants import UserType
 from service.domain.errors import DomainError
 from service.services.clock import FixedClock
-from service.services.platform import Platform
-from tests.conftest import PASSWORD, Database, add_customer, make_platform
+from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import SMS, call, principal
 
 
 @pytest.fixture
-def two_users(platform: Platform) -> tuple[Platform, int]:
+def two_users(platform: SqlPlatform) -> tuple[SqlPlatform, int]:
     add_customer(platform, "acme", 100, "ACME")
     add_customer(platform, "rival", 100, "RIVAL")
     pkg = call(
@@ -36,7 +35,9 @@ def two_users(platform: Platform) -> tuple[Platform, int]:
         ("sms/recreate", {"id": "PKG", "title": "Kopya", "includeNewNumbers": False}),
     ],
 )
-def test_another_users_package_is_not_found(two_users: tuple[Platform, int], path, fields) -> None:
+def test_another_users_package_is_not_found(
+    two_users: tuple[SqlPlatform, int], path: str, fields
+) -> None:
     platform, pkg = two_users
     fields = {k: (pkg if v == "PKG" else v) for k, v in fields.items()}
     with pytest.raises(DomainError) as excinfo:
@@ -44,7 +45,7 @@ def test_another_users_package_is_not_found(two_users: tuple[Platform, int], pat
     assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_FOUND"
 
 
-def test_listings_show_only_the_callers_packages(two_users: tuple[Platform, int]) -> None:
+def test_listings_show_only_the_callers_packages(two_users: tuple[SqlPlatform, int]) -> None:
     platform, pkg = two_users
     rival = principal(platform, "rival")
     assert call(platform, rival, "sms/list", ids=[pkg])["stats"]["totalRecord"] == 0
@@ -54,7 +55,7 @@ def test_listings_show_only_the_callers_packages(two_users: tuple[Platform, int]
     assert [p["id"] for p in mine["list"]] == [pkg]
 
 
-def test_list_filters_by_custom_ids_keyword_sender_and_status(platform: Platform) -> None:
+def test_list_filters_by_custom_ids_keyword_sender_and_status(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     a = call(
@@ -82,7 +83,7 @@ def test_list_filters_by_custom_ids_keyword_sender_and_status(platform: Platform
         ids(status=9)
 
 
-def test_paging_counts_all_and_returns_one_page(platform: Platform) -> None:
+def test_paging_counts_all_and_returns_one_page(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100, duplicate_check=False)
     me = principal(platform)
     for n in range(25):
@@ -95,7 +96,7 @@ def test_paging_counts_all_and_returns_one_page(platform: Platform) -> None:
         assert excinfo.value.field == "pageSize"
 
 
-def test_summary_counts_parts_recipients_and_credit(platform: Platform) -> None:
+def test_summary_counts_parts_recipients_and_credit(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     call(
@@ -148,7 +149,7 @@ def test_inquiry_number_finds_what_was_sent_in_the_last_month(db: Database) -> N
     assert call(platform, me, "sms/inquiry-number", gsm="905321111111")["list"] == []
 
 
-def test_list_sender_filters_by_keyword_and_status(platform: Platform) -> None:
+def test_list_sender_filters_by_keyword_and_status(platform: SqlPlatform) -> None:
     from service.services import senders
 
     add_customer(platform, balance=0, sender="ACME")
@@ -203,7 +204,9 @@ def test_inquiry_number_from_a_start_date_alone_searches_until_now(db: Database)
     "path, field",
     [("sms/list", "keyword"), ("sms/list-sender", "keyword"), ("sms/list-item", "target")],
 )
-def test_an_overlong_search_text_is_an_invalid_parameter(platform: Platform, path, field) -> None:
+def test_an_overlong_search_text_is_an_invalid_parameter(
+    platform: SqlPlatform, path: str, field: str
+) -> None:
     # SQLite refuses LIKE patterns over 50,000 bytes: that was a 500.
     add_customer(platform, balance=10)
     me = principal(platform)
@@ -214,7 +217,9 @@ def test_an_overlong_search_text_is_an_invalid_parameter(platform: Platform, pat
     call(platform, me, path, pkgID=pkg, **{field: "9" * 2000})
 
 
-def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(platform: Platform) -> None:
+def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(
+    platform: SqlPlatform,
+) -> None:
     from service.domain.queries import PackageFilter, PageRequest
     from service.services import reports, users
 

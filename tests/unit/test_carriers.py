@@ -46,7 +46,7 @@ def test_links_are_named_kinds() -> None:
 
 
 @pytest.mark.parametrize("text", ["smpp", "a=nothing", "", " , ", "a=simulator,a=simulator", "a b"])
-def test_an_unknown_or_bad_carrier_is_a_settings_error_naming_the_variable(text) -> None:
+def test_an_unknown_or_bad_carrier_is_a_settings_error_naming_the_variable(text: str) -> None:
     with pytest.raises(SettingsError, match="FINSMS_CARRIERS"):
         parse_links(text)
 
@@ -59,7 +59,7 @@ def test_routes_map_operators_to_links_and_star_to_the_default() -> None:
 
 
 @pytest.mark.parametrize("text", ["0=nowhere", "7=sim-a", "x=sim-a", "0"])
-def test_a_route_to_an_unknown_link_or_operator_is_a_settings_error(text) -> None:
+def test_a_route_to_an_unknown_link_or_operator_is_a_settings_error(text: str) -> None:
     with pytest.raises(SettingsError, match="FINSMS_ROUTES"):
         parse_routes(text, ["sim-a"])
 

@@ -52,14 +52,14 @@ def test_float_setting_is_converted(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("raw", ["1", "true", "TRUE", "yes", "on", " On "])
-def test_true_flags(monkeypatch: pytest.MonkeyPatch, raw) -> None:
+def test_true_flags(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv("FINSMS_EMBEDDED_WORKER", raw)
     assert Settings.from_env(embedded_worker=False).embedded_worker is False
     assert Settings.from_env().embedded_worker is True
 
 
 @pytest.mark.parametrize("raw", ["0", "false", "no", "off", ""])
-def test_false_flags(monkeypatch: pytest.MonkeyPatch, raw) -> None:
+def test_false_flags(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv("FINSMS_EMBEDDED_WORKER", raw)
     assert Settings.from_env().embedded_worker is False
 
@@ -146,7 +146,7 @@ def test_one_thread_per_worker_unless_finsms_threads_says_otherwise(
     ],
 )
 def test_a_value_the_server_cannot_run_with_is_refused_naming_its_variable(
-    monkeypatch: pytest.MonkeyPatch, name, raw
+    monkeypatch: pytest.MonkeyPatch, name: str, raw: str
 ) -> None:
     # FINSMS_CLAIM_BATCH=0 made the dispatcher loop on the database without a pause.
     monkeypatch.setenv(f"FINSMS_{name}", raw)

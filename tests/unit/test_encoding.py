@@ -26,7 +26,7 @@ SISLI = "Şişli'de ğüzel ıslak çiçek"
     [(1, 1, 160), (160, 1, 160), (161, 2, 153), (306, 2, 153), (307, 3, 153), (459, 3, 153)],
 )
 def test_default_boundaries_160_single_153_per_part(
-    length, expected_parts, expected_per_part
+    length: int, expected_parts: int, expected_per_part: int
 ) -> None:
     seg = segment("a" * length, DEFAULT)
     assert (seg.units, seg.parts, seg.per_part) == (length, expected_parts, expected_per_part)
@@ -38,7 +38,7 @@ def test_default_boundaries_160_single_153_per_part(
     [(155, 1, 155), (156, 2, 149), (298, 2, 149), (299, 3, 149), (447, 3, 149), (448, 4, 149)],
 )
 def test_turkish_boundaries_155_single_149_per_part(
-    length, expected_parts, expected_per_part
+    length: int, expected_parts: int, expected_per_part: int
 ) -> None:
     seg = segment("a" * length, TURKISH)
     assert (seg.units, seg.parts, seg.per_part) == (length, expected_parts, expected_per_part)
@@ -54,7 +54,9 @@ def test_turkish_budgets_the_shift_ie_even_without_turkish_letters() -> None:
     ("length", "expected_parts", "expected_per_part"),
     [(70, 1, 70), (71, 2, 67), (134, 2, 67), (135, 3, 67), (201, 3, 67), (202, 4, 67)],
 )
-def test_ucs2_boundaries_70_single_67_per_part(length, expected_parts, expected_per_part) -> None:
+def test_ucs2_boundaries_70_single_67_per_part(
+    length: int, expected_parts: int, expected_per_part: int
+) -> None:
     seg = segment("a" * length, UNICODE)
     assert (seg.units, seg.parts, seg.per_part) == (length, expected_parts, expected_per_part)
     assert seg.effective is UNICODE and not seg.upgraded
@@ -195,7 +197,7 @@ def test_upgrade_keeps_the_original_text_untransliterated() -> None:
 
 
 @pytest.mark.parametrize("text", ["Привет", "مرحبا", "日本", "`", "\x1b", "á", "\t"])
-def test_characters_without_a_gsm_equivalent_upgrade(text) -> None:
+def test_characters_without_a_gsm_equivalent_upgrade(text: str) -> None:
     seg = segment(text, DEFAULT)
     assert (seg.effective, seg.upgraded, seg.text, seg.units) == (UNICODE, True, text, len(text))
 
@@ -251,7 +253,7 @@ def test_upgraded_message_is_split_on_ucs2_limits() -> None:
     ],
 )
 @pytest.mark.parametrize("encoding", [DEFAULT, TURKISH])
-def test_typographic_look_alikes_are_transliterated(char, replacement, encoding) -> None:
+def test_typographic_look_alikes_are_transliterated(char: str, replacement: str, encoding) -> None:
     seg = segment(f"x{char}y", encoding)
     assert seg.text == f"x{replacement}y"
     assert (seg.units, seg.effective, seg.upgraded) == (2 + len(replacement), encoding, False)
@@ -284,14 +286,14 @@ def test_unicode_never_transliterates() -> None:
 
 
 @pytest.mark.parametrize(("encoding", "single"), [(DEFAULT, 160), (TURKISH, 155), (UNICODE, 70)])
-def test_empty_text_is_one_part(encoding, single) -> None:
+def test_empty_text_is_one_part(encoding, single: int) -> None:
     assert segment("", encoding) == Segmentation(encoding, encoding, "", 0, 1, single, False)
     assert split("", encoding) == [""]
     assert parts("", encoding) == 1
 
 
 @pytest.mark.parametrize(("value", "encoding"), [(0, DEFAULT), (1, TURKISH), (2, UNICODE)])
-def test_int_encodings_are_accepted(value, encoding) -> None:
+def test_int_encodings_are_accepted(value: int, encoding) -> None:
     seg = segment(SISLI, value)
     assert seg == segment(SISLI, encoding)
     assert seg.requested is encoding
@@ -299,7 +301,7 @@ def test_int_encodings_are_accepted(value, encoding) -> None:
 
 
 @pytest.mark.parametrize("value", [-1, 3, 99, "0", 1.0, None, True])
-def test_invalid_encoding_raises_value_error(value) -> None:
+def test_invalid_encoding_raises_value_error(value: int | str | float | bool | None) -> None:
     with pytest.raises(ValueError, match="invalid encoding"):
         segment("abc", value)
     with pytest.raises(ValueError, match="invalid encoding"):

@@ -104,7 +104,7 @@ def test_vendor_codes_are_exactly_as_in_the_spec(code, name) -> None:
         ("ERR_MULTI_REQUEST_NOT_PERMITTED", "SMS50"),
     ],
 )
-def test_well_known_vendor_codes(name, code) -> None:
+def test_well_known_vendor_codes(name: str, code: str) -> None:
     assert Err[name].sms_code == code
 
 
@@ -137,7 +137,7 @@ def test_every_http_status_is_a_client_or_server_error() -> None:
         ("ERR_MULTI_REQUEST_NOT_PERMITTED", 429),
     ],
 )
-def test_http_status_of_key_errors(name, status) -> None:
+def test_http_status_of_key_errors(name: str, status: int) -> None:
     assert Err[name].status == status
 
 

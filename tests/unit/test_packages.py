@@ -149,7 +149,7 @@ def test_counts_keyed_by_plain_ints_work_like_item_states() -> None:
         (I.SENT, I.TIMED_OUT),
     ],
 )
-def test_legal_item_transitions(src, dst) -> None:
+def test_legal_item_transitions(src: I, dst: I) -> None:
     assert can_move(src, dst) is True
 
 
@@ -172,7 +172,7 @@ def test_legal_item_transitions(src, dst) -> None:
         (I.REJECTED, I.SENT),
     ],
 )
-def test_illegal_item_transitions(src, dst) -> None:
+def test_illegal_item_transitions(src: I, dst: I) -> None:
     assert can_move(src, dst) is False
 
 
@@ -202,14 +202,14 @@ def test_only_waiting_and_queueing_packages_can_be_cancelled() -> None:
 
 
 @pytest.mark.parametrize("state", [P.COMPLETED, P.SENDING_FAILED, P.REJECTED])
-def test_completed_and_failed_packages_can_be_recreated(state) -> None:
+def test_completed_and_failed_packages_can_be_recreated(state: P) -> None:
     assert state in rules.RECREATABLE_PACKAGE_STATES
 
 
 @pytest.mark.parametrize(
     "state", [P.SAVING, P.WAITING, P.QUEUEING, P.SENDING, P.SENT, P.PARTLY_REPORTED]
 )
-def test_unfinished_packages_cannot_be_recreated(state) -> None:
+def test_unfinished_packages_cannot_be_recreated(state: P) -> None:
     assert state not in rules.RECREATABLE_PACKAGE_STATES
 
 
@@ -243,24 +243,24 @@ def test_normal_validity_defaults_to_1440() -> None:
 
 
 @pytest.mark.parametrize("value", [3, 4, 5, 6])
-def test_otp_validity_3_to_6_is_accepted(value) -> None:
+def test_otp_validity_3_to_6_is_accepted(value: int) -> None:
     assert validity_minutes(SmsType.NORMAL, value, otp=True) == value
 
 
 @pytest.mark.parametrize("value", [0, 2, 7, 60, 1440, -1])
-def test_otp_validity_outside_3_to_6_is_invalid(value) -> None:
+def test_otp_validity_outside_3_to_6_is_invalid(value: int) -> None:
     with pytest.raises(DomainError) as excinfo:
         validity_minutes(SmsType.OTP, value, otp=True)
     _invalid_field(excinfo, "validity")
 
 
 @pytest.mark.parametrize("value", [60, 61, 720, 1440])
-def test_normal_validity_60_to_1440_is_accepted(value) -> None:
+def test_normal_validity_60_to_1440_is_accepted(value: int) -> None:
     assert validity_minutes(SmsType.NORMAL, value, otp=False) == value
 
 
 @pytest.mark.parametrize("value", [0, 6, 59, 1441, 10000])
-def test_normal_validity_outside_60_to_1440_is_invalid(value) -> None:
+def test_normal_validity_outside_60_to_1440_is_invalid(value: int) -> None:
     with pytest.raises(DomainError) as excinfo:
         validity_minutes(SmsType.NORMAL, value, otp=False)
     _invalid_field(excinfo, "validity")
@@ -294,7 +294,7 @@ def test_custom_id_of_101_characters_is_refused() -> None:
 @pytest.mark.parametrize(
     "value", ["abc", "ABC-123.x", "0", "-", ".", "a.b-c.D9", "f47ac10b-58cc-4372-a567-0e02b2c3d479"]
 )
-def test_custom_id_letters_digits_dash_and_dot_are_accepted(value) -> None:
+def test_custom_id_letters_digits_dash_and_dot_are_accepted(value: str) -> None:
     assert check_custom_id(value) == value
 
 
@@ -302,7 +302,7 @@ def test_custom_id_letters_digits_dash_and_dot_are_accepted(value) -> None:
     "value",
     ["has space", "under_score", "şifre", "Ğ1", "ıd", "İD", "a/b", "a+b", "a@b", "abc\n", "", "ü"],
 )
-def test_custom_id_with_other_characters_is_refused(value) -> None:
+def test_custom_id_with_other_characters_is_refused(value: str) -> None:
     with pytest.raises(DomainError) as excinfo:
         check_custom_id(value)
     _invalid_field(excinfo, "customID")
@@ -395,12 +395,12 @@ def test_split_needs_interval_and_amount() -> None:
 
 
 @pytest.mark.parametrize("amount", [1000, 2000, 15000])
-def test_split_amount_multiple_of_1000_is_accepted(amount) -> None:
+def test_split_amount_multiple_of_1000_is_accepted(amount: int) -> None:
     assert check_periodic(0, 1, amount).amount == amount
 
 
 @pytest.mark.parametrize("amount", [0, 999, 1500, 2001, -1000])
-def test_split_amount_not_a_multiple_of_1000_from_1000_is_refused(amount) -> None:
+def test_split_amount_not_a_multiple_of_1000_from_1000_is_refused(amount: int) -> None:
     with pytest.raises(DomainError) as excinfo:
         check_periodic(0, 10, amount)
     _invalid_field(excinfo, "periodicSettings.amount")
@@ -413,7 +413,7 @@ def test_split_amount_missing_is_refused() -> None:
 
 
 @pytest.mark.parametrize("interval", [0, -5, None])
-def test_split_interval_below_1_or_missing_is_refused(interval) -> None:
+def test_split_interval_below_1_or_missing_is_refused(interval: int | None) -> None:
     with pytest.raises(DomainError) as excinfo:
         check_periodic(0, interval, 1000)
     _invalid_field(excinfo, "periodicSettings.interval")
@@ -427,7 +427,7 @@ def test_period_type_0_without_interval_or_amount_is_a_plain_one_time_sending() 
 
 
 @pytest.mark.parametrize("ptype", [1, 2, 3, 4])
-def test_repeating_types_are_accepted_alone(ptype) -> None:
+def test_repeating_types_are_accepted_alone(ptype: int) -> None:
     periodic = check_periodic(ptype, None, None)
     assert periodic == Periodic(PeriodType(ptype))
     assert periodic.is_split is False
@@ -438,7 +438,7 @@ def test_repeating_type_ignores_interval_and_amount() -> None:
 
 
 @pytest.mark.parametrize("ptype", [5, -1, 99])
-def test_unknown_period_type_is_refused(ptype) -> None:
+def test_unknown_period_type_is_refused(ptype: int) -> None:
     with pytest.raises(DomainError) as excinfo:
         check_periodic(ptype, None, None)
     _invalid_field(excinfo, "periodicSettings.periodType")
@@ -459,7 +459,7 @@ START = datetime(2025, 1, 1, 9, 0)
     ("index", "minutes"),
     [(0, 0), (999, 0), (1000, 30), (1999, 30), (2000, 60), (2500, 60), (10_000, 300)],
 )
-def test_split_due_moves_each_chunk_of_amount_by_interval(index, minutes) -> None:
+def test_split_due_moves_each_chunk_of_amount_by_interval(index: int, minutes: int) -> None:
     periodic = Periodic(PeriodType.ONE_TIME, interval=30, amount=1000)
     assert split_due(START, index, periodic) == START + timedelta(minutes=minutes)
 

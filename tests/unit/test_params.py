@@ -110,7 +110,9 @@ def test_zero_and_false_are_given() -> None:
     ("value", "expected"),
     [(12, 12), ("12", 12), (" 12 ", 12), (12.0, 12), ("-3", -3), ("+7", 7), ("0", 0), (-4, -4)],
 )
-def test_int_coercion_accepts_ints_digit_strings_and_whole_floats(value, expected) -> None:
+def test_int_coercion_accepts_ints_digit_strings_and_whole_floats(
+    value: int | str | float, expected: int
+) -> None:
     result = Params({"n": value}).int("n")
     assert result == expected
     assert type(result) is int
@@ -138,7 +140,7 @@ def test_to_int_blank_gives_default() -> None:
 
 
 @pytest.mark.parametrize("value", ["+-5", "--5"])
-def test_int_coercion_rejects_doubled_signs_with_invalid_param(value) -> None:
+def test_int_coercion_rejects_doubled_signs_with_invalid_param(value: str) -> None:
     with pytest.raises(DomainError) as excinfo:
         to_int(value, "validity")
     _invalid(excinfo, "validity")
@@ -171,12 +173,12 @@ def test_str_rejects_bools_lists_and_objects(value) -> None:
 
 
 @pytest.mark.parametrize("value", [True, 1, "1", "true", "TRUE", " True ", "yes", "on", "evet"])
-def test_truthy_values_become_true(value) -> None:
+def test_truthy_values_become_true(value: bool | int | str) -> None:
     assert Params({"commercial": value}).bool("commercial") is True
 
 
 @pytest.mark.parametrize("value", [False, 0, "0", "false", "False", "no", "off", "hayir", "hayır"])
-def test_falsy_values_become_false(value) -> None:
+def test_falsy_values_become_false(value: bool | int | str) -> None:
     assert Params({"commercial": value}).bool("commercial") is False
 
 
@@ -246,7 +248,7 @@ def test_dict_rejects_non_objects(value) -> None:
         ("  2025-03-04 05:06  ", datetime(2025, 3, 4, 5, 6)),
     ],
 )
-def test_date_formats_of_the_api_are_parsed_naive(text, expected) -> None:
+def test_date_formats_of_the_api_are_parsed_naive(text: str, expected) -> None:
     result = Params({"sendingDate": text}).date("sendingDate")
     assert result == expected
     assert result.tzinfo is None
@@ -263,7 +265,7 @@ def test_date_formats_of_the_api_are_parsed_naive(text, expected) -> None:
         "1700000000",
     ],
 )
-def test_other_date_texts_are_invalid_naming_the_field(text) -> None:
+def test_other_date_texts_are_invalid_naming_the_field(text: str) -> None:
     with pytest.raises(DomainError) as excinfo:
         Params({"startDate": text}).date("startDate")
     _invalid(excinfo, "startDate")

@@ -38,7 +38,7 @@ def test_plus_90_prefix_is_dropped_to_the_plain_form() -> None:
     "value",
     [" 905551234567", "905551234567 ", "\t05551234567\n", "  +905551234567  ", " 5551234567 "],
 )
-def test_surrounding_whitespace_is_ignored(value) -> None:
+def test_surrounding_whitespace_is_ignored(value: str) -> None:
     assert normalize(value) == "905551234567"
 
 
@@ -55,7 +55,7 @@ def test_float_without_fraction_is_accepted_as_a_number() -> None:
         ("5991234567", "905991234567"),
     ],
 )
-def test_any_5xx_mobile_prefix_normalises(value, expected) -> None:
+def test_any_5xx_mobile_prefix_normalises(value: str, expected: str) -> None:
     assert normalize(value) == expected
 
 
@@ -75,19 +75,19 @@ def test_any_5xx_mobile_prefix_normalises(value, expected) -> None:
         "5",
     ],
 )
-def test_wrong_length_is_rejected(value) -> None:
+def test_wrong_length_is_rejected(value: str) -> None:
     assert normalize(value) is None
 
 
 @pytest.mark.parametrize(
     "value", ["902121234567", "02121234567", "2121234567", 902161234567, 2121234567, "903121234567"]
 )
-def test_landline_numbers_are_rejected(value) -> None:
+def test_landline_numbers_are_rejected(value: str | int) -> None:
     assert normalize(value) is None
 
 
 @pytest.mark.parametrize("value", ["90555123456a", "abc", "5551234567x", "++905551234567"])
-def test_letters_and_punctuation_are_rejected(value) -> None:
+def test_letters_and_punctuation_are_rejected(value: str) -> None:
     assert normalize(value) is None
 
 
@@ -97,7 +97,7 @@ def test_non_ascii_digits_are_rejected() -> None:
 
 
 @pytest.mark.parametrize("value", [True, False])
-def test_bool_is_not_a_number(value) -> None:
+def test_bool_is_not_a_number(value: bool) -> None:
     assert normalize(value) is None
 
 
@@ -142,7 +142,7 @@ def test_netgsm_prefix_510() -> None:
 
 
 @pytest.mark.parametrize("prefix", [508, 509, 511, 520, 560, 562, 599])
-def test_unknown_prefix_has_no_operator(prefix) -> None:
+def test_unknown_prefix_has_no_operator(prefix: int) -> None:
     assert operator_of(f"90{prefix}1234567") is None
 
 
@@ -170,7 +170,7 @@ def test_operator_of_a_normalised_int_input() -> None:
         "+ 90 532 123 45 67",
     ],
 )
-def test_separators_people_type_inside_numbers_are_ignored(value) -> None:
+def test_separators_people_type_inside_numbers_are_ignored(value: str) -> None:
     assert normalize(value) == "905321234567"
 
 

@@ -132,7 +132,7 @@ def test_invalid_numbers_are_skipped_and_counted() -> None:
 
 
 @pytest.mark.parametrize("blank", [None, ""])
-def test_a_blank_number_entry_refuses_the_package(blank) -> None:
+def test_a_blank_number_entry_refuses_the_package(blank: str | None) -> None:
     # Not dropped in silence: the client meant someone there.
     raises(Err.ERR_INVALID_PARAM, "numbers", sendingType=1, numbers=[A, blank, B])
 
@@ -399,7 +399,7 @@ def test_defaults_of_a_minimal_create() -> None:
 
 
 @pytest.mark.parametrize("content", [None, "", "   "])
-def test_missing_content_for_single_is_invalid(content) -> None:
+def test_missing_content_for_single_is_invalid(content: str | None) -> None:
     raises(Err.ERR_INVALID_PARAM, "content", number=A, content=content)
 
 
@@ -414,22 +414,22 @@ def test_numeric_content_becomes_text() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"), [(0, Encoding.DEFAULT), ("1", Encoding.TURKISH), (2, Encoding.UNICODE)]
 )
-def test_encodings_0_to_2_are_read(value, expected) -> None:
+def test_encodings_0_to_2_are_read(value: int | str, expected: Encoding) -> None:
     assert create(number=A, encoding=value).encoding is expected
 
 
 @pytest.mark.parametrize("value", [3, -1, "abc", 1.5])
-def test_bad_encoding_is_invalid(value) -> None:
+def test_bad_encoding_is_invalid(value: int | str | float) -> None:
     raises(Err.ERR_INVALID_PARAM, "encoding", number=A, encoding=value)
 
 
 @pytest.mark.parametrize("value", [3, -1, "x"])
-def test_bad_sms_type_is_invalid(value) -> None:
+def test_bad_sms_type_is_invalid(value: int | str) -> None:
     raises(Err.ERR_INVALID_PARAM, "type", number=A, type=value)
 
 
 @pytest.mark.parametrize("value", [3, -1, "x"])
-def test_bad_sending_type_is_invalid(value) -> None:
+def test_bad_sending_type_is_invalid(value: int | str) -> None:
     raises(Err.ERR_INVALID_PARAM, "sendingType", number=A, sendingType=value)
 
 
@@ -498,7 +498,7 @@ def test_custom_id_is_checked() -> None:
 @pytest.mark.parametrize(
     "url", ["http://example.com/hook", "https://example.com/h?x=1", "HTTPS://EXAMPLE.COM/"]
 )
-def test_push_url_http_or_https_is_kept(url) -> None:
+def test_push_url_http_or_https_is_kept(url: str) -> None:
     assert create(number=A, pushSettings={"url": url}).push_url == url
 
 
@@ -516,7 +516,7 @@ def test_push_settings_without_url_mean_no_push() -> None:
 
 
 @pytest.mark.parametrize(("value", "expected"), [(True, True), ("false", False), (1, True)])
-def test_commercial_flag_is_read(value, expected) -> None:
+def test_commercial_flag_is_read(value: bool | str | int, expected: bool) -> None:
     assert create(number=A, commercial=value).commercial is expected
 
 
@@ -535,12 +535,12 @@ def test_otp_is_a_single_otp_sending_with_default_validity_6() -> None:
 
 
 @pytest.mark.parametrize("validity", [3, "4", 6])
-def test_otp_accepts_validity_3_to_6(validity) -> None:
+def test_otp_accepts_validity_3_to_6(validity: int | str) -> None:
     assert otp(validity=validity).validity == int(validity)
 
 
 @pytest.mark.parametrize("validity", [2, 7, 60, 1440])
-def test_otp_refuses_validity_outside_3_to_6(validity) -> None:
+def test_otp_refuses_validity_outside_3_to_6(validity: int) -> None:
     with pytest.raises(DomainError) as excinfo:
         otp(validity=validity)
     assert excinfo.value.err is Err.ERR_INVALID_PARAM
@@ -616,6 +616,6 @@ def test_a_placeholder_value_that_is_not_storable_text_is_refused(value) -> None
 
 
 @pytest.mark.parametrize("when", ["2026-02-30 10:00", "9999-12-31 23:59", 12345, "yarın"])
-def test_an_unreadable_sending_date_is_sms08_like_a_past_one(when) -> None:
+def test_an_unreadable_sending_date_is_sms08_like_a_past_one(when: str | int) -> None:
     # Clients branch on ERR_INVALID_SMS_SENDING_DATE ("invalid or in the past").
     raises(Err.ERR_INVALID_SMS_SENDING_DATE, "sendingDate", sendingDate=when)

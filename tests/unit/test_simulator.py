@@ -71,7 +71,7 @@ def test_later_rule_for_the_same_suffix_wins() -> None:
         "**=delivered",
     ],
 )
-def test_bad_rule_raises_value_error(text) -> None:
+def test_bad_rule_raises_value_error(text: str) -> None:
     with pytest.raises(ValueError, match="bad simulator rule"):
         parse_rules(text)
 
