@@ -10,11 +10,11 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -151,6 +151,27 @@ if TYPE_CHECKING:
 
 else:
     SqlPlatform = Platform
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def counted(calls: list[int], real: Callable[P, R]) -> Callable[P, R]:
+    """`real`, appending 1 to `calls` at each call: a monkeypatch that counts calls."""
+
+    def counting(*args: P.args, **kwargs: P.kwargs) -> R:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    return counting
+
+
+def sqlite_file(store: Store) -> str:
+    """The database file of a SQLite store."""
+    path = store.engine.url.database
+    assert path is not None, f"{store.url} names no database file"
+    return path
 
 
 _MADE: list[Platform] = []

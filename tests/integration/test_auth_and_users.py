@@ -7,7 +7,7 @@ import pytest
 from service.domain.constants import UserType
 from service.domain.errors import DomainError
 from service.services import credit, users
-from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer, make_platform
+from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer, counted, make_platform
 from tests.integration.helpers import balance
 
 
@@ -15,11 +15,9 @@ def test_cached_credentials_skip_the_hash_and_a_new_password_invalidates_them(
     platform: SqlPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_customer(platform)
-    verifications = []
+    verifications: list[int] = []
     real = platform.auth._verify
-    monkeypatch.setattr(
-        platform.auth, "_verify", lambda h, p: verifications.append(1) or real(h, p)
-    )
+    monkeypatch.setattr(platform.auth, "_verify", counted(verifications, real))
     for _ in range(5):
         platform.authenticate("acme", PASSWORD)
     assert len(verifications) == 1

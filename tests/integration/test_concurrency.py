@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
 from service.store.schema import items, packages
 from service.store.uow import SqlTransaction
-from tests.conftest import Database, add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -28,10 +30,10 @@ from tests.integration.helpers import (
 NOW = datetime(2026, 1, 1)
 
 
-def _race(platform, bodies, workers):
+def _race(platform: SqlPlatform, bodies: list[dict[str, Any]], workers: int) -> list[object]:
     me = principal(platform)
 
-    def attempt(body):
+    def attempt(body: dict[str, Any]) -> object:
         try:
             return call(platform, me, "sms/create", **body)["pkgID"]
         except DomainError as error:
@@ -77,7 +79,9 @@ def test_concurrent_duplicates_are_refused_but_one(db: Database) -> None:
     assert balance(platform) == 998
 
 
-def _overlap(platform, first, second) -> None:
+def _overlap(
+    platform: SqlPlatform, first: Callable[[Connection], None], second: Callable[[Connection], None]
+) -> None:
     """Run `first` and `second` each in its own transaction, `second` starting while
     `first` still holds its transaction open: the interleaving that breaks
     read-then-write code on PostgreSQL."""
@@ -104,7 +108,7 @@ def _overlap(platform, first, second) -> None:
     two.join(20)
 
 
-def _two_recipients_in_state(platform, state: ItemState) -> int:
+def _two_recipients_in_state(platform: SqlPlatform, state: ItemState) -> int:
     add_customer(platform, balance=10)
     pkg = call(
         platform,
@@ -121,7 +125,7 @@ def test_two_settlers_of_one_package_refund_it_once(pg_db: Database) -> None:
     platform = make_platform(pg_db)
     pkg = _two_recipients_in_state(platform, ItemState.UNDELIVERED)
 
-    def settle(conn) -> None:
+    def settle(conn: Connection) -> None:
         delivery.settle(SqlTransaction(conn), [pkg], NOW)
 
     _overlap(platform, settle, settle)
@@ -133,8 +137,8 @@ def test_last_two_reports_applied_concurrently_complete_the_package(pg_db: Datab
     platform = make_platform(pg_db)
     pkg = _two_recipients_in_state(platform, ItemState.SENT)
 
-    def deliver(target: str):
-        def run(conn) -> None:
+    def deliver(target: str) -> Callable[[Connection], None]:
+        def run(conn: Connection) -> None:
             conn.execute(
                 update(items).where(items.c.target == target).values(state=int(ItemState.DELIVERED))
             )
@@ -157,7 +161,7 @@ def test_transfers_both_ways_between_two_users_never_deadlock(db: Database) -> N
     credit.mint(platform, "bayi", 1000)
     credit.transfer(platform, "bayi", "acme", 500)
 
-    def move(amount) -> None:
+    def move(amount: int) -> None:
         credit.transfer(platform, "bayi", "acme", amount)
 
     with ThreadPoolExecutor(8) as pool:

@@ -10,7 +10,7 @@ from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services.clock import FixedClock
 from service.store.schema import items, packages
-from tests.conftest import Database, SqlPlatform, add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, counted, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -351,9 +351,9 @@ def test_a_large_package_without_credit_is_refused_before_any_write(
     platform: SqlPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_customer(platform, balance=5)
-    writes = []
+    writes: list[int] = []
     real = platform.store.write
-    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    monkeypatch.setattr(platform.store, "write", counted(writes, real))
     with pytest.raises(DomainError) as excinfo:
         call(
             platform,
@@ -371,11 +371,10 @@ def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(
     # refusal is our fault and must surface as one, not as the client's.
     from sqlalchemy.exc import IntegrityError
 
-    from service.services import sms
     from service.store.repositories import packages as packages_repo
 
     add_customer(platform)
-    monkeypatch.setattr(sms.rules, "lane_of", lambda *a: None)
+    monkeypatch.setattr("service.services.sms.rules.lane_of", lambda *a: None)
     with pytest.raises(IntegrityError):
         call(
             platform,

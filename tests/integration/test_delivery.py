@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from service.services import delivery
 from service.services.clock import FixedClock
 from service.store.repositories import queue
 from service.store.repositories.ledger import SqlLedger
-from tests.conftest import Database, SqlPlatform, add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, counted, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -48,8 +49,9 @@ def setup(db: Database, clock: FixedClock) -> Iterator[Setup]:
     platform.store.dispose()
 
 
-def create(platform, **fields):
-    return call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
+def create(platform: SqlPlatform, **fields: Any) -> int:
+    pkg: int = call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
+    return pkg
 
 
 def test_items_reach_every_final_state_and_failures_are_refunded(
@@ -320,9 +322,9 @@ def test_recreate_requires_title_and_include_new_numbers(
 
 def test_idle_dispatcher_takes_no_write_lock(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     platform, dispatcher, _ = setup
-    writes = []
+    writes: list[int] = []
     real = platform.store.write
-    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    monkeypatch.setattr(platform.store, "write", counted(writes, real))
     dispatcher._next_housekeeping = float("inf")
     for _ in range(5):
         dispatcher.run_once()
@@ -368,7 +370,7 @@ def test_a_failed_record_of_the_carriers_answer_is_retried(
     pkg = create(platform, numbers=["905321111101"])
     real, calls = delivery.record_submissions, []
 
-    def flaky(*args):
+    def flaky(*args: Any) -> int:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("deadlock detected")
@@ -380,7 +382,9 @@ def test_a_failed_record_of_the_carriers_answer_is_retried(
     assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
 
 
-def _statements_of_one_pass(platform, dispatcher, clock, packages: int) -> list[int]:
+def _statements_of_one_pass(
+    platform: SqlPlatform, dispatcher: Dispatcher, clock: FixedClock, packages: int
+) -> list[int]:
     """Statements run by a claim pass and by the report pass, for `packages` OTPs."""
     from sqlalchemy import event
 
@@ -395,7 +399,7 @@ def _statements_of_one_pass(platform, dispatcher, clock, packages: int) -> list[
         )
     counted: list[int] = []
 
-    def count(*_args) -> None:
+    def count(*_args: object) -> None:
         counted[-1] += 1
 
     event.listen(platform.store.engine, "before_cursor_execute", count)
@@ -480,9 +484,9 @@ def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(
             ],
         )
     monkeypatch.setattr(delivery, "FORGET_CHUNK", 3)
-    writes = []
+    writes: list[int] = []
     real = platform.store.write
-    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    monkeypatch.setattr(platform.store, "write", counted(writes, real))
 
     assert delivery.forget_old_fingerprints(platform) == 10
     assert len(writes) == 4  # 3 + 3 + 3 + 1, each in a transaction of its own
@@ -515,18 +519,17 @@ def test_settling_locks_balances_in_user_order_before_any_package(
     clock.advance(seconds=5)
     order: list[object] = []
     real_credit, real_refresh = SqlLedger.credit, queue.SqlQueue.refresh_packages
-    monkeypatch.setattr(
-        SqlLedger,
-        "credit",
-        lambda self, user_id, *a, **k: (order.append(user_id), real_credit(self, user_id, *a, **k))[
-            1
-        ],
-    )
-    monkeypatch.setattr(
-        queue.SqlQueue,
-        "refresh_packages",
-        lambda *a: (order.append("packages"), real_refresh(*a))[1],
-    )
+
+    def credit(self: SqlLedger, user_id: int, *a: Any, **k: Any) -> int:
+        order.append(user_id)
+        return real_credit(self, user_id, *a, **k)
+
+    def refresh_packages(*a: Any) -> None:
+        order.append("packages")
+        return real_refresh(*a)
+
+    monkeypatch.setattr(SqlLedger, "credit", credit)
+    monkeypatch.setattr(queue.SqlQueue, "refresh_packages", refresh_packages)
     monkeypatch.setattr(queue, "_IN_CHUNK", 1)
     acme, bravo = principal_of(platform, "acme").user_id, principal_of(platform, "bravo").user_id
     try:

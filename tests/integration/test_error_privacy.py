@@ -11,7 +11,6 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from service.app import create_app
-from service.services import sms
 from service.store.bulk import insert_rows
 from service.store.prepared import Prepared
 from service.store.schema import items, packages
@@ -96,7 +95,7 @@ def test_an_unexpected_database_error_is_logged_without_the_sms(
     platform = make_platform(db)
     add_customer(platform)
     app = create_app(platform=platform)
-    monkeypatch.setattr(sms.rules, "lane_of", lambda *a: None)  # a bug: no lane
+    monkeypatch.setattr("service.services.sms.rules.lane_of", lambda *a: None)  # a bug: no lane
     caplog.set_level(logging.ERROR)
     with app.flask.test_client() as client:
         answer = client.post(

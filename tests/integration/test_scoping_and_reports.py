@@ -36,7 +36,7 @@ def two_users(platform: SqlPlatform) -> tuple[SqlPlatform, int]:
     ],
 )
 def test_another_users_package_is_not_found(
-    two_users: tuple[SqlPlatform, int], path: str, fields
+    two_users: tuple[SqlPlatform, int], path: str, fields: dict[str, object]
 ) -> None:
     platform, pkg = two_users
     fields = {k: (pkg if v == "PKG" else v) for k, v in fields.items()}
@@ -69,7 +69,7 @@ def test_list_filters_by_custom_ids_keyword_sender_and_status(platform: SqlPlatf
     )["pkgID"]
     call(platform, me, "sms/cancel", id=b)
 
-    def ids(**filters):
+    def ids(**filters: object) -> list[int]:
         return [p["id"] for p in call(platform, me, "sms/list", **filters)["list"]]
 
     assert ids() == [b, a]

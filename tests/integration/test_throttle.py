@@ -24,7 +24,7 @@ from service.services.auth import Authenticator, Failures, Throttle
 from service.store.db import Store
 from service.store.ratelimit import SWEEP_BATCH, SqlStorage, open_storage
 from service.store.schema import rate_limits
-from tests.conftest import PASSWORD, Database, add_customer, database_for, make_platform
+from tests.conftest import PASSWORD, Database, add_customer, counted, database_for, make_platform
 from tests.redis_helpers import redis_or_skip
 
 OpenStorage = Callable[[], Storage]
@@ -226,7 +226,7 @@ def test_keys_the_column_cannot_hold_are_stored_by_digest(
 def _count_calls(monkeypatch: pytest.MonkeyPatch, obj: object, name: str) -> list[int]:
     calls: list[int] = []
     real = getattr(obj, name)
-    monkeypatch.setattr(obj, name, lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(obj, name, counted(calls, real))
     return calls
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from service.domain.carrier import DeliveryReceipt, SubmitResult
+from service.domain.carrier import DeliveryReceipt, Submission, SubmitResult
 from service.domain.constants import ItemState, PackageState
 from service.domain.packages import OTP_LANE
-from service.domain.pricing import FACADE_PRICING, NODE_PRICING, PackageSource
+from service.domain.pricing import FACADE_PRICING, NODE_PRICING, PackageSource, PricingPolicy
 from service.services import delivery
 from tests.unit.memory_platform import T0, MemoryPlatform
 
@@ -22,7 +22,12 @@ def platform() -> MemoryPlatform:
     return MemoryPlatform()
 
 
-def send(platform, owner: str = "w", outcomes=None, lane: int = 1):
+def send(
+    platform: MemoryPlatform,
+    owner: str = "w",
+    outcomes: dict[str, str] | None = None,
+    lane: int = 1,
+) -> list[Submission]:
     """Claim a lane and record the carrier's answers: by number suffix, 'rejected' or an
     accepted reference "ref-<item id>"; the claimed submissions."""
     claimed = delivery.claim(platform, owner, lane, 100)
@@ -36,7 +41,9 @@ def send(platform, owner: str = "w", outcomes=None, lane: int = 1):
     return claimed
 
 
-def receipt(platform, submission, state=ItemState.DELIVERED):
+def receipt(
+    platform: MemoryPlatform, submission: Submission, state: ItemState = ItemState.DELIVERED
+) -> DeliveryReceipt:
     return DeliveryReceipt(f"ref-{submission.item_id}", state, platform.clock.now())
 
 
@@ -216,7 +223,7 @@ def test_node_refunds_do_not_wait_for_the_sweep(platform: MemoryPlatform) -> Non
 
 
 @pytest.mark.parametrize("source", list(PackageSource))
-def test_unlimited_users_get_nothing_back(platform: MemoryPlatform, source) -> None:
+def test_unlimited_users_get_nothing_back(platform: MemoryPlatform, source: PackageSource) -> None:
     user = platform.add_user(0, unlimited=True)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], source=source)
     send(platform, outcomes={"01": "rejected", "02": "rejected"})
@@ -260,7 +267,7 @@ def test_an_idle_pass_commits_nothing(platform: MemoryPlatform) -> None:
 
 
 @pytest.mark.parametrize("policy", [NODE_PRICING, FACADE_PRICING])
-def test_the_refund_cut_off_agrees_with_refund_due(policy) -> None:
+def test_the_refund_cut_off_agrees_with_refund_due(policy: PricingPolicy) -> None:
     now = T0 + timedelta(days=3)
     cut = policy.held_after(now)
     for sent in (now - timedelta(hours=48, seconds=1), now - timedelta(hours=48), now):
