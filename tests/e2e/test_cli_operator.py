@@ -78,7 +78,9 @@ def url(empty_url: str, capsys: pytest.CaptureFixture[str]) -> str:
 # --- the command's surface ------------------------------------------------------------
 
 
-def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple]:
+def _commands(
+    group: click.Group, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     for name, command_ in group.commands.items():
         yield (*path, name), command_
         if isinstance(command_, click.Group):
@@ -119,7 +121,7 @@ def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[
         [],
     ],
 )
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], args) -> None:
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     code, _, err = finsms(capsys, *args)
     assert code == 2, err
 
@@ -165,7 +167,7 @@ COMMANDS = [
 @pytest.mark.parametrize("kind", list(_bad_urls(Path("/tmp"))))
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
 def test_a_bad_database_is_one_line_naming_the_option_and_exits_2(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind, args
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str, args: list[str]
 ) -> None:
     url = _bad_urls(tmp_path)[kind]
     code, out, err = finsms(capsys, *args, "--database", url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any, NoReturn
 
 import pytest
 import requests
@@ -64,7 +65,7 @@ def test_create_otp_tolerates_fields_it_does_not_use(api: Api) -> None:
 @pytest.mark.parametrize(
     "number", [905321111111, "905321111111", "05321111111", "5321111111", ["905321111111"]]
 )
-def test_single_sending_accepts_every_number_form(api: Api, number) -> None:
+def test_single_sending_accepts_every_number_form(api: Api, number: object) -> None:
     body = {
         "type": 1,
         "sendingType": 0,
@@ -158,7 +159,9 @@ def test_lowercase_authorization_header_is_accepted(server: LiveServer, api: Api
 
 
 @pytest.mark.parametrize("auth", [("acme", "wrong"), ("nobody", "s3cret-pass"), None])
-def test_bad_credentials_get_one_identical_401(server: LiveServer, api: Api, auth) -> None:
+def test_bad_credentials_get_one_identical_401(
+    server: LiveServer, api: Api, auth: tuple[str, str] | None
+) -> None:
     response = requests.post(server.url + "/user/credit", auth=auth, timeout=10)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
@@ -200,7 +203,9 @@ def test_error_envelope_has_numeric_status_code_name_and_null_data(api: Api) -> 
         ({"numbers": ["905321111111"] * 1, "content": "a" * 2000}, "ERR_INVALID_PARAM"),
     ],
 )
-def test_bad_create_requests_get_their_code_and_change_nothing(api: Api, fields, code: str) -> None:
+def test_bad_create_requests_get_their_code_and_change_nothing(
+    api: Api, fields: dict[str, Any], code: str
+) -> None:
     assert api.error("/sms/create", {**VENDOR_PHP_CREATE, **fields})["code"] == code
     assert api.data("/user/credit") == {"credit": 1000}
     assert api.data("/sms/list")["stats"]["totalRecord"] == 0
@@ -375,7 +380,7 @@ def test_form_fields_are_read_too(api: Api) -> None:
 def test_health_is_503_when_the_database_is_unreachable(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken():
+    def broken() -> NoReturn:
         raise OSError("database gone")
 
     monkeypatch.setattr(server.platform.store, "ping", broken)
@@ -429,7 +434,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("path, body, code", HOSTILE, ids=[f"{p}:{c}" for p, _, c in HOSTILE])
 def test_hostile_values_get_a_clear_error_on_both_databases(
-    any_server: LiveServer, path, body, code
+    any_server: LiveServer, path: str, body: dict[str, Any], code: str
 ) -> None:
     add_customer(any_server.platform, "acme", 100_000, "ACME")
     api = Api(any_server.url, "acme")

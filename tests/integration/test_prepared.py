@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from service.store.bulk import insert_rows
@@ -21,7 +21,7 @@ _USER_BY_NAME = Prepared(
 )
 
 
-def _ledger_row(user_id, at):
+def _ledger_row(user_id: int, at: datetime) -> dict[str, object]:
     return {
         "user_id": user_id,
         "amount": -3,
@@ -48,10 +48,11 @@ def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform: Sql
     assert later == new_id  # comparisons against the stored value work as on the Core path
 
 
-def _stored_text(conn, ledger_id):
-    return conn.exec_driver_sql(
+def _stored_text(conn: Connection, ledger_id: int) -> str | None:
+    text: str | None = conn.exec_driver_sql(
         f"SELECT CAST(created_at AS TEXT) FROM credit_ledger WHERE id = {int(ledger_id)}"
     ).scalar()
+    return text
 
 
 def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(
@@ -108,7 +109,8 @@ def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(
 def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform: SqlPlatform) -> None:
     add_customer(platform, "acme")
     with platform.store.read() as conn:
-        assert _USER_BY_NAME.first(conn, {"name": "acme"})[1] == "acme"
+        row = _USER_BY_NAME.first(conn, {"name": "acme"})
+        assert row is not None and row[1] == "acme"
         assert _USER_BY_NAME.first(conn, {"name": "nobody"}) is None
         assert _USER_BY_NAME.scalar(conn, {"name": "nobody"}) is None
 

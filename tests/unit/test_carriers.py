@@ -4,6 +4,7 @@ dispatcher between them and the settlement service (in memory)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -12,7 +13,7 @@ from service.delivery.carriers.registry import build_router, parse_links
 from service.delivery.carriers.router import Router, parse_routes
 from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
 from service.delivery.dispatcher import Dispatcher, LoggedInbound
-from service.domain.carrier import InboundMessage, Submission
+from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission
 from service.domain.constants import ItemState, Operator, PackageState
 from tests.unit.memory_platform import T0, MemoryPlatform
 
@@ -32,7 +33,7 @@ def links(*names: str) -> dict[str, SimulatorCarrier]:
 
 
 def test_the_default_is_one_simulator_link_for_every_operator() -> None:
-    router = build_router(MemoryPlatform())
+    router = build_router(MemoryPlatform().as_platform)
     assert list(router.links) == ["simulator"] and router.default == "simulator"
     assert isinstance(router.link_for(Operator.VODAFONE), SimulatorCarrier)
 
@@ -67,7 +68,7 @@ def test_a_route_to_an_unknown_link_or_operator_is_a_settings_error(text: str) -
 def test_bad_simulator_rules_fail_at_start_naming_the_variable() -> None:
     platform = MemoryPlatform(settings=Settings(simulator_rules="01=lost"))
     with pytest.raises(SettingsError, match="FINSMS_SIMULATOR_RULES"):
-        build_router(platform)
+        build_router(platform.as_platform)
 
 
 def test_settings_build_routed_simulator_links_with_the_simulator_settings() -> None:
@@ -77,7 +78,7 @@ def test_settings_build_routed_simulator_links_with_the_simulator_settings() -> 
         simulator_rules="01=undelivered",
         simulator_report_delay=3,
     )
-    router = build_router(MemoryPlatform(settings=settings))
+    router = build_router(MemoryPlatform(settings=settings).as_platform)
     assert router.link_for(Operator.TURKCELL).name == "sim-a"
     assert router.link_for(Operator.NETGSM).name == "sim-b"
     assert router.link_for(None).name == "sim-b"
@@ -162,7 +163,7 @@ def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_bo
     router = Router(sims, {Operator.TURKCELL: "sim-a"}, "sim-b")
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], operators=[0, 1])
-    dispatcher = Dispatcher(platform, router, owner="w")  # type: ignore[arg-type]
+    dispatcher = Dispatcher(platform.as_platform, router, owner="w")
     dispatcher.run_once()
     assert (sims["sim-a"].submitted, sims["sim-b"].submitted) == (1, 1)
     platform.clock.advance(seconds=1)
@@ -179,7 +180,7 @@ def test_the_dispatcher_hands_inbound_messages_to_its_handler() -> None:
     platform = MemoryPlatform()
     sim = SimulatorCarrier(platform.clock, {"01": "optout"}, report_delay=0)
     got: list[InboundMessage] = []
-    dispatcher = Dispatcher(platform, sim, owner="w", inbound=got.extend)  # type: ignore[arg-type]
+    dispatcher = Dispatcher(platform.as_platform, sim, owner="w", inbound=got.extend)
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     sim.inject("905329999999", "ACME", "MERHABA")
@@ -193,14 +194,20 @@ def test_an_early_receipt_goes_back_to_the_link_it_came_from() -> None:
     platform = MemoryPlatform()
     sims = {n: SimulatorCarrier(platform.clock, report_delay=0, name=n) for n in ("a", "b")}
     requeued: dict[str, int] = {"a": 0, "b": 0}
+
+    def counting(
+        name: str, real: Callable[[Sequence[DeliveryReceipt]], None]
+    ) -> Callable[[Sequence[DeliveryReceipt]], None]:
+        def requeue(receipts: Sequence[DeliveryReceipt]) -> None:
+            requeued[name] += len(receipts)
+            real(receipts)
+
+        return requeue
+
     for name, sim in sims.items():
-        real = sim.requeue
-        sim.requeue = lambda r, name=name, real=real: (  # type: ignore[method-assign]
-            requeued.__setitem__(name, requeued[name] + len(r)),
-            real(r),
-        )[1]
+        sim.requeue = counting(name, sim.requeue)  # type: ignore[method-assign,assignment]
     router = Router(sims, {Operator.TURKCELL: "a"}, "b")
-    dispatcher = Dispatcher(platform, router, owner="w")  # type: ignore[arg-type]
+    dispatcher = Dispatcher(platform.as_platform, router, owner="w")
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"], operators=[0])
     claimed = delivery.claim(platform, "w", 1, 10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -73,13 +74,13 @@ def test_ucs2_boundaries_hold_for_non_ascii_bmp_text() -> None:
 
 
 @pytest.mark.parametrize("char", list(DEFAULT_EXTENSION))
-def test_default_extension_character_costs_two_septets(char) -> None:
+def test_default_extension_character_costs_two_septets(char: str) -> None:
     seg = segment(char, DEFAULT)
     assert (seg.units, seg.text, seg.upgraded) == (2, char, False)
 
 
 @pytest.mark.parametrize("char", list(DEFAULT_EXTENSION))
-def test_turkish_shift_table_still_has_the_default_extension_characters(char) -> None:
+def test_turkish_shift_table_still_has_the_default_extension_characters(char: str) -> None:
     seg = segment(char, TURKISH)
     assert (seg.units, seg.text, seg.upgraded) == (2, char, False)
 
@@ -176,7 +177,7 @@ def test_default_transliterates_every_turkish_letter_missing_from_gsm() -> None:
 
 
 @pytest.mark.parametrize("encoding", [DEFAULT, TURKISH])
-def test_emoji_upgrades_to_ucs2_and_counts_two_units(encoding) -> None:
+def test_emoji_upgrades_to_ucs2_and_counts_two_units(encoding: Encoding) -> None:
     text = "Merhaba " + EMOJI
     seg = segment(text, encoding)
     assert seg == Segmentation(
@@ -253,7 +254,9 @@ def test_upgraded_message_is_split_on_ucs2_limits() -> None:
     ],
 )
 @pytest.mark.parametrize("encoding", [DEFAULT, TURKISH])
-def test_typographic_look_alikes_are_transliterated(char: str, replacement: str, encoding) -> None:
+def test_typographic_look_alikes_are_transliterated(
+    char: str, replacement: str, encoding: Encoding
+) -> None:
     seg = segment(f"x{char}y", encoding)
     assert seg.text == f"x{replacement}y"
     assert (seg.units, seg.effective, seg.upgraded) == (2 + len(replacement), encoding, False)
@@ -286,14 +289,14 @@ def test_unicode_never_transliterates() -> None:
 
 
 @pytest.mark.parametrize(("encoding", "single"), [(DEFAULT, 160), (TURKISH, 155), (UNICODE, 70)])
-def test_empty_text_is_one_part(encoding, single: int) -> None:
+def test_empty_text_is_one_part(encoding: Encoding, single: int) -> None:
     assert segment("", encoding) == Segmentation(encoding, encoding, "", 0, 1, single, False)
     assert split("", encoding) == [""]
     assert parts("", encoding) == 1
 
 
 @pytest.mark.parametrize(("value", "encoding"), [(0, DEFAULT), (1, TURKISH), (2, UNICODE)])
-def test_int_encodings_are_accepted(value: int, encoding) -> None:
+def test_int_encodings_are_accepted(value: int, encoding: Encoding) -> None:
     seg = segment(SISLI, value)
     assert seg == segment(SISLI, encoding)
     assert seg.requested is encoding
@@ -301,7 +304,7 @@ def test_int_encodings_are_accepted(value: int, encoding) -> None:
 
 
 @pytest.mark.parametrize("value", [-1, 3, 99, "0", 1.0, None, True])
-def test_invalid_encoding_raises_value_error(value: int | str | float | bool | None) -> None:
+def test_invalid_encoding_raises_value_error(value: Any) -> None:
     with pytest.raises(ValueError, match="invalid encoding"):
         segment("abc", value)
     with pytest.raises(ValueError, match="invalid encoding"):
@@ -373,7 +376,7 @@ def _reference_parts(text: str, encoding: Encoding) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("encoding", [DEFAULT, TURKISH, UNICODE])
-def test_units_and_parts_match_a_per_character_reference(encoding) -> None:
+def test_units_and_parts_match_a_per_character_reference(encoding: Encoding) -> None:
     alphabet = "abc Çé€{}\fşğİı" + (EMOJI if encoding is UNICODE else "")
     rng = random.Random(20250501 + encoding)
     for _ in range(500):

@@ -87,7 +87,7 @@ def test_every_sms_code_is_sms_and_two_digits() -> None:
 
 
 @pytest.mark.parametrize(("code", "name"), sorted(VENDOR_CODES.items()))
-def test_vendor_codes_are_exactly_as_in_the_spec(code, name) -> None:
+def test_vendor_codes_are_exactly_as_in_the_spec(code: str, name: str) -> None:
     assert Err[name].sms_code == code
 
 
@@ -115,7 +115,7 @@ def test_vendor_numbers_are_not_reused_for_other_names() -> None:
 
 
 @pytest.mark.parametrize("name", UNNUMBERED_NAMES)
-def test_names_used_by_clients_exist_with_a_code_outside_the_vendor_table(name) -> None:
+def test_names_used_by_clients_exist_with_a_code_outside_the_vendor_table(name: str) -> None:
     assert name in Err.__members__
     assert Err[name].sms_code not in VENDOR_CODES
 

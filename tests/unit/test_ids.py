@@ -21,7 +21,7 @@ def test_uuid7_carries_the_creation_millisecond_in_its_leading_bits() -> None:
 
 
 def test_uuid7_sorts_by_creation_time_and_never_repeats() -> None:
-    made = []
+    made: list[str] = []
     for step in range(50):
         with mock.patch(
             "service.domain.ids.time.time_ns", return_value=(1_795_000_000_000 + step) * 1_000_000

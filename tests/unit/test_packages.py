@@ -68,7 +68,7 @@ def test_all_waiting_and_due_now_is_queueing() -> None:
         {I.SENDING: 1, I.REJECTED: 3},
     ],
 )
-def test_any_item_waiting_or_sending_beside_others_is_sending(counts) -> None:
+def test_any_item_waiting_or_sending_beside_others_is_sending(counts: dict[int, int]) -> None:
     assert package_state(counts, scheduled_future=False) is P.SENDING
     assert package_state(counts, scheduled_future=True) is P.SENDING
 
@@ -88,7 +88,7 @@ def test_all_rejected_is_rejected() -> None:
         {I.DELIVERED: 1, I.TIMED_OUT: 1},
     ],
 )
-def test_every_item_final_with_some_reported_is_completed(counts) -> None:
+def test_every_item_final_with_some_reported_is_completed(counts: dict[int, int]) -> None:
     assert package_state(counts, scheduled_future=False) is P.COMPLETED
 
 
@@ -109,7 +109,7 @@ def test_sent_beside_rejected_without_reports_is_sent() -> None:
     "counts",
     [{I.SENT: 2, I.DELIVERED: 1}, {I.SENT: 1, I.UNDELIVERED: 1}, {I.SENT: 1, I.TIMED_OUT: 1}],
 )
-def test_partly_reported_is_5(counts) -> None:
+def test_partly_reported_is_5(counts: dict[int, int]) -> None:
     state = package_state(counts, scheduled_future=False)
     assert state is P.PARTLY_REPORTED
     assert int(state) == 5
@@ -177,7 +177,7 @@ def test_illegal_item_transitions(src: I, dst: I) -> None:
 
 
 @pytest.mark.parametrize("src", sorted(rules.FINAL_ITEM_STATES))
-def test_final_item_states_go_nowhere(src) -> None:
+def test_final_item_states_go_nowhere(src: ItemState) -> None:
     assert not any(can_move(src, dst) for dst in ItemState)
 
 
@@ -396,7 +396,8 @@ def test_split_needs_interval_and_amount() -> None:
 
 @pytest.mark.parametrize("amount", [1000, 2000, 15000])
 def test_split_amount_multiple_of_1000_is_accepted(amount: int) -> None:
-    assert check_periodic(0, 1, amount).amount == amount
+    periodic = check_periodic(0, 1, amount)
+    assert periodic is not None and periodic.amount == amount
 
 
 @pytest.mark.parametrize("amount", [0, 999, 1500, 2001, -1000])
@@ -473,7 +474,7 @@ def test_split_due_with_2000_per_chunk_every_15_minutes() -> None:
 @pytest.mark.parametrize(
     "periodic", [None, Periodic(PeriodType.ONE_TIME), Periodic(PeriodType.DAILY)]
 )
-def test_without_a_split_every_item_is_due_at_the_start(periodic) -> None:
+def test_without_a_split_every_item_is_due_at_the_start(periodic: Periodic | None) -> None:
     assert split_due(START, 5000, periodic) == START
 
 

@@ -110,12 +110,12 @@ def test_float_with_fraction_is_rejected() -> None:
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -5551234567, 1e20])
-def test_nan_infinity_negative_and_huge_numbers_are_rejected(value) -> None:
+def test_nan_infinity_negative_and_huge_numbers_are_rejected(value: float) -> None:
     assert normalize(value) is None
 
 
 @pytest.mark.parametrize("value", [[905551234567], {"nr": 905551234567}, b"905551234567"])
-def test_containers_and_bytes_are_rejected(value) -> None:
+def test_containers_and_bytes_are_rejected(value: object) -> None:
     assert normalize(value) is None
 
 
@@ -123,17 +123,17 @@ def test_containers_and_bytes_are_rejected(value) -> None:
 
 
 @pytest.mark.parametrize("prefix", [*range(530, 540), 561])
-def test_turkcell_prefixes(prefix) -> None:
+def test_turkcell_prefixes(prefix: int) -> None:
     assert operator_of(f"90{prefix}1234567") is Operator.TURKCELL
 
 
 @pytest.mark.parametrize("prefix", range(540, 550))
-def test_vodafone_prefixes(prefix) -> None:
+def test_vodafone_prefixes(prefix: int) -> None:
     assert operator_of(f"90{prefix}1234567") is Operator.VODAFONE
 
 
 @pytest.mark.parametrize("prefix", [*range(500, 508), *range(550, 560)])
-def test_turktelekom_prefixes(prefix) -> None:
+def test_turktelekom_prefixes(prefix: int) -> None:
     assert operator_of(f"90{prefix}1234567") is Operator.TURKTELEKOM
 
 

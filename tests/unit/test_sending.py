@@ -62,7 +62,7 @@ def raises(err: Err, field: str | None, **fields: Any) -> DomainError:
         ["05551234567"],
     ],
 )
-def test_single_number_as_int_string_or_one_element_list(number) -> None:
+def test_single_number_as_int_string_or_one_element_list(number: object) -> None:
     req = create(number=number)
     assert req.sending_type is SendingType.SINGLE
     assert list(req.recipients) == [Recipient(A)]
@@ -506,7 +506,7 @@ def test_push_url_http_or_https_is_kept(url: str) -> None:
     "url",
     ["ftp://example.com/", "example.com/hook", "javascript:x", "http:/x", "https://" + "a" * 2000],
 )
-def test_push_url_that_is_not_http_is_invalid(url) -> None:
+def test_push_url_that_is_not_http_is_invalid(url: str) -> None:
     raises(Err.ERR_INVALID_PARAM, "pushSettings.url", number=A, pushSettings={"url": url})
 
 
@@ -604,7 +604,7 @@ def test_otp_push_settings_and_custom_id_are_read() -> None:
 
 
 @pytest.mark.parametrize("value", ["\ud800", "a\x00b", {"a": [1]}, [1], True])
-def test_a_placeholder_value_that_is_not_storable_text_is_refused(value) -> None:
+def test_a_placeholder_value_that_is_not_storable_text_is_refused(value: object) -> None:
     # A lone surrogate reached the fingerprint as a 500; a NUL and an object were sent.
     with pytest.raises(DomainError) as caught:
         create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
 
@@ -127,8 +128,8 @@ def test_accepted_items_get_distinct_carrier_refs() -> None:
     assert all(r.accepted and r.error is None for r in results)
     refs = [r.carrier_ref for r in results]
     assert all(ref and ref.startswith("sim-") for ref in refs)
-    assert refs[0].endswith("-1")
-    assert refs[1].endswith("-2")
+    assert refs[0] is not None and refs[0].endswith("-1")
+    assert refs[1] is not None and refs[1].endswith("-2")
     assert len(set(refs)) == 2
 
 
@@ -166,7 +167,9 @@ def test_delivered_report_arrives_after_the_delay() -> None:
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=5)
     assert sim.poll_receipts() == [
-        DeliveryReceipt(sub.carrier_ref, ItemState.DELIVERED, T0 + timedelta(seconds=5), None)
+        DeliveryReceipt(
+            cast(str, sub.carrier_ref), ItemState.DELIVERED, T0 + timedelta(seconds=5), None
+        )
     ]
 
 
@@ -176,7 +179,10 @@ def test_undelivered_report_carries_an_error() -> None:
     clock.advance(seconds=3)
     assert sim.poll_receipts() == [
         DeliveryReceipt(
-            sub.carrier_ref, ItemState.UNDELIVERED, T0 + timedelta(seconds=2), "SIM_UNDELIVERED"
+            cast(str, sub.carrier_ref),
+            ItemState.UNDELIVERED,
+            T0 + timedelta(seconds=2),
+            "SIM_UNDELIVERED",
         )
     ]
 

@@ -7,6 +7,7 @@ type with the same value (a new key in a service needs a field in operations.py)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
@@ -25,9 +26,10 @@ def soap(server: SoapServer, op: str, body: str = "") -> bytes:
     ).encode()
 
 
-def call(server: SoapServer, op: str, body: str = "") -> dict:
+def call(server: SoapServer, op: str, body: str = "") -> dict[str, Any]:
     """Data of a SOAP call that must succeed."""
-    return data_of(server.post(soap(server, op, body), op))
+    data: dict[str, Any] = data_of(server.post(soap(server, op, body), op))
+    return data
 
 
 def later() -> str:

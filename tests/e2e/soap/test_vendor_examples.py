@@ -27,7 +27,7 @@ def send(server: SoapServer, name: str, action: str) -> int:
     return int(data["pkgID"])
 
 
-def make_documented_packages(server: SoapServer, json_api) -> None:
+def make_documented_packages(server: SoapServer, json_api: Api) -> None:
     """Packages 111092..111095 from the four sending examples (OTP, single, 1-N, N-N)."""
     first = json_api.data(
         "/sms/create",

@@ -28,7 +28,7 @@ def small_server(sqlite_db: Database) -> Iterator[SoapServer]:
     platform.store.dispose()
 
 
-def credit_and_packages(server: SoapServer, json_api) -> tuple[int, int]:
+def credit_and_packages(server: SoapServer, json_api: Api) -> tuple[int, int]:
     """The user's balance and package count, to show nothing changed."""
     credit = json_api.data("/user/credit")["credit"]
     return credit, json_api.data("/sms/list")["stats"]["totalRecord"]
