@@ -10,11 +10,11 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -139,6 +139,41 @@ def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     return database_for("postgresql", request, tmp_path)
 
 
+if TYPE_CHECKING:
+
+    class SqlPlatform(Platform):
+        """What make_platform makes, as the type checker sees it: a Platform on a database.
+
+        Platform.store is None only for a platform on an in-memory unit of work, which
+        these never are; at run time this is Platform itself."""
+
+        store: Store
+
+else:
+    SqlPlatform = Platform
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def counted(calls: list[int], real: Callable[P, R]) -> Callable[P, R]:
+    """`real`, appending 1 to `calls` at each call: a monkeypatch that counts calls."""
+
+    def counting(*args: P.args, **kwargs: P.kwargs) -> R:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    return counting
+
+
+def sqlite_file(store: Store) -> str:
+    """The database file of a SQLite store."""
+    path = store.engine.url.database
+    assert path is not None, f"{store.url} names no database file"
+    return path
+
+
 _MADE: list[Platform] = []
 
 
@@ -153,16 +188,16 @@ def _close_platforms() -> Iterator[None]:
 
 def make_platform(
     db: Database, clock: Clock | None = None, pool_size: int = 10, **settings: Any
-) -> Platform:
+) -> SqlPlatform:
     """A platform on a test database."""
     config = Settings(database_url=db.url, **{**TEST_SETTINGS, **settings})
-    platform = Platform(config, store=db.store(pool_size), clock=clock)
+    platform = SqlPlatform(config, store=db.store(pool_size), clock=clock)
     _MADE.append(platform)
     return platform
 
 
 @pytest.fixture
-def platform(db: Database) -> Iterator[Platform]:
+def platform(db: Database) -> Iterator[SqlPlatform]:
     """A platform on each database."""
     p = make_platform(db)
     yield p
@@ -196,7 +231,7 @@ class LiveServer:
         from werkzeug.serving import make_server
 
         self.app = app
-        self.platform: Platform = app.platform
+        self.platform: SqlPlatform = app.platform
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
@@ -208,7 +243,7 @@ class LiveServer:
         self.thread.join(5)
 
 
-def start_server(platform: Platform) -> LiveServer:
+def start_server(platform: SqlPlatform) -> LiveServer:
     """Serve create_app over this platform on a free loopback port."""
     from service.app import create_app
 

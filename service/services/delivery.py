@@ -50,11 +50,17 @@ REFUND_SWEEP_CHUNK = 500
 
 
 class Host(Protocol):
-    """What the settlement service needs of the platform."""
+    """What the settlement service needs of the platform (read-only: a host may hold a
+    narrower clock or unit of work, e.g. a test's FixedClock and in-memory store)."""
 
-    clock: Clock
-    settings: Settings
-    uow: UnitOfWork
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def uow(self) -> UnitOfWork: ...
 
 
 def claim(platform: Host, owner: str, lane: int, limit: int) -> list[Submission]:

@@ -46,7 +46,7 @@ def db_url(tmp_path: Path) -> str:
     return url
 
 
-def test_a_platform_is_set_up_from_a_script(db_url):
+def test_a_platform_is_set_up_from_a_script(db_url: str) -> None:
     run(db_url, "user", "create", "bayi", "--password", "bayi-pass", "--type", "1")
     run(
         db_url,
@@ -76,7 +76,7 @@ def test_a_platform_is_set_up_from_a_script(db_url):
     assert shown["credit"] == 200 and shown["ledger"][0]["reason"] == "transfer_in"
 
 
-def test_domain_errors_exit_1_with_the_error_code(db_url):
+def test_domain_errors_exit_1_with_the_error_code(db_url: str) -> None:
     run(db_url, "user", "create", "bayi", "--password", "bayi-pass", "--type", "1")
     run(db_url, "user", "create", "musteri", "--password", "musteri-pass", "--parent", "bayi")
     result = run(
@@ -96,7 +96,7 @@ def test_domain_errors_exit_1_with_the_error_code(db_url):
     assert "SMS28" in result.stderr
 
 
-def test_password_from_stdin_and_no_prompt_without_a_terminal(db_url):
+def test_password_from_stdin_and_no_prompt_without_a_terminal(db_url: str) -> None:
     env = {**os.environ, "FINSMS_DATABASE_URL": db_url, "FINSMS_ARGON2_TIME_COST": "1"}
     done = subprocess.run(
         [*FINSMS, "user", "create", "u1", "--password-stdin"],
@@ -117,7 +117,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_readme_flow_serve_send_and_see_it_delivered(tmp_path):
+def test_readme_flow_serve_send_and_see_it_delivered(tmp_path: Path) -> None:
     port = _free_port()
     env = {
         **os.environ,
@@ -198,7 +198,7 @@ def _control_sockets(runtime_dir: str) -> list[Path]:
     return sorted(p for p in Path(runtime_dir).rglob("*") if p.is_socket())
 
 
-def test_two_servers_on_one_host_keep_their_control_sockets_when_one_stops(tmp_path):
+def test_two_servers_on_one_host_keep_their_control_sockets_when_one_stops(tmp_path: Path) -> None:
     # gunicorn 25+ opens a control socket at one default path: the second server took the
     # first one's over, and whichever stopped first deleted the other's.
     from gunicorn.ctl.client import ControlClient

@@ -78,14 +78,16 @@ def url(empty_url: str, capsys: pytest.CaptureFixture[str]) -> str:
 # --- the command's surface ------------------------------------------------------------
 
 
-def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple]:
+def _commands(
+    group: click.Group, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     for name, command_ in group.commands.items():
         yield (*path, name), command_
         if isinstance(command_, click.Group):
             yield from _commands(command_, (*path, name))
 
 
-def test_every_command_and_option_has_help():
+def test_every_command_and_option_has_help() -> None:
     undocumented = []
     for path, command_ in [((), cli.cli), *_commands(cli.cli)]:
         if not command_.help:
@@ -96,13 +98,13 @@ def test_every_command_and_option_has_help():
     assert undocumented == []
 
 
-def test_help_of_a_nested_command_shows_its_options(capsys):
+def test_help_of_a_nested_command_shows_its_options(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = finsms(capsys, "credit", "transfer", "--help")
     assert code == 0
     assert "--from" in out and "--to" in out and "--database" in out and "--json" in out
 
 
-def test_version_is_the_installed_package_version(capsys):
+def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[str]) -> None:
     from importlib.metadata import version
 
     code, out, _ = finsms(capsys, "--version")
@@ -119,12 +121,14 @@ def test_version_is_the_installed_package_version(capsys):
         [],
     ],
 )
-def test_usage_errors_exit_2(capsys, args):
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     code, _, err = finsms(capsys, *args)
     assert code == 2, err
 
 
-def test_json_and_database_go_before_or_after_the_command_words(capsys, url):
+def test_json_and_database_go_before_or_after_the_command_words(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     assert finsms(capsys, "user", "create", "bayi", "--password", "bayi-pass", "--type", "1",
                   "--database", url)[0] == 0  # fmt: skip
     after = finsms(capsys, "user", "list", "--json", "--database", url)
@@ -162,7 +166,9 @@ COMMANDS = [
 
 @pytest.mark.parametrize("kind", list(_bad_urls(Path("/tmp"))))
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
-def test_a_bad_database_is_one_line_naming_the_option_and_exits_2(capsys, tmp_path, kind, args):
+def test_a_bad_database_is_one_line_naming_the_option_and_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str, args: list[str]
+) -> None:
     url = _bad_urls(tmp_path)[kind]
     code, out, err = finsms(capsys, *args, "--database", url)
     assert code == 2, err
@@ -171,7 +177,9 @@ def test_a_bad_database_is_one_line_naming_the_option_and_exits_2(capsys, tmp_pa
     assert not (tmp_path / "no").exists()
 
 
-def test_a_bad_database_url_in_the_environment_names_the_variable(monkeypatch, tmp_path):
+def test_a_bad_database_url_in_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     url = "postgresql://admin:hunter2@127.0.0.1:1/finsms"
     for args in (["migrate"], ["user", "list"]):
         done = subprocess.run(
@@ -191,7 +199,9 @@ def test_a_bad_database_url_in_the_environment_names_the_variable(monkeypatch, t
 # --- a database without the current schema --------------------------------------------
 
 
-def test_a_command_in_another_folder_creates_no_database_and_says_to_migrate(tmp_path):
+def test_a_command_in_another_folder_creates_no_database_and_says_to_migrate(
+    tmp_path: Path,
+) -> None:
     done = subprocess.run(
         [*FINSMS, "user", "list"],
         env={k: v for k, v in os.environ.items() if k != "FINSMS_DATABASE_URL"},
@@ -206,7 +216,9 @@ def test_a_command_in_another_folder_creates_no_database_and_says_to_migrate(tmp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_empty_database_is_refused_until_migrated(capsys, empty_url):
+def test_an_empty_database_is_refused_until_migrated(
+    capsys: pytest.CaptureFixture[str], empty_url: str
+) -> None:
     if empty_url.startswith("sqlite"):
         sqlite3.connect(empty_url.removeprefix("sqlite:///")).close()  # an empty file
     code, _, err = finsms(capsys, "user", "list", "--database", empty_url)
@@ -215,7 +227,9 @@ def test_an_empty_database_is_refused_until_migrated(capsys, empty_url):
     assert finsms(capsys, "user", "list", "--database", empty_url)[0] == 0
 
 
-def test_a_database_behind_the_code_is_refused_until_migrated(capsys, url):
+def test_a_database_behind_the_code_is_refused_until_migrated(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     store = Store(url)
     run_migration(store, command.downgrade, "0001")
     store.dispose()
@@ -251,7 +265,9 @@ def _columns(line: str, header: str, names: list[str]) -> list[str]:
     return [cells[name] for name in names]
 
 
-def test_credit_show_is_a_balance_line_and_an_aligned_ledger(capsys, url):
+def test_credit_show_is_a_balance_line_and_an_aligned_ledger(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     _setup_accounts(capsys, url)
     code, out, _ = finsms(capsys, "credit", "show", "bayi", "--database", url)
     assert code == 0
@@ -269,14 +285,18 @@ def test_credit_show_is_a_balance_line_and_an_aligned_ledger(capsys, url):
     assert "[" not in out and "{" not in out
 
 
-def test_credit_show_json_keeps_the_machine_form(capsys, url):
+def test_credit_show_json_keeps_the_machine_form(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     _setup_accounts(capsys, url)
     code, out, _ = finsms(capsys, "credit", "show", "musteri", "--json", "--database", url)
     shown = json.loads(out)
     assert code == 0 and shown["credit"] == 200 and shown["ledger"][0]["reason"] == "transfer_in"
 
 
-def test_user_list_is_a_table_and_user_show_aligned_pairs(capsys, url):
+def test_user_list_is_a_table_and_user_show_aligned_pairs(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     _setup_accounts(capsys, url)
     code, out, _ = finsms(capsys, "user", "list", "--database", url)
     header, *rows = out.rstrip("\n").splitlines()
@@ -295,7 +315,9 @@ def test_user_list_is_a_table_and_user_show_aligned_pairs(capsys, url):
     assert len(values_at) == 1  # one column of values
 
 
-def test_a_domain_error_prints_its_code_and_exits_1(capsys, url):
+def test_a_domain_error_prints_its_code_and_exits_1(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     code, out, err = finsms(capsys, "credit", "add", "nobody", "5", "--database", url)
     assert code == 1 and out == ""
     assert re.fullmatch(r"error: ERR_USER_NOT_FOUND \(SMS\d\d\): .*\n", err), err
@@ -303,7 +325,9 @@ def test_a_domain_error_prints_its_code_and_exits_1(capsys, url):
     assert code == 1 and json.loads(out)["err"]["code"] == "ERR_USER_NOT_FOUND"
 
 
-def test_a_negative_transfer_takes_credit_back(capsys, url):
+def test_a_negative_transfer_takes_credit_back(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     # AMOUNT -50 must reach the command as a number, not be read as an unknown option.
     _setup_accounts(capsys, url)
     code, out, err = finsms(

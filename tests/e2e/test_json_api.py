@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any, NoReturn
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ import requests
 from service.delivery.carriers.simulator import SimulatorCarrier
 from service.delivery.dispatcher import Dispatcher
 from service.domain.constants import ItemState
-from tests.conftest import add_customer
+from tests.conftest import LiveServer, add_customer
 from tests.e2e.conftest import Api
 
 VENDOR_PHP_CREATE = {  # what the vendor's PHP SDK always sends
@@ -32,7 +33,7 @@ VENDOR_PHP_CREATE = {  # what the vendor's PHP SDK always sends
 }
 
 
-def test_create_otp_returns_integer_package_id(api):
+def test_create_otp_returns_integer_package_id(api: Api) -> None:
     body = {
         "number": 5321111111,
         "sender": "ACME",
@@ -45,7 +46,7 @@ def test_create_otp_returns_integer_package_id(api):
     assert isinstance(data["pkgID"], int) and data["pkgID"] > 0
 
 
-def test_create_otp_tolerates_fields_it_does_not_use(api):
+def test_create_otp_tolerates_fields_it_does_not_use(api: Api) -> None:
     body = {
         "number": ["905321111111"],
         "sender": "ACME",
@@ -64,7 +65,7 @@ def test_create_otp_tolerates_fields_it_does_not_use(api):
 @pytest.mark.parametrize(
     "number", [905321111111, "905321111111", "05321111111", "5321111111", ["905321111111"]]
 )
-def test_single_sending_accepts_every_number_form(api, number):
+def test_single_sending_accepts_every_number_form(api: Api, number: object) -> None:
     body = {
         "type": 1,
         "sendingType": 0,
@@ -78,7 +79,7 @@ def test_single_sending_accepts_every_number_form(api, number):
     assert [i["target"] for i in items] == ["905321111111"]
 
 
-def test_vendor_php_sdk_request_shapes_work(api):
+def test_vendor_php_sdk_request_shapes_work(api: Api) -> None:
     assert isinstance(api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"], int)
     nn = {
         **VENDOR_PHP_CREATE,
@@ -97,7 +98,7 @@ def test_vendor_php_sdk_request_shapes_work(api):
     }
 
 
-def test_one_to_many_with_custom_fields_fills_placeholders(api):
+def test_one_to_many_with_custom_fields_fills_placeholders(api: Api) -> None:
     body = {
         **VENDOR_PHP_CREATE,
         "content": "Merhaba FIRST_NAME LAST_NAME",
@@ -117,13 +118,15 @@ def test_one_to_many_with_custom_fields_fills_placeholders(api):
         ("GET", "/sms/summary"),
     ],
 )
-def test_get_functions_answer_get(api, method, path):
+def test_get_functions_answer_get(api: Api, method: str, path: str) -> None:
     response = api.session.request(method, api.base + path, timeout=10)
     assert response.status_code == 200 and response.json()["err"] is None
 
 
 @pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null"])
-def test_post_without_parameters_accepts_empty_and_blank_bodies(api, body):
+def test_post_without_parameters_accepts_empty_and_blank_bodies(
+    api: Api, body: bytes | None
+) -> None:
     response = api.session.post(
         api.base + "/user/credit",
         data=body,
@@ -133,7 +136,7 @@ def test_post_without_parameters_accepts_empty_and_blank_bodies(api, body):
     assert response.json() == {"err": None, "data": {"credit": 1000}}
 
 
-def test_field_names_are_case_insensitive(api):
+def test_field_names_are_case_insensitive(api: Api) -> None:
     pkg = api.data(
         "/sms/create", {**VENDOR_PHP_CREATE, "numbers": ["905321111111", "905051111112"]}
     )["pkgID"]
@@ -141,13 +144,13 @@ def test_field_names_are_case_insensitive(api):
     assert [i["target"] for i in listed] == ["905051111112"]
 
 
-def test_get_reads_the_query_string(api):
+def test_get_reads_the_query_string(api: Api) -> None:
     pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
     response = api.get("/sms/list-item", params={"pkgID": pkg, "pageSize": 10})
     assert response.json()["data"]["stats"]["totalRecord"] == 2
 
 
-def test_lowercase_authorization_header_is_accepted(server, api):
+def test_lowercase_authorization_header_is_accepted(server: LiveServer, api: Api) -> None:
     token = base64.b64encode(b"acme:s3cret-pass").decode()
     response = requests.get(
         server.url + "/user/credit", headers={"authorization": f"Basic {token}"}
@@ -156,7 +159,9 @@ def test_lowercase_authorization_header_is_accepted(server, api):
 
 
 @pytest.mark.parametrize("auth", [("acme", "wrong"), ("nobody", "s3cret-pass"), None])
-def test_bad_credentials_get_one_identical_401(server, api, auth):
+def test_bad_credentials_get_one_identical_401(
+    server: LiveServer, api: Api, auth: tuple[str, str] | None
+) -> None:
     response = requests.post(server.url + "/user/credit", auth=auth, timeout=10)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
@@ -172,7 +177,7 @@ def test_bad_credentials_get_one_identical_401(server, api, auth):
     }
 
 
-def test_error_envelope_has_numeric_status_code_name_and_null_data(api):
+def test_error_envelope_has_numeric_status_code_name_and_null_data(api: Api) -> None:
     err = api.error("/sms/create", {**VENDOR_PHP_CREATE, "sender": "NOSUCH"})
     assert err["status"] == 400 and err["code"] == "ERR_INVALID_SMS_SENDER"
     assert err["smsCode"] == "SMS62" and err["message"]
@@ -198,13 +203,15 @@ def test_error_envelope_has_numeric_status_code_name_and_null_data(api):
         ({"numbers": ["905321111111"] * 1, "content": "a" * 2000}, "ERR_INVALID_PARAM"),
     ],
 )
-def test_bad_create_requests_get_their_code_and_change_nothing(api, fields, code):
+def test_bad_create_requests_get_their_code_and_change_nothing(
+    api: Api, fields: dict[str, Any], code: str
+) -> None:
     assert api.error("/sms/create", {**VENDOR_PHP_CREATE, **fields})["code"] == code
     assert api.data("/user/credit") == {"credit": 1000}
     assert api.data("/sms/list")["stats"]["totalRecord"] == 0
 
 
-def test_insufficient_credit_is_sms18_and_nothing_is_written(server):
+def test_insufficient_credit_is_sms18_and_nothing_is_written(server: LiveServer) -> None:
     add_customer(server.platform, "poor", 1, "POOR")
     api = Api(server.url, "poor")
     err = api.error("/sms/create", {**VENDOR_PHP_CREATE, "sender": "POOR"})
@@ -212,7 +219,7 @@ def test_insufficient_credit_is_sms18_and_nothing_is_written(server):
     assert api.data("/sms/list")["stats"]["totalRecord"] == 0
 
 
-def test_custom_id_duplicate_then_lookup_by_custom_ids(api):
+def test_custom_id_duplicate_then_lookup_by_custom_ids(api: Api) -> None:
     body = {**VENDOR_PHP_CREATE, "customID": "siparis-42"}
     pkg = api.data("/sms/create", body)["pkgID"]
     err = api.error("/sms/create", {**body, "content": "başka"})
@@ -221,7 +228,7 @@ def test_custom_id_duplicate_then_lookup_by_custom_ids(api):
     assert [p["id"] for p in found] == [pkg]
 
 
-def test_list_returns_every_documented_key(api):
+def test_list_returns_every_documented_key(api: Api) -> None:
     api.data("/sms/create", VENDOR_PHP_CREATE)
     package = api.data("/sms/list")["list"][0]
     for key in (
@@ -248,7 +255,7 @@ def test_list_returns_every_documented_key(api):
     assert package["senders"] == ["ACME"] and package["isScheduled"] == 0
 
 
-def test_list_item_returns_string_ids_and_every_documented_key(api):
+def test_list_item_returns_string_ids_and_every_documented_key(api: Api) -> None:
     pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
     item = api.data("/sms/list-item", {"pkgID": pkg})["list"][0]
     assert set(item) >= {
@@ -267,12 +274,12 @@ def test_list_item_returns_string_ids_and_every_documented_key(api):
     assert isinstance(item["id"], str) and item["id"].isdigit()
 
 
-def test_list_item_needs_a_package_reference(api):
+def test_list_item_needs_a_package_reference(api: Api) -> None:
     assert api.error("/sms/list-item", {})["code"] == "ERR_INVALID_PARAM"
     assert api.error("/sms/list-item", {"pkgID": 999999})["code"] == "ERR_SMS_PKG_NOT_FOUND"
 
 
-def test_cancel_by_custom_id_refunds(api):
+def test_cancel_by_custom_id_refunds(api: Api) -> None:
     body = {**VENDOR_PHP_CREATE, "customID": "iptal-1", "sendingDate": "2099-01-01 10:00"}
     # A year ahead at most: 2099 is refused, a date next month is fine.
     assert api.error("/sms/create", body)["code"] == "ERR_INVALID_SMS_SENDING_DATE"
@@ -286,7 +293,7 @@ def test_cancel_by_custom_id_refunds(api):
     assert api.error("/sms/cancel", {"customID": "iptal-1"})["code"] == "ERR_SMS_PKG_NOT_CHANGEABLE"
 
 
-def test_inquiry_number_more_than_three_months_is_sms31(api):
+def test_inquiry_number_more_than_three_months_is_sms31(api: Api) -> None:
     err = api.error(
         "/sms/inquiry-number",
         {"gsm": "905321111111", "startDate": "2026-01-01 00:00", "finishDate": "2026-06-01 00:00"},
@@ -294,7 +301,7 @@ def test_inquiry_number_more_than_three_months_is_sms31(api):
     assert (err["code"], err["smsCode"]) == ("ERR_INVALID_DATE_RANGE", "SMS31")
 
 
-def test_malformed_json_is_a_400_envelope(api):
+def test_malformed_json_is_a_400_envelope(api: Api) -> None:
     response = api.session.post(
         api.base + "/sms/create", data=b"{not json", headers={"Content-Type": "application/json"}
     )
@@ -302,12 +309,12 @@ def test_malformed_json_is_a_400_envelope(api):
     assert response.json()["err"]["code"] == "ERR_BAD_REQUEST"
 
 
-def test_json_array_body_is_a_400_envelope(api):
+def test_json_array_body_is_a_400_envelope(api: Api) -> None:
     response = api.post("/sms/create", [1, 2])
     assert response.status_code == 400 and response.json()["data"] is None
 
 
-def test_oversized_body_is_413_and_writes_nothing(server, api):
+def test_oversized_body_is_413_and_writes_nothing(server: LiveServer, api: Api) -> None:
     limit = server.platform.settings.max_body_bytes
     body = b'{"content": "' + b"a" * limit + b'"}'
     response = api.session.post(
@@ -317,13 +324,13 @@ def test_oversized_body_is_413_and_writes_nothing(server, api):
     assert response.json()["err"]["code"] == "ERR_REQUEST_TOO_LARGE"
 
 
-def test_unknown_function_is_a_404_envelope(api):
+def test_unknown_function_is_a_404_envelope(api: Api) -> None:
     response = api.post("/sms/no-such-function", {})
     assert response.status_code == 404
     assert response.json()["err"]["code"] == "ERR_NOT_FOUND"
 
 
-def test_post_only_function_refuses_get(api):
+def test_post_only_function_refuses_get(api: Api) -> None:
     response = api.get("/sms/create")
     assert response.status_code == 405 and response.json()["err"]["status"] == 405
 
@@ -337,14 +344,16 @@ def test_post_only_function_refuses_get(api):
         ("POST", "/health", "GET, HEAD, OPTIONS"),
     ],
 )
-def test_a_405_names_the_methods_the_address_takes(server, method, path, allowed):
+def test_a_405_names_the_methods_the_address_takes(
+    server: LiveServer, method: str, path: str, allowed: str
+) -> None:
     response = requests.request(method, server.url + path, timeout=10)
     assert response.status_code == 405
     assert response.headers["Allow"] == allowed
     assert response.json()["err"]["code"] == "ERR_METHOD_NOT_ALLOWED"
 
 
-def test_sent_sms_is_delivered_and_visible_in_list_item(server, api):
+def test_sent_sms_is_delivered_and_visible_in_list_item(server: LiveServer, api: Api) -> None:
     carrier = SimulatorCarrier(server.platform.clock, {"02": "undelivered"}, report_delay=0)
     dispatcher = Dispatcher(server.platform, carrier)
     dispatcher.start()
@@ -367,11 +376,11 @@ def test_sent_sms_is_delivered_and_visible_in_list_item(server, api):
     assert api.data("/user/credit") == {"credit": 999}
 
 
-def test_health_endpoint_needs_no_credentials(server):
+def test_health_endpoint_needs_no_credentials(server: LiveServer) -> None:
     assert requests.get(server.url + "/health").json() == {"err": None, "data": {"status": "ok"}}
 
 
-def test_json_body_sent_as_form_urlencoded_is_read_as_json(api):
+def test_json_body_sent_as_form_urlencoded_is_read_as_json(api: Api) -> None:
     # `curl -d '{...}'` and some PHP clients send JSON without a JSON content type.
     response = api.session.post(
         api.base + "/sms/list-sender",
@@ -381,13 +390,15 @@ def test_json_body_sent_as_form_urlencoded_is_read_as_json(api):
     assert response.json()["data"]["stats"]["totalRecord"] == 1
 
 
-def test_form_fields_are_read_too(api):
+def test_form_fields_are_read_too(api: Api) -> None:
     response = api.session.post(api.base + "/sms/list-sender", data={"keyword": "NONE"})
     assert response.json()["data"]["stats"]["totalRecord"] == 0
 
 
-def test_health_is_503_when_the_database_is_unreachable(server, monkeypatch):
-    def broken():
+def test_health_is_503_when_the_database_is_unreachable(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> NoReturn:
         raise OSError("database gone")
 
     monkeypatch.setattr(server.platform.store, "ping", broken)
@@ -440,7 +451,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("path, body, code", HOSTILE, ids=[f"{p}:{c}" for p, _, c in HOSTILE])
-def test_hostile_values_get_a_clear_error_on_both_databases(any_server, path, body, code):
+def test_hostile_values_get_a_clear_error_on_both_databases(
+    any_server: LiveServer, path: str, body: dict[str, Any], code: str
+) -> None:
     add_customer(any_server.platform, "acme", 100_000, "ACME")
     api = Api(any_server.url, "acme")
     raw = json.dumps(body).encode()  # json keeps lone surrogates as \\ud800 escapes
@@ -452,14 +465,16 @@ def test_hostile_values_get_a_clear_error_on_both_databases(any_server, path, bo
 
 
 @pytest.mark.parametrize("field, value", [("state", 40000), ("operator", 99999)])
-def test_item_filters_outside_their_tables_are_invalid(any_server, field, value):
+def test_item_filters_outside_their_tables_are_invalid(
+    any_server: LiveServer, field: str, value: int
+) -> None:
     add_customer(any_server.platform, "acme", 10, "ACME")
     api = Api(any_server.url, "acme")
     pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
     assert api.error("/sms/list-item", {"pkgID": pkg, field: value})["field"] == field
 
 
-def test_deeply_nested_json_is_a_400(api):
+def test_deeply_nested_json_is_a_400(api: Api) -> None:
     body = b'{"a":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
     response = api.session.post(
         api.base + "/sms/create", data=body, headers={"Content-Type": "application/json"}
@@ -467,21 +482,21 @@ def test_deeply_nested_json_is_a_400(api):
     assert response.status_code == 400
 
 
-def test_form_body_starting_with_n_is_read_as_a_form(api):
+def test_form_body_starting_with_n_is_read_as_a_form(api: Api) -> None:
     response = api.session.post(
         api.base + "/sms/list-sender", data={"nothing": "x", "keyword": "NONE"}
     )
     assert response.json()["data"]["stats"]["totalRecord"] == 0
 
 
-def test_repeated_query_parameters_are_a_list(api):
+def test_repeated_query_parameters_are_a_list(api: Api) -> None:
     first = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
     second = api.data("/sms/create", {**VENDOR_PHP_CREATE, "content": "ikinci"})["pkgID"]
     listed = api.get("/sms/list", params=[("ids", first), ("ids", second)]).json()
     assert {p["id"] for p in listed["data"]["list"]} == {first, second}
 
 
-def test_keyword_filter_ignores_case_on_both_databases(any_server):
+def test_keyword_filter_ignores_case_on_both_databases(any_server: LiveServer) -> None:
     add_customer(any_server.platform, "acme", 10, "ACME")
     api = Api(any_server.url, "acme")
     api.data("/sms/create", {**VENDOR_PHP_CREATE, "content": "Büyük İNDİRİM Fırsatı"})
@@ -489,7 +504,7 @@ def test_keyword_filter_ignores_case_on_both_databases(any_server):
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/json"])
-def test_a_json_body_with_a_byte_order_mark_is_read(api, content_type):
+def test_a_json_body_with_a_byte_order_mark_is_read(api: Api, content_type: str | None) -> None:
     # Windows editors and some .NET clients start UTF-8 with a BOM; read as a form, every
     # field was dropped and /sms/list answered unfiltered.
     headers = {"Content-Type": content_type} if content_type else {}

@@ -36,7 +36,9 @@ def storage_env(request: pytest.FixtureRequest) -> dict[str, str]:
     }
 
 
-def test_the_429_comes_at_the_limit_plus_one_across_two_workers(tmp_path, storage_env):
+def test_the_429_comes_at_the_limit_plus_one_across_two_workers(
+    tmp_path: Path, storage_env: dict[str, str]
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'throttle.db'}"
     run(db_url, "migrate", "--json")
     run(db_url, "user", "create", "acme", "--password", "right-pass")

@@ -8,32 +8,33 @@ from sqlalchemy import func, select
 
 from service.api.node.params import Params
 from service.api.node.registry import BY_PATH
-from service.services.platform import Platform, Principal
+from service.services.platform import Principal
 from service.store.schema import credit_ledger, items, packages
+from tests.conftest import SqlPlatform
 
 
-def call(platform: Platform, principal: Principal, path: str, **fields: Any) -> Any:
+def call(platform: SqlPlatform, principal: Principal, path: str, **fields: Any) -> Any:
     """Invoke the function at `path` with these fields; its data."""
     return BY_PATH[path](platform, principal, Params(fields))
 
 
-def principal(platform: Platform, username: str = "acme") -> Principal:
+def principal(platform: SqlPlatform, username: str = "acme") -> Principal:
     """The principal of a user."""
     return platform.auth.principal_of(username)
 
 
-def count(platform: Platform, table: Any, *where: Any) -> int:
+def count(platform: SqlPlatform, table: Any, *where: Any) -> int:
     """Rows of a table matching the conditions."""
     with platform.store.read() as conn:
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
-def balance(platform: Platform, username: str = "acme") -> int:
+def balance(platform: SqlPlatform, username: str = "acme") -> int:
     """A user's credit now."""
     return int(call(platform, principal(platform, username), "user/credit")["credit"])
 
 
-def item_states(platform: Platform, package_id: int) -> dict[str, int]:
+def item_states(platform: SqlPlatform, package_id: int) -> dict[str, int]:
     """{target: state} of a package's items."""
     with platform.store.read() as conn:
         return dict(
@@ -43,13 +44,13 @@ def item_states(platform: Platform, package_id: int) -> dict[str, int]:
         )
 
 
-def package_row(platform: Platform, package_id: int) -> Any:
+def package_row(platform: SqlPlatform, package_id: int) -> Any:
     """A package's row."""
     with platform.store.read() as conn:
         return conn.execute(select(packages).where(packages.c.id == package_id)).mappings().one()
 
 
-def ledger_sum(platform: Platform, user_id: int) -> int:
+def ledger_sum(platform: SqlPlatform, user_id: int) -> int:
     """The sum of a user's ledger entries (must equal the balance)."""
     with platform.store.read() as conn:
         return int(

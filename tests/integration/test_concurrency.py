@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
 from service.store.schema import items, packages
 from service.store.uow import SqlTransaction
-from tests.conftest import add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -28,10 +30,10 @@ from tests.integration.helpers import (
 NOW = datetime(2026, 1, 1)
 
 
-def _race(platform, bodies, workers):
+def _race(platform: SqlPlatform, bodies: list[dict[str, Any]], workers: int) -> list[object]:
     me = principal(platform)
 
-    def attempt(body):
+    def attempt(body: dict[str, Any]) -> object:
         try:
             return call(platform, me, "sms/create", **body)["pkgID"]
         except DomainError as error:
@@ -41,7 +43,7 @@ def _race(platform, bodies, workers):
         return list(pool.map(attempt, bodies))
 
 
-def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db):
+def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db: Database) -> None:
     platform = make_platform(db, pool_size=25)
     add_customer(platform, balance=1000, duplicate_check=False)
     bodies = [{**SMS, "numbers": [f"9053211{n:05d}"], "customID": "same-id"} for n in range(50)]
@@ -54,7 +56,7 @@ def test_fifty_concurrent_creates_with_one_custom_id_make_one_package(db):
     assert ledger_sum(platform, principal(platform).user_id) == 999
 
 
-def test_two_hundred_concurrent_creates_spend_exactly_the_balance(db):
+def test_two_hundred_concurrent_creates_spend_exactly_the_balance(db: Database) -> None:
     platform = make_platform(db, pool_size=25)
     add_customer(platform, balance=100)
     bodies = [{**SMS, "numbers": [f"9053211{n:05d}"]} for n in range(200)]
@@ -67,7 +69,7 @@ def test_two_hundred_concurrent_creates_spend_exactly_the_balance(db):
     assert ledger_sum(platform, principal(platform).user_id) == 0
 
 
-def test_concurrent_duplicates_are_refused_but_one(db):
+def test_concurrent_duplicates_are_refused_but_one(db: Database) -> None:
     platform = make_platform(db, pool_size=25)
     add_customer(platform, balance=1000)
     body = {**SMS, "numbers": ["905321111111", "905321111112"]}
@@ -77,7 +79,9 @@ def test_concurrent_duplicates_are_refused_but_one(db):
     assert balance(platform) == 998
 
 
-def _overlap(platform, first, second) -> None:
+def _overlap(
+    platform: SqlPlatform, first: Callable[[Connection], None], second: Callable[[Connection], None]
+) -> None:
     """Run `first` and `second` each in its own transaction, `second` starting while
     `first` still holds its transaction open: the interleaving that breaks
     read-then-write code on PostgreSQL."""
@@ -104,7 +108,7 @@ def _overlap(platform, first, second) -> None:
     two.join(20)
 
 
-def _two_recipients_in_state(platform, state: ItemState) -> int:
+def _two_recipients_in_state(platform: SqlPlatform, state: ItemState) -> int:
     add_customer(platform, balance=10)
     pkg = call(
         platform,
@@ -117,11 +121,11 @@ def _two_recipients_in_state(platform, state: ItemState) -> int:
     return int(pkg)
 
 
-def test_two_settlers_of_one_package_refund_it_once(pg_db):
+def test_two_settlers_of_one_package_refund_it_once(pg_db: Database) -> None:
     platform = make_platform(pg_db)
     pkg = _two_recipients_in_state(platform, ItemState.UNDELIVERED)
 
-    def settle(conn) -> None:
+    def settle(conn: Connection) -> None:
         delivery.settle(SqlTransaction(conn), [pkg], NOW)
 
     _overlap(platform, settle, settle)
@@ -129,12 +133,12 @@ def test_two_settlers_of_one_package_refund_it_once(pg_db):
     assert ledger_sum(platform, principal(platform).user_id) == 10
 
 
-def test_last_two_reports_applied_concurrently_complete_the_package(pg_db):
+def test_last_two_reports_applied_concurrently_complete_the_package(pg_db: Database) -> None:
     platform = make_platform(pg_db)
     pkg = _two_recipients_in_state(platform, ItemState.SENT)
 
-    def deliver(target: str):
-        def run(conn) -> None:
+    def deliver(target: str) -> Callable[[Connection], None]:
+        def run(conn: Connection) -> None:
             conn.execute(
                 update(items).where(items.c.target == target).values(state=int(ItemState.DELIVERED))
             )
@@ -146,7 +150,7 @@ def test_last_two_reports_applied_concurrently_complete_the_package(pg_db):
     assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
 
 
-def test_transfers_both_ways_between_two_users_never_deadlock(db):
+def test_transfers_both_ways_between_two_users_never_deadlock(db: Database) -> None:
     from service.domain.constants import UserType
     from service.services import credit, users
     from tests.conftest import PASSWORD
@@ -157,7 +161,7 @@ def test_transfers_both_ways_between_two_users_never_deadlock(db):
     credit.mint(platform, "bayi", 1000)
     credit.transfer(platform, "bayi", "acme", 500)
 
-    def move(amount):
+    def move(amount: int) -> None:
         credit.transfer(platform, "bayi", "acme", amount)
 
     with ThreadPoolExecutor(8) as pool:

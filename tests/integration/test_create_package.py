@@ -10,7 +10,7 @@ from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services.clock import FixedClock
 from service.store.schema import items, packages
-from tests.conftest import add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, counted, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -26,7 +26,7 @@ def err_of(excinfo: pytest.ExceptionInfo[DomainError]) -> str:
     return excinfo.value.err.name
 
 
-def test_one_to_many_package_reserves_parts_times_recipients(platform):
+def test_one_to_many_package_reserves_parts_times_recipients(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     long_text = "x" * 161  # two GSM parts
@@ -43,7 +43,7 @@ def test_one_to_many_package_reserves_parts_times_recipients(platform):
     assert ledger_sum(platform, me.user_id) == balance(platform)
 
 
-def test_many_to_many_prices_each_text_on_its_own(platform):
+def test_many_to_many_prices_each_text_on_its_own(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     call(
         platform,
@@ -62,7 +62,7 @@ def test_many_to_many_prices_each_text_on_its_own(platform):
     assert balance(platform) == 100 - (1 + 2)
 
 
-def test_insufficient_credit_writes_nothing(platform):
+def test_insufficient_credit_writes_nothing(platform: SqlPlatform) -> None:
     add_customer(platform, balance=1)
     with pytest.raises(DomainError) as excinfo:
         call(
@@ -76,7 +76,7 @@ def test_insufficient_credit_writes_nothing(platform):
     assert balance(platform) == 1
 
 
-def test_unapproved_sender_is_refused(platform):
+def test_unapproved_sender_is_refused(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10)
     from service.services import senders
 
@@ -93,7 +93,7 @@ def test_unapproved_sender_is_refused(platform):
     assert count(platform, packages) == 0 and balance(platform) == 10
 
 
-def test_another_users_sender_cannot_be_used(platform):
+def test_another_users_sender_cannot_be_used(platform: SqlPlatform) -> None:
     add_customer(platform, "acme", 10, "ACME")
     add_customer(platform, "other", 10, "OTHER")
     with pytest.raises(DomainError) as excinfo:
@@ -106,7 +106,7 @@ def test_another_users_sender_cannot_be_used(platform):
     assert err_of(excinfo) == "ERR_INVALID_SMS_SENDER"
 
 
-def test_custom_id_is_unique_per_user_not_globally(platform):
+def test_custom_id_is_unique_per_user_not_globally(platform: SqlPlatform) -> None:
     add_customer(platform, "acme", 10)
     add_customer(platform, "other", 10, "OTHER")
     body = {**SMS, "numbers": ["905321111111"], "customID": "order-1.a"}
@@ -118,7 +118,7 @@ def test_custom_id_is_unique_per_user_not_globally(platform):
     assert balance(platform) == 9
 
 
-def test_same_sms_to_same_numbers_within_30_minutes_is_a_duplicate(db):
+def test_same_sms_to_same_numbers_within_30_minutes_is_a_duplicate(db: Database) -> None:
     clock = FixedClock(datetime(2026, 1, 5, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -135,7 +135,7 @@ def test_same_sms_to_same_numbers_within_30_minutes_is_a_duplicate(db):
     assert balance(platform) == 10 - 6
 
 
-def test_duplicate_check_can_be_switched_off_per_user(platform):
+def test_duplicate_check_can_be_switched_off_per_user(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10, duplicate_check=False)
     me = principal(platform)
     body = {**SMS, "numbers": ["905321111111"]}
@@ -144,14 +144,14 @@ def test_duplicate_check_can_be_switched_off_per_user(platform):
     assert balance(platform) == 8
 
 
-def test_unlimited_user_sends_without_spending(platform):
+def test_unlimited_user_sends_without_spending(platform: SqlPlatform) -> None:
     add_customer(platform, balance=0, unlimited=True)
     pkg = call(platform, principal(platform), "sms/create", **{**SMS, "numbers": ["905321111111"]})
     assert balance(platform) == 0
     assert package_row(platform, pkg["pkgID"])["credit"] == 0
 
 
-def test_scheduled_package_waits_with_due_items(db):
+def test_scheduled_package_waits_with_due_items(db: Database) -> None:
     clock = FixedClock(datetime(2026, 1, 5, 9, 0))  # 12:00 in Istanbul
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -166,7 +166,7 @@ def test_scheduled_package_waits_with_due_items(db):
     assert row["sending_date"] == datetime(2026, 1, 5, 11, 30)  # stored in UTC
 
 
-def test_sending_date_in_the_past_is_refused(db):
+def test_sending_date_in_the_past_is_refused(db: Database) -> None:
     clock = FixedClock(datetime(2026, 1, 5, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -181,7 +181,7 @@ def test_sending_date_in_the_past_is_refused(db):
     assert count(platform, packages) == 0
 
 
-def test_split_sending_spreads_due_times_by_amount_and_interval(db):
+def test_split_sending_spreads_due_times_by_amount_and_interval(db: Database) -> None:
     clock = FixedClock(datetime(2026, 1, 5, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=5000)
@@ -225,7 +225,7 @@ def test_split_sending_spreads_due_times_by_amount_and_interval(db):
     }
 
 
-def test_items_record_operator_parts_and_effective_encoding(platform):
+def test_items_record_operator_parts_and_effective_encoding(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10)
     pkg = call(
         platform,
@@ -254,7 +254,7 @@ def test_items_record_operator_parts_and_effective_encoding(platform):
     ]
 
 
-def test_message_longer_than_the_part_limit_is_refused(platform):
+def test_message_longer_than_the_part_limit_is_refused(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     with pytest.raises(DomainError) as excinfo:
         call(
@@ -267,7 +267,7 @@ def test_message_longer_than_the_part_limit_is_refused(platform):
     assert balance(platform) == 100
 
 
-def test_otp_goes_in_the_otp_lane_with_otp_validity(platform):
+def test_otp_goes_in_the_otp_lane_with_otp_validity(platform: SqlPlatform) -> None:
     add_customer(platform, balance=10)
     pkg = call(
         platform,
@@ -281,7 +281,7 @@ def test_otp_goes_in_the_otp_lane_with_otp_validity(platform):
     assert (row["lane"], row["sms_type"], row["validity"]) == (0, 0, 6)
 
 
-def test_large_package_is_written_whole(platform):
+def test_large_package_is_written_whole(platform: SqlPlatform) -> None:
     add_customer(platform, balance=30_000)
     numbers = [f"90532{n:07d}" for n in range(25_000)]
     pkg = call(platform, principal(platform), "sms/create", **{**SMS, "numbers": numbers})
@@ -289,7 +289,7 @@ def test_large_package_is_written_whole(platform):
     assert balance(platform) == 5_000
 
 
-def test_banning_a_sender_stops_it_within_the_revalidation_window(db):
+def test_banning_a_sender_stops_it_within_the_revalidation_window(db: Database) -> None:
     import time
 
     from service.services import senders
@@ -305,7 +305,7 @@ def test_banning_a_sender_stops_it_within_the_revalidation_window(db):
     assert excinfo.value.err.name == "ERR_INVALID_SMS_SENDER"
 
 
-def test_database_errors_do_not_carry_message_texts(platform):
+def test_database_errors_do_not_carry_message_texts(platform: SqlPlatform) -> None:
     from sqlalchemy import insert, select
     from sqlalchemy.exc import IntegrityError
 
@@ -322,7 +322,7 @@ def test_database_errors_do_not_carry_message_texts(platform):
     assert "987654" not in str(excinfo.value)
 
 
-def test_a_cancelled_package_does_not_count_as_a_duplicate(db):
+def test_a_cancelled_package_does_not_count_as_a_duplicate(db: Database) -> None:
     clock = FixedClock(datetime(2026, 1, 5, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -334,7 +334,7 @@ def test_a_cancelled_package_does_not_count_as_a_duplicate(db):
     assert balance(platform) == 9
 
 
-def test_the_same_reminder_scheduled_for_two_dates_is_not_a_duplicate(db):
+def test_the_same_reminder_scheduled_for_two_dates_is_not_a_duplicate(db: Database) -> None:
     clock = FixedClock(datetime(2026, 1, 5, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -347,11 +347,13 @@ def test_the_same_reminder_scheduled_for_two_dates_is_not_a_duplicate(db):
     assert err_of(excinfo) == "ERR_SMS_PKG_DUPLICATION"
 
 
-def test_a_large_package_without_credit_is_refused_before_any_write(platform, monkeypatch):
+def test_a_large_package_without_credit_is_refused_before_any_write(
+    platform: SqlPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_customer(platform, balance=5)
-    writes = []
+    writes: list[int] = []
     real = platform.store.write
-    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    monkeypatch.setattr(platform.store, "write", counted(writes, real))
     with pytest.raises(DomainError) as excinfo:
         call(
             platform,
@@ -362,16 +364,17 @@ def test_a_large_package_without_credit_is_refused_before_any_write(platform, mo
     assert err_of(excinfo) == "ERR_USER_CREDIT_REQUIRED" and writes == []
 
 
-def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(platform, monkeypatch):
+def test_a_refused_insert_with_a_custom_id_is_not_called_a_duplicate(
+    platform: SqlPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Only a unique violation means "that customID is taken"; a NOT NULL or a foreign key
     # refusal is our fault and must surface as one, not as the client's.
     from sqlalchemy.exc import IntegrityError
 
-    from service.services import sms
     from service.store.repositories import packages as packages_repo
 
     add_customer(platform)
-    monkeypatch.setattr(sms.rules, "lane_of", lambda *a: None)
+    monkeypatch.setattr("service.services.sms.rules.lane_of", lambda *a: None)
     with pytest.raises(IntegrityError):
         call(
             platform,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from service.services import delivery
 from service.services.clock import FixedClock
 from service.store.repositories import queue
 from service.store.repositories.ledger import SqlLedger
-from tests.conftest import add_customer, make_platform
+from tests.conftest import Database, SqlPlatform, add_customer, counted, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
@@ -29,14 +31,17 @@ from tests.integration.helpers import (
 RULES = {"01": "delivered", "02": "undelivered", "03": "rejected", "04": "silent"}
 NUMBERS = ["905321111101", "905321111102", "905321111103", "905321111104"]
 
+# What the `setup` fixture hands a test: a platform, its dispatcher and its carrier.
+Setup = tuple[SqlPlatform, Dispatcher, SimulatorCarrier]
+
 
 @pytest.fixture
-def clock():
+def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 8, 0))
 
 
 @pytest.fixture
-def setup(db, clock):
+def setup(db: Database, clock: FixedClock) -> Iterator[Setup]:
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=100)
     carrier = SimulatorCarrier(clock, RULES, report_delay=5)
@@ -44,11 +49,14 @@ def setup(db, clock):
     platform.store.dispose()
 
 
-def create(platform, **fields):
-    return call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
+def create(platform: SqlPlatform, **fields: Any) -> int:
+    pkg: int = call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
+    return pkg
 
 
-def test_items_reach_every_final_state_and_failures_are_refunded(setup, clock):
+def test_items_reach_every_final_state_and_failures_are_refunded(
+    setup: Setup, clock: FixedClock
+) -> None:
     platform, dispatcher, _ = setup
     pkg = create(platform, numbers=NUMBERS)
     assert balance(platform) == 96
@@ -81,7 +89,7 @@ def test_items_reach_every_final_state_and_failures_are_refunded(setup, clock):
     assert ledger_sum(platform, principal(platform).user_id) == 99
 
 
-def test_package_moves_queueing_sending_sent_completed(setup, clock):
+def test_package_moves_queueing_sending_sent_completed(setup: Setup, clock: FixedClock) -> None:
     platform, dispatcher, _ = setup
     pkg = create(platform, numbers=["905321111101", "905321111111"])
     assert package_row(platform, pkg)["state"] == PackageState.QUEUEING
@@ -95,7 +103,9 @@ def test_package_moves_queueing_sending_sent_completed(setup, clock):
     assert package_row(platform, pkg)["state"] == PackageState.COMPLETED
 
 
-def test_all_rejected_package_is_rejected_and_fully_refunded(setup):
+def test_all_rejected_package_is_rejected_and_fully_refunded(
+    setup: Setup,
+) -> None:
     platform, dispatcher, _ = setup
     pkg = create(platform, numbers=["905321111103", "905321111203"])
     dispatcher.run_once()
@@ -103,7 +113,7 @@ def test_all_rejected_package_is_rejected_and_fully_refunded(setup):
     assert balance(platform) == 100
 
 
-def test_scheduled_package_waits_for_its_date(setup, clock):
+def test_scheduled_package_waits_for_its_date(setup: Setup, clock: FixedClock) -> None:
     platform, dispatcher, _ = setup
     pkg = create(platform, numbers=["905321111101"], sendingDate="2026-03-02 12:00")  # 09:00Z
     dispatcher.run_once()
@@ -114,7 +124,9 @@ def test_scheduled_package_waits_for_its_date(setup, clock):
     assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
 
 
-def test_cancelling_a_scheduled_package_refunds_it_and_nothing_is_sent(setup, clock):
+def test_cancelling_a_scheduled_package_refunds_it_and_nothing_is_sent(
+    setup: Setup, clock: FixedClock
+) -> None:
     platform, dispatcher, carrier = setup
     pkg = create(platform, numbers=NUMBERS, sendingDate="2026-03-02 12:00")
     assert call(platform, principal(platform), "sms/cancel", id=pkg) == {"status": 1}
@@ -127,7 +139,9 @@ def test_cancelling_a_scheduled_package_refunds_it_and_nothing_is_sent(setup, cl
     assert balance(platform) == 100 and ledger_sum(platform, principal(platform).user_id) == 100
 
 
-def test_a_started_package_cannot_be_cancelled(setup):
+def test_a_started_package_cannot_be_cancelled(
+    setup: Setup,
+) -> None:
     platform, dispatcher, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     dispatcher.run_once()
@@ -137,7 +151,9 @@ def test_a_started_package_cannot_be_cancelled(setup):
     assert balance(platform) == 99
 
 
-def test_cancel_fails_if_the_dispatcher_claimed_an_item_meanwhile(setup):
+def test_cancel_fails_if_the_dispatcher_claimed_an_item_meanwhile(
+    setup: Setup,
+) -> None:
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101", "905321111102"])
     delivery.claim(platform, "other-worker", lane=1, limit=1)
@@ -147,7 +163,9 @@ def test_cancel_fails_if_the_dispatcher_claimed_an_item_meanwhile(setup):
     assert ItemState.CANCELLED not in item_states(platform, pkg).values()
 
 
-def test_otp_lane_is_served_before_bulk(setup):
+def test_otp_lane_is_served_before_bulk(
+    setup: Setup,
+) -> None:
     platform, dispatcher, _ = setup
     bulk = create(platform, numbers=[f"90532{n:07d}" for n in range(30)])
     otp = call(
@@ -164,7 +182,9 @@ def test_otp_lane_is_served_before_bulk(setup):
     assert set(item_states(platform, bulk).values()) == {ItemState.WAITING}
 
 
-def test_late_write_of_a_worker_without_the_claim_changes_nothing(setup):
+def test_late_write_of_a_worker_without_the_claim_changes_nothing(
+    setup: Setup,
+) -> None:
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     claimed = delivery.claim(platform, "worker-a", lane=1, limit=10)
@@ -174,7 +194,9 @@ def test_late_write_of_a_worker_without_the_claim_changes_nothing(setup):
     assert balance(platform) == 99
 
 
-def test_item_stranded_in_sending_is_not_sent_again_and_times_out(setup, clock):
+def test_item_stranded_in_sending_is_not_sent_again_and_times_out(
+    setup: Setup, clock: FixedClock
+) -> None:
     platform, dispatcher, carrier = setup
     pkg = create(platform, numbers=["905321111101"])
     delivery.claim(platform, "crashed-worker", lane=1, limit=10)  # never submitted
@@ -188,7 +210,9 @@ def test_item_stranded_in_sending_is_not_sent_again_and_times_out(setup, clock):
     assert balance(platform) == 100
 
 
-def test_two_dispatchers_never_claim_the_same_item(setup):
+def test_two_dispatchers_never_claim_the_same_item(
+    setup: Setup,
+) -> None:
     platform, _, _ = setup
     from service.services import credit
 
@@ -200,7 +224,7 @@ def test_two_dispatchers_never_claim_the_same_item(setup):
     assert len(ids_a) == 120 and len(ids_b) == 80 and not ids_a & ids_b
 
 
-def test_report_for_unknown_reference_changes_nothing(setup, clock):
+def test_report_for_unknown_reference_changes_nothing(setup: Setup, clock: FixedClock) -> None:
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     report = DeliveryReceipt("no-such-ref", ItemState.DELIVERED, clock.now())
@@ -210,7 +234,9 @@ def test_report_for_unknown_reference_changes_nothing(setup, clock):
     assert delivery.apply_reports(platform, [report]) == delivery.Applied(0, [], 1)
 
 
-def test_a_report_that_overtakes_its_submission_settles_the_item_later(setup, clock):
+def test_a_report_that_overtakes_its_submission_settles_the_item_later(
+    setup: Setup, clock: FixedClock
+) -> None:
     # A receipt can arrive before the carrier's answer to the submission is recorded (the
     # OTP thread submits, the bulk thread applies reports). Dropping it left a delivered
     # message to time out, and be refunded.
@@ -227,7 +253,9 @@ def test_a_report_that_overtakes_its_submission_settles_the_item_later(setup, cl
     assert balance(platform) == 99
 
 
-def test_expiry_never_overrides_a_report_committed_while_it_waited(pg_db, clock):
+def test_expiry_never_overrides_a_report_committed_while_it_waited(
+    pg_db: Database, clock: FixedClock
+) -> None:
     # PostgreSQL re-checks only an UPDATE's own conditions after waiting for a row lock:
     # expire() waited for a report's transaction, then timed the delivered item out and
     # refunded it.
@@ -262,7 +290,7 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(pg_db, clock)
         platform.store.dispose()
 
 
-def test_recreate_sends_a_finished_package_again(setup, clock):
+def test_recreate_sends_a_finished_package_again(setup: Setup, clock: FixedClock) -> None:
     platform, dispatcher, _ = setup
     me = principal(platform)
     pkg = create(platform, numbers=["905321111101", "905321111102"], customID="first")
@@ -281,7 +309,9 @@ def test_recreate_sends_a_finished_package_again(setup, clock):
     assert balance(platform) == 100 - 2 + 1 - 2  # undelivered refunded, copy reserved
 
 
-def test_recreate_requires_title_and_include_new_numbers(setup):
+def test_recreate_requires_title_and_include_new_numbers(
+    setup: Setup,
+) -> None:
     platform, _, _ = setup
     me = principal(platform)
     for fields in ({"id": 1, "includeNewNumbers": True}, {"id": 1, "title": "Yeniden"}):
@@ -290,18 +320,18 @@ def test_recreate_requires_title_and_include_new_numbers(setup):
         assert excinfo.value.err.name == "ERR_INVALID_PARAM"
 
 
-def test_idle_dispatcher_takes_no_write_lock(setup, monkeypatch):
+def test_idle_dispatcher_takes_no_write_lock(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     platform, dispatcher, _ = setup
-    writes = []
+    writes: list[int] = []
     real = platform.store.write
-    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    monkeypatch.setattr(platform.store, "write", counted(writes, real))
     dispatcher._next_housekeeping = float("inf")
     for _ in range(5):
         dispatcher.run_once()
     assert writes == []
 
 
-def test_expired_duplicate_fingerprints_are_forgotten(setup, clock):
+def test_expired_duplicate_fingerprints_are_forgotten(setup: Setup, clock: FixedClock) -> None:
     platform, _, _ = setup
     from service.store.schema import recent_sends
     from tests.integration.helpers import count
@@ -314,7 +344,11 @@ def test_expired_duplicate_fingerprints_are_forgotten(setup, clock):
     assert count(platform, recent_sends) == 0
 
 
-def test_reports_survive_a_failed_settle_pass(setup, clock, monkeypatch):
+def test_reports_survive_a_failed_settle_pass(
+    setup: Setup,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     platform, dispatcher, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     dispatcher.run_once()
@@ -329,12 +363,14 @@ def test_reports_survive_a_failed_settle_pass(setup, clock, monkeypatch):
     assert balance(platform) == 99
 
 
-def test_a_failed_record_of_the_carriers_answer_is_retried(setup, monkeypatch):
+def test_a_failed_record_of_the_carriers_answer_is_retried(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform, dispatcher, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     real, calls = delivery.record_submissions, []
 
-    def flaky(*args):
+    def flaky(*args: Any) -> int:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("deadlock detected")
@@ -346,7 +382,9 @@ def test_a_failed_record_of_the_carriers_answer_is_retried(setup, monkeypatch):
     assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
 
 
-def _statements_of_one_pass(platform, dispatcher, clock, packages: int) -> list[int]:
+def _statements_of_one_pass(
+    platform: SqlPlatform, dispatcher: Dispatcher, clock: FixedClock, packages: int
+) -> list[int]:
     """Statements run by a claim pass and by the report pass, for `packages` OTPs."""
     from sqlalchemy import event
 
@@ -361,7 +399,7 @@ def _statements_of_one_pass(platform, dispatcher, clock, packages: int) -> list[
         )
     counted: list[int] = []
 
-    def count(*_args):
+    def count(*_args: object) -> None:
         counted[-1] += 1
 
     event.listen(platform.store.engine, "before_cursor_execute", count)
@@ -376,7 +414,9 @@ def _statements_of_one_pass(platform, dispatcher, clock, packages: int) -> list[
     return counted
 
 
-def test_a_pass_runs_as_many_statements_for_forty_otps_as_for_two(db, clock):
+def test_a_pass_runs_as_many_statements_for_forty_otps_as_for_two(
+    db: Database, clock: FixedClock
+) -> None:
     # One package per OTP: refreshing each package's state with a statement of its own made
     # the dispatcher's cost grow with every OTP in a pass.
     platform = make_platform(db, clock=clock)
@@ -394,7 +434,11 @@ def test_a_pass_runs_as_many_statements_for_forty_otps_as_for_two(db, clock):
     assert many == few
 
 
-def test_long_id_lists_are_queried_in_chunks(setup, clock, monkeypatch):
+def test_long_id_lists_are_queried_in_chunks(
+    setup: Setup,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     platform, dispatcher, _ = setup
     monkeypatch.setattr(queue, "_IN_CHUNK", 3)
     pkgs = [create(platform, numbers=NUMBERS, content=f"Merhaba {n}") for n in range(3)]
@@ -413,7 +457,11 @@ def test_long_id_lists_are_queried_in_chunks(setup, clock, monkeypatch):
     assert balance(platform) == 100 - 3 * 2  # rejected and undelivered are refunded
 
 
-def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(setup, clock, monkeypatch):
+def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(
+    setup: Setup,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     platform, _, _ = setup
     from sqlalchemy import insert
 
@@ -436,16 +484,18 @@ def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(setup, clock
             ],
         )
     monkeypatch.setattr(delivery, "FORGET_CHUNK", 3)
-    writes = []
+    writes: list[int] = []
     real = platform.store.write
-    monkeypatch.setattr(platform.store, "write", lambda: writes.append(1) or real())
+    monkeypatch.setattr(platform.store, "write", counted(writes, real))
 
     assert delivery.forget_old_fingerprints(platform) == 10
     assert len(writes) == 4  # 3 + 3 + 3 + 1, each in a transaction of its own
     assert count(platform, recent_sends) == 2
 
 
-def test_settling_locks_balances_in_user_order_before_any_package(db, clock, monkeypatch):
+def test_settling_locks_balances_in_user_order_before_any_package(
+    db: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Two settlers of overlapping packages must take their locks in one order (balances
     # by user, then packages), or PostgreSQL finds a cycle: settling chunk by chunk, a
     # settler held a package while waiting for a balance another settler held.
@@ -469,18 +519,17 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     clock.advance(seconds=5)
     order: list[object] = []
     real_credit, real_refresh = SqlLedger.credit, queue.SqlQueue.refresh_packages
-    monkeypatch.setattr(
-        SqlLedger,
-        "credit",
-        lambda self, user_id, *a, **k: (order.append(user_id), real_credit(self, user_id, *a, **k))[
-            1
-        ],
-    )
-    monkeypatch.setattr(
-        queue.SqlQueue,
-        "refresh_packages",
-        lambda *a: (order.append("packages"), real_refresh(*a))[1],
-    )
+
+    def credit(self: SqlLedger, user_id: int, *a: Any, **k: Any) -> int:
+        order.append(user_id)
+        return real_credit(self, user_id, *a, **k)
+
+    def refresh_packages(*a: Any) -> None:
+        order.append("packages")
+        return real_refresh(*a)
+
+    monkeypatch.setattr(SqlLedger, "credit", credit)
+    monkeypatch.setattr(queue.SqlQueue, "refresh_packages", refresh_packages)
     monkeypatch.setattr(queue, "_IN_CHUNK", 1)
     acme, bravo = principal_of(platform, "acme").user_id, principal_of(platform, "bravo").user_id
     try:
@@ -490,7 +539,9 @@ def test_settling_locks_balances_in_user_order_before_any_package(db, clock, mon
     assert order == [*sorted([acme, acme, bravo, bravo]), "packages"]
 
 
-def test_facade_failures_are_refunded_48_hours_after_sending(db, clock):
+def test_facade_failures_are_refunded_48_hours_after_sending(
+    db: Database, clock: FixedClock
+) -> None:
     # Facade packages refund a failed item 48 hours after it was sent: settling the
     # failure leaves it unrefunded, and the housekeeping sweep gives it back later.
     from sqlalchemy import update
@@ -524,7 +575,7 @@ def test_facade_failures_are_refunded_48_hours_after_sending(db, clock):
         platform.store.dispose()
 
 
-def test_the_refund_sweep_runs_with_the_housekeeping(setup, clock):
+def test_the_refund_sweep_runs_with_the_housekeeping(setup: Setup, clock: FixedClock) -> None:
     platform, dispatcher, _ = setup
     from sqlalchemy import update
 

@@ -11,11 +11,10 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from service.app import create_app
-from service.services import sms
 from service.store.bulk import insert_rows
 from service.store.prepared import Prepared
 from service.store.schema import items, packages
-from tests.conftest import PASSWORD, add_customer
+from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer
 from tests.integration.helpers import principal
 
 SECRET = "Dogrulama kodunuz 481516"
@@ -56,14 +55,14 @@ def _assert_hidden(error: BaseException) -> None:
     assert "not-null" in text or "null value" in text.lower() or "NOT NULL" in text, text
 
 
-def test_a_core_statement_error_names_the_column_not_the_row(platform):
+def test_a_core_statement_error_names_the_column_not_the_row(platform: SqlPlatform) -> None:
     add_customer(platform)
     with pytest.raises(IntegrityError) as caught, platform.store.write() as conn:
         conn.execute(insert(packages), _package_without_lane(principal(platform).user_id))
     _assert_hidden(caught.value)
 
 
-def test_a_prepared_statement_error_names_the_column_not_the_row(platform):
+def test_a_prepared_statement_error_names_the_column_not_the_row(platform: SqlPlatform) -> None:
     add_customer(platform)
     with pytest.raises(IntegrityError) as caught, platform.store.write() as conn:
         _INSERT_PACKAGE.execute(conn, _package_without_lane(principal(platform).user_id))
@@ -71,7 +70,7 @@ def test_a_prepared_statement_error_names_the_column_not_the_row(platform):
 
 
 @pytest.mark.parametrize("rows", [1, 3, 70], ids=["execute", "executemany", "copy"])
-def test_a_bulk_insert_error_names_the_column_not_the_row(platform, rows):
+def test_a_bulk_insert_error_names_the_column_not_the_row(platform: SqlPlatform, rows: int) -> None:
     add_customer(platform)
     with platform.store.write() as conn:
         pkg = conn.execute(
@@ -88,13 +87,15 @@ def test_a_bulk_insert_error_names_the_column_not_the_row(platform, rows):
     _assert_hidden(caught.value)
 
 
-def test_an_unexpected_database_error_is_logged_without_the_sms(db, caplog, monkeypatch):
+def test_an_unexpected_database_error_is_logged_without_the_sms(
+    db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.conftest import make_platform
 
     platform = make_platform(db)
     add_customer(platform)
     app = create_app(platform=platform)
-    monkeypatch.setattr(sms.rules, "lane_of", lambda *a: None)  # a bug: no lane
+    monkeypatch.setattr("service.services.sms.rules.lane_of", lambda *a: None)  # a bug: no lane
     caplog.set_level(logging.ERROR)
     with app.flask.test_client() as client:
         answer = client.post(

@@ -8,14 +8,15 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from service.store.migrate import run, upgrade
 from service.store.schema import items, metadata, packages, users
+from tests.conftest import Database
 
 
-def test_migrated_database_matches_the_declared_schema(db):
+def test_migrated_database_matches_the_declared_schema(db: Database) -> None:
     store = db.store(1)
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -23,7 +24,7 @@ def test_migrated_database_matches_the_declared_schema(db):
     store.dispose()
 
 
-def _package_and_item(conn, package_id, custom_id):
+def _package_and_item(conn: Connection, package_id: int, custom_id: str | None) -> None:
     now = datetime(2026, 1, 1)
     conn.execute(
         insert(packages),
@@ -63,7 +64,7 @@ def _package_and_item(conn, package_id, custom_id):
     )
 
 
-def test_migrations_down_and_up_keep_existing_packages_and_items(db):
+def test_migrations_down_and_up_keep_existing_packages_and_items(db: Database) -> None:
     store = db.store(1)
     with store.write() as conn:
         conn.execute(
@@ -95,7 +96,7 @@ def test_migrations_down_and_up_keep_existing_packages_and_items(db):
     store.dispose()
 
 
-def _dup_package():
+def _dup_package() -> dict[str, object]:
     now = datetime(2026, 1, 2)
     return {
         "id": 4,

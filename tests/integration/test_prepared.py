@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from service.store.bulk import insert_rows
 from service.store.prepared import Prepared
 from service.store.schema import credit_ledger, users
-from tests.conftest import add_customer
+from tests.conftest import SqlPlatform, add_customer
 from tests.integration.helpers import principal
 
 _LEDGER = Prepared(insert(credit_ledger).returning(credit_ledger.c.id))
@@ -21,7 +21,7 @@ _USER_BY_NAME = Prepared(
 )
 
 
-def _ledger_row(user_id, at):
+def _ledger_row(user_id: int, at: datetime) -> dict[str, object]:
     return {
         "user_id": user_id,
         "amount": -3,
@@ -31,7 +31,7 @@ def _ledger_row(user_id, at):
     }
 
 
-def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform):
+def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform: SqlPlatform) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30)  # no microseconds: SQLite's text form must still match
@@ -48,13 +48,16 @@ def test_prepared_insert_is_read_back_by_core_with_the_same_values(platform):
     assert later == new_id  # comparisons against the stored value work as on the Core path
 
 
-def _stored_text(conn, ledger_id):
-    return conn.exec_driver_sql(
+def _stored_text(conn: Connection, ledger_id: int) -> str | None:
+    text: str | None = conn.exec_driver_sql(
         f"SELECT CAST(created_at AS TEXT) FROM credit_ledger WHERE id = {int(ledger_id)}"
     ).scalar()
+    return text
 
 
-def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform):
+def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(
+    platform: SqlPlatform,
+) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30)
@@ -77,7 +80,9 @@ def test_prepared_and_bulk_inserts_store_datetimes_exactly_as_core_does(platform
 
 
 @pytest.mark.parametrize("count", [1, 100])  # PostgreSQL: executemany, then COPY
-def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(platform, count):
+def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(
+    platform: SqlPlatform, count: int
+) -> None:
     add_customer(platform)
     user_id = principal(platform).user_id
     at = datetime(2026, 11, 22, 9, 30, 0, 250)
@@ -101,15 +106,18 @@ def test_bulk_rows_read_back_as_written_whichever_way_they_went_in(platform, cou
     assert [tuple(r) for r in stored] == rows
 
 
-def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform):
+def test_prepared_first_and_scalar_answer_none_when_nothing_matches(platform: SqlPlatform) -> None:
     add_customer(platform, "acme")
     with platform.store.read() as conn:
-        assert _USER_BY_NAME.first(conn, {"name": "acme"})[1] == "acme"
+        row = _USER_BY_NAME.first(conn, {"name": "acme"})
+        assert row is not None and row[1] == "acme"
         assert _USER_BY_NAME.first(conn, {"name": "nobody"}) is None
         assert _USER_BY_NAME.scalar(conn, {"name": "nobody"}) is None
 
 
-def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(platform):
+def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(
+    platform: SqlPlatform,
+) -> None:
     add_customer(platform, "acme")
     secret = "pw-hash-482913"
     with pytest.raises(IntegrityError) as excinfo, platform.store.write() as conn:
@@ -128,7 +136,9 @@ def test_prepared_constraint_violation_is_sqlalchemys_error_without_the_values(p
         assert conn.execute(select(users.c.id).where(users.c.uuid == "u-1")).first() is None
 
 
-def test_prepared_insert_takes_the_columns_each_call_gives_and_defaults_the_rest(platform):
+def test_prepared_insert_takes_the_columns_each_call_gives_and_defaults_the_rest(
+    platform: SqlPlatform,
+) -> None:
     at = datetime(2026, 1, 1)
     user = {"username": "plain", "password_hash": "h", "user_type": 3, "created_at": at}
     with platform.store.write() as conn:

@@ -9,12 +9,12 @@ import pytest
 from service.domain.constants import UserType
 from service.domain.errors import DomainError
 from service.services.clock import FixedClock
-from tests.conftest import PASSWORD, add_customer, make_platform
+from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import SMS, call, principal
 
 
 @pytest.fixture
-def two_users(platform):
+def two_users(platform: SqlPlatform) -> tuple[SqlPlatform, int]:
     add_customer(platform, "acme", 100, "ACME")
     add_customer(platform, "rival", 100, "RIVAL")
     pkg = call(
@@ -35,7 +35,9 @@ def two_users(platform):
         ("sms/recreate", {"id": "PKG", "title": "Kopya", "includeNewNumbers": False}),
     ],
 )
-def test_another_users_package_is_not_found(two_users, path, fields):
+def test_another_users_package_is_not_found(
+    two_users: tuple[SqlPlatform, int], path: str, fields: dict[str, object]
+) -> None:
     platform, pkg = two_users
     fields = {k: (pkg if v == "PKG" else v) for k, v in fields.items()}
     with pytest.raises(DomainError) as excinfo:
@@ -43,7 +45,7 @@ def test_another_users_package_is_not_found(two_users, path, fields):
     assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_FOUND"
 
 
-def test_listings_show_only_the_callers_packages(two_users):
+def test_listings_show_only_the_callers_packages(two_users: tuple[SqlPlatform, int]) -> None:
     platform, pkg = two_users
     rival = principal(platform, "rival")
     assert call(platform, rival, "sms/list", ids=[pkg])["stats"]["totalRecord"] == 0
@@ -53,7 +55,7 @@ def test_listings_show_only_the_callers_packages(two_users):
     assert [p["id"] for p in mine["list"]] == [pkg]
 
 
-def test_list_filters_by_custom_ids_keyword_sender_and_status(platform):
+def test_list_filters_by_custom_ids_keyword_sender_and_status(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     a = call(
@@ -67,7 +69,7 @@ def test_list_filters_by_custom_ids_keyword_sender_and_status(platform):
     )["pkgID"]
     call(platform, me, "sms/cancel", id=b)
 
-    def ids(**filters):
+    def ids(**filters: object) -> list[int]:
         return [p["id"] for p in call(platform, me, "sms/list", **filters)["list"]]
 
     assert ids() == [b, a]
@@ -81,7 +83,7 @@ def test_list_filters_by_custom_ids_keyword_sender_and_status(platform):
         ids(status=9)
 
 
-def test_paging_counts_all_and_returns_one_page(platform):
+def test_paging_counts_all_and_returns_one_page(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100, duplicate_check=False)
     me = principal(platform)
     for n in range(25):
@@ -94,7 +96,7 @@ def test_paging_counts_all_and_returns_one_page(platform):
         assert excinfo.value.field == "pageSize"
 
 
-def test_summary_counts_parts_recipients_and_credit(platform):
+def test_summary_counts_parts_recipients_and_credit(platform: SqlPlatform) -> None:
     add_customer(platform, balance=100)
     me = principal(platform)
     call(
@@ -113,7 +115,7 @@ def test_summary_counts_parts_recipients_and_credit(platform):
     }
 
 
-def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db):
+def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db: Database) -> None:
     platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
     add_customer(platform, balance=10)
     me = principal(platform)
@@ -133,7 +135,7 @@ def test_inquiry_number_refuses_more_than_three_months_and_reversed_ranges(db):
         assert excinfo.value.err.name == "ERR_INVALID_DATE_RANGE"
 
 
-def test_inquiry_number_finds_what_was_sent_in_the_last_month(db):
+def test_inquiry_number_finds_what_was_sent_in_the_last_month(db: Database) -> None:
     clock = FixedClock(datetime(2026, 6, 1, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -147,7 +149,7 @@ def test_inquiry_number_finds_what_was_sent_in_the_last_month(db):
     assert call(platform, me, "sms/inquiry-number", gsm="905321111111")["list"] == []
 
 
-def test_list_sender_filters_by_keyword_and_status(platform):
+def test_list_sender_filters_by_keyword_and_status(platform: SqlPlatform) -> None:
     from service.services import senders
 
     add_customer(platform, balance=0, sender="ACME")
@@ -159,7 +161,7 @@ def test_list_sender_filters_by_keyword_and_status(platform):
     assert call(platform, me, "sms/list-sender", keyword="2")["list"][0]["title"] == "ACME2"
 
 
-def test_summary_leaves_out_cancelled_packages(db):
+def test_summary_leaves_out_cancelled_packages(db: Database) -> None:
     # A cancelled package was never sent, and its credit came back.
     platform = make_platform(db, clock=FixedClock(datetime(2026, 6, 1, 9, 0)))
     add_customer(platform, balance=100)
@@ -182,7 +184,7 @@ def test_summary_leaves_out_cancelled_packages(db):
     }
 
 
-def test_inquiry_number_from_a_start_date_alone_searches_until_now(db):
+def test_inquiry_number_from_a_start_date_alone_searches_until_now(db: Database) -> None:
     clock = FixedClock(datetime(2026, 6, 1, 9, 0))
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=10)
@@ -202,7 +204,9 @@ def test_inquiry_number_from_a_start_date_alone_searches_until_now(db):
     "path, field",
     [("sms/list", "keyword"), ("sms/list-sender", "keyword"), ("sms/list-item", "target")],
 )
-def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field):
+def test_an_overlong_search_text_is_an_invalid_parameter(
+    platform: SqlPlatform, path: str, field: str
+) -> None:
     # SQLite refuses LIKE patterns over 50,000 bytes: that was a 500.
     add_customer(platform, balance=10)
     me = principal(platform)
@@ -213,7 +217,9 @@ def test_an_overlong_search_text_is_an_invalid_parameter(platform, path, field):
     call(platform, me, path, pkgID=pkg, **{field: "9" * 2000})
 
 
-def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(platform):
+def test_a_reseller_reaches_a_descendants_packages_only_where_allowed(
+    platform: SqlPlatform,
+) -> None:
     from service.domain.queries import PackageFilter, PageRequest
     from service.services import reports, users
 

@@ -7,19 +7,21 @@ import sqlite3
 import threading
 import time
 from datetime import datetime
+from typing import Any
 
+import pytest
 from sqlalchemy import insert
 
-from service.store import db as store_db
-from service.store.db import _WAL_RESTART_FRAMES
+from service.store.db import _WAL_RESTART_FRAMES, Store
 from service.store.schema import recent_sends
+from tests.conftest import Database, sqlite_file
 
 
-def _checkpoint_threads():
+def _checkpoint_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "sqlite-checkpoint" and t.is_alive()]
 
 
-def _write_rows(store, n):
+def _write_rows(store: Store, n: int) -> None:
     # recent_sends has no foreign keys: rows that need no user; only their pages matter.
     rows = [
         {
@@ -34,7 +36,7 @@ def _write_rows(store, n):
         conn.execute(insert(recent_sends), rows)
 
 
-def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db):
+def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db: Database) -> None:
     store = sqlite_db.store()
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
@@ -42,9 +44,11 @@ def test_request_connections_never_checkpoint_the_wal_themselves(sqlite_db):
     store.dispose()
 
 
-def test_background_checkpointer_moves_committed_pages_into_the_database_file(sqlite_db):
+def test_background_checkpointer_moves_committed_pages_into_the_database_file(
+    sqlite_db: Database,
+) -> None:
     store = sqlite_db.store()
-    path = store.engine.url.database
+    path = sqlite_file(store)
     before = os.path.getsize(path)
     _write_rows(store, 5000)  # ~100 new pages, only in the WAL at commit
     deadline = time.monotonic() + 10
@@ -54,7 +58,7 @@ def test_background_checkpointer_moves_committed_pages_into_the_database_file(sq
     store.dispose()
 
 
-def test_disposing_the_store_stops_its_checkpointer(sqlite_db):
+def test_disposing_the_store_stops_its_checkpointer(sqlite_db: Database) -> None:
     already = len(_checkpoint_threads())
     store = sqlite_db.store()
     _write_rows(store, 1)
@@ -63,9 +67,11 @@ def test_disposing_the_store_stops_its_checkpointer(sqlite_db):
     assert len(_checkpoint_threads()) == already
 
 
-def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_bound(sqlite_db):
+def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_bound(
+    sqlite_db: Database,
+) -> None:
     store = sqlite_db.store()
-    wal = f"{store.engine.url.database}-wal"
+    wal = f"{sqlite_file(store)}-wal"
     written = 0
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:  # one writer, never pausing: the hard case
@@ -87,19 +93,22 @@ def test_wal_starts_over_under_continuous_writes_instead_of_growing_without_boun
     store.dispose()
 
 
-def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, monkeypatch):
+def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_connect = sqlite3.connect
-    failures = []
+    failures: list[int] = []
 
-    def connect_failing_once(*args, **kwargs):
+    def connect_failing_once(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         if not failures:
             failures.append(1)
             raise sqlite3.OperationalError("unable to open database file")  # e.g. EMFILE
-        return real_connect(*args, **kwargs)
+        conn: sqlite3.Connection = real_connect(*args, **kwargs)
+        return conn
 
-    monkeypatch.setattr(store_db.sqlite3, "connect", connect_failing_once)
+    monkeypatch.setattr("service.store.db.sqlite3.connect", connect_failing_once)
     store = sqlite_db.store()
-    path = store.engine.url.database
+    path = sqlite_file(store)
     before = os.path.getsize(path)
     _write_rows(store, 5000)
     deadline = time.monotonic() + 10
@@ -109,12 +118,16 @@ def test_checkpointer_survives_a_failure_and_goes_on_checkpointing(sqlite_db, mo
     store.dispose()
 
 
-def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(sqlite_db):
+def test_a_checkpointer_thread_that_ended_is_replaced_at_the_next_write(
+    sqlite_db: Database,
+) -> None:
     already = set(_checkpoint_threads())
     store = sqlite_db.store()
     _write_rows(store, 1)
     (first,) = set(_checkpoint_threads()) - already
-    store._checkpointer._stopping.set()  # the thread ends without stop(): as if it had died
+    checkpointer = store._checkpointer
+    assert checkpointer is not None, "SQLite stores checkpoint"
+    checkpointer._stopping.set()  # the thread ends without stop(): as if it had died
     first.join(5)
     with store.write():
         pass

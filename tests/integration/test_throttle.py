@@ -24,7 +24,7 @@ from service.services.auth import Authenticator, Failures, Throttle
 from service.store.db import Store
 from service.store.ratelimit import SWEEP_BATCH, SqlStorage, open_storage
 from service.store.schema import rate_limits
-from tests.conftest import PASSWORD, Database, add_customer, database_for, make_platform
+from tests.conftest import PASSWORD, Database, add_customer, counted, database_for, make_platform
 from tests.redis_helpers import redis_or_skip
 
 OpenStorage = Callable[[], Storage]
@@ -58,7 +58,7 @@ def shared(open_shared: OpenStorage) -> Storage:
     return open_shared()
 
 
-def test_the_limit_is_exact_and_retry_after_is_within_the_window(shared):
+def test_the_limit_is_exact_and_retry_after_is_within_the_window(shared: Storage) -> None:
     throttle = Throttle(shared, 3, 60, "t")
     assert throttle.count("k") == Failures(0, 0)
     for expected in (1, 2):
@@ -72,7 +72,7 @@ def test_the_limit_is_exact_and_retry_after_is_within_the_window(shared):
     assert throttle.count("k").count == 3
 
 
-def test_a_failure_leaves_the_window_after_its_seconds(shared):
+def test_a_failure_leaves_the_window_after_its_seconds(shared: Storage) -> None:
     throttle = Throttle(shared, 2, 1, "t")
     throttle.fail("k")
     throttle.fail("k")
@@ -81,7 +81,7 @@ def test_a_failure_leaves_the_window_after_its_seconds(shared):
     assert throttle.count("k") == Failures(0, 0)
 
 
-def test_clear_forgets_one_key_only(shared):
+def test_clear_forgets_one_key_only(shared: Storage) -> None:
     throttle = Throttle(shared, 5, 60, "t")
     for key in ("a", "b", "b"):
         throttle.fail(key)
@@ -89,13 +89,13 @@ def test_clear_forgets_one_key_only(shared):
     assert (throttle.count("a").count, throttle.count("b").count) == (1, 0)
 
 
-def test_limits_of_other_names_and_sizes_count_apart(shared):
+def test_limits_of_other_names_and_sizes_count_apart(shared: Storage) -> None:
     pair, address = Throttle(shared, 2, 60, "pair"), Throttle(shared, 20, 60, "address")
     pair.fail("k")
     assert (pair.count("k").count, address.count("k").count) == (1, 0)
 
 
-def test_every_process_sees_the_same_counts(open_shared):
+def test_every_process_sees_the_same_counts(open_shared: OpenStorage) -> None:
     # Two storages opened alike stand for two gunicorn workers.
     first, second = Throttle(open_shared(), 4, 60, "t"), Throttle(open_shared(), 4, 60, "t")
     for throttle in (first, second, first, second):
@@ -105,14 +105,14 @@ def test_every_process_sees_the_same_counts(open_shared):
     assert first.count("k").count == 0
 
 
-def test_any_user_name_is_a_usable_key(shared):
+def test_any_user_name_is_a_usable_key(shared: Storage) -> None:
     throttle = Throttle(shared, 2, 60, "t")
     for key in ("x" * 100_000, "nul\0in\0it", "ğüşİöç\U0001f600", "", "\udcff"):
         throttle.fail(key)
         assert throttle.count(key).count == 1
 
 
-def test_concurrent_hits_never_take_more_than_the_limit(shared):
+def test_concurrent_hits_never_take_more_than_the_limit(shared: Storage) -> None:
     item, limiter = RateLimitItemPerSecond(5, 60), MovingWindowRateLimiter(shared)
     results: list[bool] = []
     barrier = threading.Barrier(10)
@@ -155,7 +155,7 @@ def _rows(storage: SqlStorage) -> int:
         return int(conn.execute(select(func.count()).select_from(rate_limits)).scalar_one())
 
 
-def test_a_key_keeps_at_most_limit_rows(sql):
+def test_a_key_keeps_at_most_limit_rows(sql: tuple[SqlStorage, FakeClock]) -> None:
     storage, _ = sql
     accepted = [storage.acquire_entry("k", 5, 60) for _ in range(20)]
     assert accepted == [True] * 5 + [False] * 15
@@ -163,7 +163,7 @@ def test_a_key_keeps_at_most_limit_rows(sql):
     assert storage.acquire_entry("k", 5, 60, amount=6) is False
 
 
-def test_expired_rows_are_swept_by_later_writes(sql):
+def test_expired_rows_are_swept_by_later_writes(sql: tuple[SqlStorage, FakeClock]) -> None:
     storage, clock = sql
     for n in range(5 * SWEEP_BATCH):  # keys never hit again: a sprayed username each
         storage.acquire_entry(f"sprayed{n}", 10, 60)
@@ -173,7 +173,9 @@ def test_expired_rows_are_swept_by_later_writes(sql):
     assert _rows(storage) == 5
 
 
-def test_the_moving_window_agrees_with_limits_own_memory_storage(sql):
+def test_the_moving_window_agrees_with_limits_own_memory_storage(
+    sql: tuple[SqlStorage, FakeClock],
+) -> None:
     storage, clock = sql
     memory = MemoryStorage()
     for _ in range(3):
@@ -184,7 +186,7 @@ def test_the_moving_window_agrees_with_limits_own_memory_storage(sql):
     assert storage.get_moving_window("k", 3, 20) == (clock.now, 0)
 
 
-def test_the_fixed_window_counts_until_it_expires(sql):
+def test_the_fixed_window_counts_until_it_expires(sql: tuple[SqlStorage, FakeClock]) -> None:
     storage, clock = sql
     assert (storage.get("k"), storage.get_expiry("k")) == (0, clock.now)
     start = clock.now
@@ -197,7 +199,7 @@ def test_the_fixed_window_counts_until_it_expires(sql):
     assert storage.incr("k", 10) == 1 and storage.get_expiry("k") == clock.now + 10
 
 
-def test_reset_empties_the_table_and_check_pings(sql):
+def test_reset_empties_the_table_and_check_pings(sql: tuple[SqlStorage, FakeClock]) -> None:
     storage, _ = sql
     storage.acquire_entry("a", 5, 60)
     storage.incr("b", 60)
@@ -205,7 +207,9 @@ def test_reset_empties_the_table_and_check_pings(sql):
     assert storage.reset() == 2 and _rows(storage) == 0
 
 
-def test_keys_the_column_cannot_hold_are_stored_by_digest(sql):
+def test_keys_the_column_cannot_hold_are_stored_by_digest(
+    sql: tuple[SqlStorage, FakeClock],
+) -> None:
     storage, _ = sql
     long_a, long_b = "x" * 300 + "a", "x" * 300 + "b"
     for key in (long_a, "nul\0key", long_b):
@@ -222,11 +226,13 @@ def test_keys_the_column_cannot_hold_are_stored_by_digest(sql):
 def _count_calls(monkeypatch: pytest.MonkeyPatch, obj: object, name: str) -> list[int]:
     calls: list[int] = []
     real = getattr(obj, name)
-    monkeypatch.setattr(obj, name, lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(obj, name, counted(calls, real))
     return calls
 
 
-def test_a_login_writes_only_when_it_has_failures_to_clear(db, monkeypatch):
+def test_a_login_writes_only_when_it_has_failures_to_clear(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = make_platform(db, auth_fail_limit=3, auth_revalidate_seconds=0)
     add_customer(platform)
     writes = _count_calls(monkeypatch, platform.store, "write")
@@ -242,7 +248,7 @@ def test_a_login_writes_only_when_it_has_failures_to_clear(db, monkeypatch):
     platform.store.dispose()
 
 
-def test_a_success_clears_the_pair_so_the_limit_starts_over(db):
+def test_a_success_clears_the_pair_so_the_limit_starts_over(db: Database) -> None:
     platform = make_platform(db, auth_fail_limit=3)
     add_customer(platform)
     for _ in range(2):
@@ -259,7 +265,9 @@ def test_a_success_clears_the_pair_so_the_limit_starts_over(db):
     platform.store.dispose()
 
 
-def test_a_cached_credential_costs_no_database_round_trip(db, monkeypatch):
+def test_a_cached_credential_costs_no_database_round_trip(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = make_platform(db, auth_revalidate_seconds=60)
     add_customer(platform)
     platform.authenticate("acme", PASSWORD, "10.0.0.1")
@@ -271,7 +279,7 @@ def test_a_cached_credential_costs_no_database_round_trip(db, monkeypatch):
     platform.store.dispose()
 
 
-def test_the_credential_cache_is_bounded(db, monkeypatch):
+def test_the_credential_cache_is_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Authenticator, "MAX_CACHE", 2)
     platform = make_platform(db, auth_revalidate_seconds=60)
     for name in ("u1", "u2", "u3"):
@@ -283,7 +291,7 @@ def test_the_credential_cache_is_bounded(db, monkeypatch):
     platform.store.dispose()
 
 
-def test_the_redis_setting_puts_the_counts_in_redis(db):
+def test_the_redis_setting_puts_the_counts_in_redis(db: Database) -> None:
     url, prefix = redis_or_skip(), f"finsms-test-{uuid.uuid4().hex}"
     platform = make_platform(db, auth_fail_limit=2, redis_url=url, redis_prefix=prefix)
     add_customer(platform)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from service.config import Settings
 from service.domain.constants import CustomerType, ItemState, PackageState, UserType
@@ -14,6 +15,9 @@ from service.domain.pricing import PackageSource, charged
 from service.domain.records import Item, Package, User
 from service.services.clock import FixedClock
 from service.store.memory import MemoryDatabase, MemoryUnitOfWork
+
+if TYPE_CHECKING:
+    from service.services.platform import Platform
 
 T0 = datetime(2026, 3, 2, 8, 0)
 
@@ -25,6 +29,12 @@ class MemoryPlatform:
     uow: MemoryUnitOfWork = field(default_factory=MemoryUnitOfWork)
     clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
     settings: Settings = field(default_factory=lambda: Settings(lease_seconds=60))
+
+    @property
+    def as_platform(self) -> Platform:
+        """This stand-in, typed as the Platform that the dispatcher and the carrier
+        registry are written for: they read only its clock, settings and uow."""
+        return cast("Platform", self)
 
     @property
     def db(self) -> MemoryDatabase:

@@ -4,6 +4,7 @@ dispatcher between them and the settlement service (in memory)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -12,7 +13,7 @@ from service.delivery.carriers.registry import build_router, parse_links
 from service.delivery.carriers.router import Router, parse_routes
 from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
 from service.delivery.dispatcher import Dispatcher, LoggedInbound
-from service.domain.carrier import InboundMessage, Submission
+from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission
 from service.domain.constants import ItemState, Operator, PackageState
 from tests.unit.memory_platform import T0, MemoryPlatform
 
@@ -31,13 +32,13 @@ def links(*names: str) -> dict[str, SimulatorCarrier]:
 # --- settings -------------------------------------------------------------------------
 
 
-def test_the_default_is_one_simulator_link_for_every_operator():
-    router = build_router(MemoryPlatform())
+def test_the_default_is_one_simulator_link_for_every_operator() -> None:
+    router = build_router(MemoryPlatform().as_platform)
     assert list(router.links) == ["simulator"] and router.default == "simulator"
     assert isinstance(router.link_for(Operator.VODAFONE), SimulatorCarrier)
 
 
-def test_links_are_named_kinds():
+def test_links_are_named_kinds() -> None:
     assert parse_links("simulator") == {"simulator": "simulator"}
     assert parse_links(" sim-a = simulator , sim-b=simulator") == {
         "sim-a": "simulator",
@@ -46,12 +47,12 @@ def test_links_are_named_kinds():
 
 
 @pytest.mark.parametrize("text", ["smpp", "a=nothing", "", " , ", "a=simulator,a=simulator", "a b"])
-def test_an_unknown_or_bad_carrier_is_a_settings_error_naming_the_variable(text):
+def test_an_unknown_or_bad_carrier_is_a_settings_error_naming_the_variable(text: str) -> None:
     with pytest.raises(SettingsError, match="FINSMS_CARRIERS"):
         parse_links(text)
 
 
-def test_routes_map_operators_to_links_and_star_to_the_default():
+def test_routes_map_operators_to_links_and_star_to_the_default() -> None:
     routes, default = parse_routes("0=sim-a, 1=sim-b,*=simulator", ["sim-a", "sim-b", "simulator"])
     assert routes == {Operator.TURKCELL: "sim-a", Operator.VODAFONE: "sim-b"}
     assert default == "simulator"
@@ -59,25 +60,25 @@ def test_routes_map_operators_to_links_and_star_to_the_default():
 
 
 @pytest.mark.parametrize("text", ["0=nowhere", "7=sim-a", "x=sim-a", "0"])
-def test_a_route_to_an_unknown_link_or_operator_is_a_settings_error(text):
+def test_a_route_to_an_unknown_link_or_operator_is_a_settings_error(text: str) -> None:
     with pytest.raises(SettingsError, match="FINSMS_ROUTES"):
         parse_routes(text, ["sim-a"])
 
 
-def test_bad_simulator_rules_fail_at_start_naming_the_variable():
+def test_bad_simulator_rules_fail_at_start_naming_the_variable() -> None:
     platform = MemoryPlatform(settings=Settings(simulator_rules="01=lost"))
     with pytest.raises(SettingsError, match="FINSMS_SIMULATOR_RULES"):
-        build_router(platform)
+        build_router(platform.as_platform)
 
 
-def test_settings_build_routed_simulator_links_with_the_simulator_settings():
+def test_settings_build_routed_simulator_links_with_the_simulator_settings() -> None:
     settings = Settings(
         carriers="sim-a=simulator,sim-b=simulator",
         routes="0=sim-a,*=sim-b",
         simulator_rules="01=undelivered",
         simulator_report_delay=3,
     )
-    router = build_router(MemoryPlatform(settings=settings))
+    router = build_router(MemoryPlatform(settings=settings).as_platform)
     assert router.link_for(Operator.TURKCELL).name == "sim-a"
     assert router.link_for(Operator.NETGSM).name == "sim-b"
     assert router.link_for(None).name == "sim-b"
@@ -89,20 +90,20 @@ def test_settings_build_routed_simulator_links_with_the_simulator_settings():
 # --- routing --------------------------------------------------------------------------
 
 
-def test_a_batch_is_split_by_the_route_of_each_operator_keeping_order():
+def test_a_batch_is_split_by_the_route_of_each_operator_keeping_order() -> None:
     router = Router(links("a", "b", "c"), {Operator.TURKCELL: "a", Operator.VODAFONE: "b"}, "c")
     batch = [submission(1, 0), submission(2, 1), submission(3, 0), submission(4, None)]
     split = {carrier.name: [s.item_id for s in group] for carrier, group in router.split(batch)}
     assert split == {"a": [1, 3], "b": [2], "c": [4]}
 
 
-def test_one_link_takes_the_whole_batch():
+def test_one_link_takes_the_whole_batch() -> None:
     router = Router.single(links("only")["only"])
     [(carrier, group)] = router.split([submission(1, 0), submission(2, 3)])
     assert carrier.name == "only" and len(group) == 2
 
 
-def test_a_route_to_a_missing_link_is_refused():
+def test_a_route_to_a_missing_link_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown carrier link"):
         Router(links("a"), {Operator.TURKCELL: "b"})
 
@@ -110,7 +111,7 @@ def test_a_route_to_a_missing_link_is_refused():
 # --- inbound messages -----------------------------------------------------------------
 
 
-def test_an_optout_recipient_is_delivered_then_replies_iptal():
+def test_an_optout_recipient_is_delivered_then_replies_iptal() -> None:
     assert parse_rules("01=optout") == {"01": "optout"}
     platform = MemoryPlatform()
     sim = SimulatorCarrier(platform.clock, {"01": "optout"}, report_delay=5, name="sim-a")
@@ -130,7 +131,7 @@ def test_an_optout_recipient_is_delivered_then_replies_iptal():
     assert sim.poll_inbound() == []
 
 
-def test_an_injected_message_is_polled_once():
+def test_an_injected_message_is_polled_once() -> None:
     platform = MemoryPlatform()
     sim = SimulatorCarrier(platform.clock)
     sent = sim.inject("905321234567", "4540", "BILGI")
@@ -141,7 +142,7 @@ def test_an_injected_message_is_polled_once():
     assert sim.poll_inbound() == []
 
 
-def test_the_default_inbound_handler_logs_and_counts(caplog):
+def test_the_default_inbound_handler_logs_and_counts(caplog: pytest.LogCaptureFixture) -> None:
     handler = LoggedInbound()
     message = InboundMessage("905321234567", "4540", "IPTAL", T0, "simulator", "mo-1")
     with caplog.at_level(logging.INFO, logger="finsms.dispatcher"):
@@ -153,7 +154,7 @@ def test_the_default_inbound_handler_logs_and_counts(caplog):
 # --- the dispatcher over routed links, in memory -----------------------------------------
 
 
-def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_both():
+def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_both() -> None:
     platform = MemoryPlatform()
     sims = {
         n: SimulatorCarrier(platform.clock, {"02": "undelivered"}, report_delay=1, name=n)
@@ -162,7 +163,7 @@ def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_bo
     router = Router(sims, {Operator.TURKCELL: "sim-a"}, "sim-b")
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], operators=[0, 1])
-    dispatcher = Dispatcher(platform, router, owner="w")  # type: ignore[arg-type]
+    dispatcher = Dispatcher(platform.as_platform, router, owner="w")
     dispatcher.run_once()
     assert (sims["sim-a"].submitted, sims["sim-b"].submitted) == (1, 1)
     platform.clock.advance(seconds=1)
@@ -175,11 +176,11 @@ def test_the_dispatcher_sends_each_operator_through_its_link_and_settles_from_bo
     assert platform.balance(user) == 9
 
 
-def test_the_dispatcher_hands_inbound_messages_to_its_handler():
+def test_the_dispatcher_hands_inbound_messages_to_its_handler() -> None:
     platform = MemoryPlatform()
     sim = SimulatorCarrier(platform.clock, {"01": "optout"}, report_delay=0)
     got: list[InboundMessage] = []
-    dispatcher = Dispatcher(platform, sim, owner="w", inbound=got.extend)  # type: ignore[arg-type]
+    dispatcher = Dispatcher(platform.as_platform, sim, owner="w", inbound=got.extend)
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     sim.inject("905329999999", "ACME", "MERHABA")
@@ -187,20 +188,26 @@ def test_the_dispatcher_hands_inbound_messages_to_its_handler():
     assert sorted(m.text for m in got) == ["IPTAL", "MERHABA"]
 
 
-def test_an_early_receipt_goes_back_to_the_link_it_came_from():
+def test_an_early_receipt_goes_back_to_the_link_it_came_from() -> None:
     from service.services import delivery
 
     platform = MemoryPlatform()
     sims = {n: SimulatorCarrier(platform.clock, report_delay=0, name=n) for n in ("a", "b")}
     requeued: dict[str, int] = {"a": 0, "b": 0}
+
+    def counting(
+        name: str, real: Callable[[Sequence[DeliveryReceipt]], None]
+    ) -> Callable[[Sequence[DeliveryReceipt]], None]:
+        def requeue(receipts: Sequence[DeliveryReceipt]) -> None:
+            requeued[name] += len(receipts)
+            real(receipts)
+
+        return requeue
+
     for name, sim in sims.items():
-        real = sim.requeue
-        sim.requeue = lambda r, name=name, real=real: (  # type: ignore[method-assign]
-            requeued.__setitem__(name, requeued[name] + len(r)),
-            real(r),
-        )[1]
+        sim.requeue = counting(name, sim.requeue)  # type: ignore[method-assign,assignment]
     router = Router(sims, {Operator.TURKCELL: "a"}, "b")
-    dispatcher = Dispatcher(platform, router, owner="w")  # type: ignore[arg-type]
+    dispatcher = Dispatcher(platform.as_platform, router, owner="w")
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"], operators=[0])
     claimed = delivery.claim(platform, "w", 1, 10)

@@ -17,7 +17,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def test_defaults_without_environment():
+def test_defaults_without_environment() -> None:
     s = Settings.from_env()
     assert s == Settings()
     assert s.database_url == "sqlite:///finsms.db"
@@ -30,12 +30,12 @@ def test_defaults_without_environment():
     assert s.simulator_report_delay == 1.0
 
 
-def test_string_setting_is_read(monkeypatch):
+def test_string_setting_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_DATABASE_URL", "postgresql://u@h/db")
     assert Settings.from_env().database_url == "postgresql://u@h/db"
 
 
-def test_int_setting_is_converted(monkeypatch):
+def test_int_setting_is_converted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_PORT", "9588")
     monkeypatch.setenv("FINSMS_CLAIM_BATCH", "25")
     s = Settings.from_env()
@@ -43,7 +43,7 @@ def test_int_setting_is_converted(monkeypatch):
     assert s.claim_batch == 25
 
 
-def test_float_setting_is_converted(monkeypatch):
+def test_float_setting_is_converted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_POLL_INTERVAL", "0.5")
     monkeypatch.setenv("FINSMS_SIMULATOR_REPORT_DELAY", "3")
     s = Settings.from_env()
@@ -52,44 +52,44 @@ def test_float_setting_is_converted(monkeypatch):
 
 
 @pytest.mark.parametrize("raw", ["1", "true", "TRUE", "yes", "on", " On "])
-def test_true_flags(monkeypatch, raw):
+def test_true_flags(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv("FINSMS_EMBEDDED_WORKER", raw)
     assert Settings.from_env(embedded_worker=False).embedded_worker is False
     assert Settings.from_env().embedded_worker is True
 
 
 @pytest.mark.parametrize("raw", ["0", "false", "no", "off", ""])
-def test_false_flags(monkeypatch, raw):
+def test_false_flags(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv("FINSMS_EMBEDDED_WORKER", raw)
     assert Settings.from_env().embedded_worker is False
 
 
-def test_optional_string_empty_means_none(monkeypatch):
+def test_optional_string_empty_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_SOAP_NAMESPACE", "")
     assert Settings.from_env().soap_namespace is None
 
 
-def test_optional_string_is_read(monkeypatch):
+def test_optional_string_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_SOAP_NAMESPACE", "http://sms.example:9587/wsdl/sms")
     assert Settings.from_env().soap_namespace == "http://sms.example:9587/wsdl/sms"
 
 
-def test_simulator_rules_are_read_verbatim(monkeypatch):
+def test_simulator_rules_are_read_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_SIMULATOR_RULES", "0001=rejected,*=delivered")
     assert Settings.from_env().simulator_rules == "0001=rejected,*=delivered"
 
 
-def test_overrides_win_over_the_environment(monkeypatch):
+def test_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_PORT", "9588")
     assert Settings.from_env(port=1234).port == 1234
 
 
-def test_lower_case_variable_names_are_not_read(monkeypatch):
+def test_lower_case_variable_names_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("finsms_port", "1")
     assert Settings.from_env().port == 9587
 
 
-def test_unrelated_variables_do_not_matter(monkeypatch):
+def test_unrelated_variables_do_not_matter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT", "1")
     monkeypatch.setenv("FINSMS_EXTRA", "x")
     s = Settings.from_env()
@@ -97,22 +97,22 @@ def test_unrelated_variables_do_not_matter(monkeypatch):
     assert s == Settings()
 
 
-def test_a_non_numeric_int_setting_fails_loudly(monkeypatch):
+def test_a_non_numeric_int_setting_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_PORT", "http")
     with pytest.raises(ValueError):
         Settings.from_env()
 
 
-def test_base_url_derived_from_the_port():
+def test_base_url_derived_from_the_port() -> None:
     assert Settings(port=9600).base_url == "http://localhost:9600"
 
 
-def test_base_url_from_public_url_without_trailing_slash(monkeypatch):
+def test_base_url_from_public_url_without_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSMS_PUBLIC_URL", "https://sms.example.com:9588/")
     assert Settings.from_env().base_url == "https://sms.example.com:9588"
 
 
-def test_with_returns_a_changed_copy():
+def test_with_returns_a_changed_copy() -> None:
     s = Settings()
     t = s.with_(port=1, workers=8)
     assert (t.port, t.workers) == (1, 8)
@@ -120,12 +120,14 @@ def test_with_returns_a_changed_copy():
     assert t.database_url == s.database_url
 
 
-def test_settings_are_frozen():
+def test_settings_are_frozen() -> None:
     with pytest.raises(AttributeError):
         Settings().port = 1  # type: ignore[misc]
 
 
-def test_one_thread_per_worker_unless_finsms_threads_says_otherwise(monkeypatch):
+def test_one_thread_per_worker_unless_finsms_threads_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert Settings().threads == 1
     monkeypatch.setenv("FINSMS_THREADS", "8")
     assert Settings.from_env().threads == 8
@@ -143,20 +145,26 @@ def test_one_thread_per_worker_unless_finsms_threads_says_otherwise(monkeypatch)
         ("MAX_MESSAGE_PARTS", "0"),
     ],
 )
-def test_a_value_the_server_cannot_run_with_is_refused_naming_its_variable(monkeypatch, name, raw):
+def test_a_value_the_server_cannot_run_with_is_refused_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, raw: str
+) -> None:
     # FINSMS_CLAIM_BATCH=0 made the dispatcher loop on the database without a pause.
     monkeypatch.setenv(f"FINSMS_{name}", raw)
     with pytest.raises(SettingsError, match=f"FINSMS_{name}"):
         Settings.from_env()
 
 
-def test_a_value_of_the_wrong_type_is_refused_naming_its_variable(monkeypatch):
+def test_a_value_of_the_wrong_type_is_refused_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("FINSMS_BATCH_WAIT", "soon")
     with pytest.raises(SettingsError, match="FINSMS_BATCH_WAIT='soon'"):
         Settings.from_env()
 
 
-def test_the_cli_reports_a_bad_setting_as_a_usage_error(monkeypatch, capsys):
+def test_the_cli_reports_a_bad_setting_as_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from service.cli import main
 
     monkeypatch.setenv("FINSMS_CLAIM_BATCH", "0")

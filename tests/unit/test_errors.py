@@ -66,28 +66,28 @@ UNNUMBERED_NAMES = [
 ]
 
 
-def test_no_two_names_share_a_row():
+def test_no_two_names_share_a_row() -> None:
     # Enum members with equal values become aliases and vanish from iteration.
     assert len(Err.__members__) == len(list(Err))
 
 
-def test_every_name_is_unique_and_err_prefixed():
+def test_every_name_is_unique_and_err_prefixed() -> None:
     names = [e.name for e in Err]
     assert len(names) == len(set(names))
     assert all(re.fullmatch(r"ERR_[A-Z0-9_]+", n) for n in names)
 
 
-def test_every_sms_code_is_unique():
+def test_every_sms_code_is_unique() -> None:
     codes = [e.sms_code for e in Err]
     assert len(codes) == len(set(codes))
 
 
-def test_every_sms_code_is_sms_and_two_digits():
+def test_every_sms_code_is_sms_and_two_digits() -> None:
     assert all(re.fullmatch(r"SMS\d\d", e.sms_code) for e in Err)
 
 
 @pytest.mark.parametrize(("code", "name"), sorted(VENDOR_CODES.items()))
-def test_vendor_codes_are_exactly_as_in_the_spec(code, name):
+def test_vendor_codes_are_exactly_as_in_the_spec(code: str, name: str) -> None:
     assert Err[name].sms_code == code
 
 
@@ -104,23 +104,23 @@ def test_vendor_codes_are_exactly_as_in_the_spec(code, name):
         ("ERR_MULTI_REQUEST_NOT_PERMITTED", "SMS50"),
     ],
 )
-def test_well_known_vendor_codes(name, code):
+def test_well_known_vendor_codes(name: str, code: str) -> None:
     assert Err[name].sms_code == code
 
 
-def test_vendor_numbers_are_not_reused_for_other_names():
+def test_vendor_numbers_are_not_reused_for_other_names() -> None:
     for err in Err:
         if err.sms_code in VENDOR_CODES:
             assert VENDOR_CODES[err.sms_code] == err.name
 
 
 @pytest.mark.parametrize("name", UNNUMBERED_NAMES)
-def test_names_used_by_clients_exist_with_a_code_outside_the_vendor_table(name):
+def test_names_used_by_clients_exist_with_a_code_outside_the_vendor_table(name: str) -> None:
     assert name in Err.__members__
     assert Err[name].sms_code not in VENDOR_CODES
 
 
-def test_every_http_status_is_a_client_or_server_error():
+def test_every_http_status_is_a_client_or_server_error() -> None:
     assert all(400 <= e.status <= 599 for e in Err)
 
 
@@ -137,15 +137,15 @@ def test_every_http_status_is_a_client_or_server_error():
         ("ERR_MULTI_REQUEST_NOT_PERMITTED", 429),
     ],
 )
-def test_http_status_of_key_errors(name, status):
+def test_http_status_of_key_errors(name: str, status: int) -> None:
     assert Err[name].status == status
 
 
-def test_every_error_has_a_message():
+def test_every_error_has_a_message() -> None:
     assert all(isinstance(e.message, str) and e.message.strip() for e in Err)
 
 
-def test_err_properties_read_the_row():
+def test_err_properties_read_the_row() -> None:
     assert Err.ERR_SMS_PKG_NOT_FOUND.value == ErrorSpec("SMS06", 404, "SMS paketi bulunamadı.")
     assert Err.ERR_SMS_PKG_NOT_FOUND.message == "SMS paketi bulunamadı."
 
@@ -153,7 +153,7 @@ def test_err_properties_read_the_row():
 # --- DomainError ----------------------------------------------------------------------
 
 
-def test_as_wire_shape_without_detail():
+def test_as_wire_shape_without_detail() -> None:
     error = DomainError(Err.ERR_SMS_PKG_NOT_FOUND)
     assert error.as_wire() == {
         "status": 404,
@@ -164,7 +164,7 @@ def test_as_wire_shape_without_detail():
     }
 
 
-def test_as_wire_appends_the_detail_and_names_the_field():
+def test_as_wire_appends_the_detail_and_names_the_field() -> None:
     error = DomainError(Err.ERR_USER_CREDIT_REQUIRED, "Gerekli: 5.", field="numbers")
     assert error.as_wire() == {
         "status": 400,
@@ -175,7 +175,7 @@ def test_as_wire_appends_the_detail_and_names_the_field():
     }
 
 
-def test_domain_error_keeps_its_parts():
+def test_domain_error_keeps_its_parts() -> None:
     error = DomainError(Err.ERR_TOO_MANY_REQUESTS, "bekleyin", retry_after=30)
     assert error.err is Err.ERR_TOO_MANY_REQUESTS
     assert error.detail == "bekleyin"
@@ -184,11 +184,11 @@ def test_domain_error_keeps_its_parts():
     assert str(error) == "ERR_TOO_MANY_REQUESTS: bekleyin"
 
 
-def test_domain_error_str_without_detail_uses_the_message():
+def test_domain_error_str_without_detail_uses_the_message() -> None:
     assert str(DomainError(Err.ERR_NOT_FOUND)) == "ERR_NOT_FOUND: İstenen adres bulunamadı."
 
 
-def test_invalid_is_invalid_param_naming_the_field():
+def test_invalid_is_invalid_param_naming_the_field() -> None:
     error = invalid("validity", "3 ile 6 dakika arasında olmalı")
     assert error.as_wire() == {
         "status": 400,

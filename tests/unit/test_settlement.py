@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from service.domain.carrier import DeliveryReceipt, SubmitResult
+from service.domain.carrier import DeliveryReceipt, Submission, SubmitResult
 from service.domain.constants import ItemState, PackageState
 from service.domain.packages import OTP_LANE
-from service.domain.pricing import FACADE_PRICING, NODE_PRICING, PackageSource
+from service.domain.pricing import FACADE_PRICING, NODE_PRICING, PackageSource, PricingPolicy
 from service.services import delivery
 from tests.unit.memory_platform import T0, MemoryPlatform
 
@@ -22,7 +22,12 @@ def platform() -> MemoryPlatform:
     return MemoryPlatform()
 
 
-def send(platform, owner="w", outcomes=None, lane=1):
+def send(
+    platform: MemoryPlatform,
+    owner: str = "w",
+    outcomes: dict[str, str] | None = None,
+    lane: int = 1,
+) -> list[Submission]:
     """Claim a lane and record the carrier's answers: by number suffix, 'rejected' or an
     accepted reference "ref-<item id>"; the claimed submissions."""
     claimed = delivery.claim(platform, owner, lane, 100)
@@ -36,11 +41,13 @@ def send(platform, owner="w", outcomes=None, lane=1):
     return claimed
 
 
-def receipt(platform, submission, state=ItemState.DELIVERED):
+def receipt(
+    platform: MemoryPlatform, submission: Submission, state: ItemState = ItemState.DELIVERED
+) -> DeliveryReceipt:
     return DeliveryReceipt(f"ref-{submission.item_id}", state, platform.clock.now())
 
 
-def test_every_final_state_refunds_all_but_delivered(platform):
+def test_every_final_state_refunds_all_but_delivered(platform: MemoryPlatform) -> None:
     user = platform.add_user(100)
     pkg = platform.add_package(
         user, ["905320000001", "905320000002", "905320000003", "905320000004"]
@@ -70,7 +77,7 @@ def test_every_final_state_refunds_all_but_delivered(platform):
     assert sum(e.amount for e in platform.db.ledger) == 3  # one refund entry per settle
 
 
-def test_a_claim_marks_items_sending_and_the_package_sending(platform):
+def test_a_claim_marks_items_sending_and_the_package_sending(platform: MemoryPlatform) -> None:
     user = platform.add_user()
     pkg = platform.add_package(user, ["905320000001", "905320000002"])
     [first] = delivery.claim(platform, "w", 1, 1)
@@ -79,7 +86,7 @@ def test_a_claim_marks_items_sending_and_the_package_sending(platform):
     assert platform.package_state(pkg) == PackageState.SENDING
 
 
-def test_claims_take_their_own_lane_and_never_the_same_item_twice(platform):
+def test_claims_take_their_own_lane_and_never_the_same_item_twice(platform: MemoryPlatform) -> None:
     user = platform.add_user()
     bulk = platform.add_package(user, [f"90532000000{n}" for n in range(5)])
     otp = platform.add_package(user, ["905321111101"], lane=OTP_LANE)
@@ -92,7 +99,7 @@ def test_claims_take_their_own_lane_and_never_the_same_item_twice(platform):
     assert delivery.claim(platform, "c", 1, 3) == []
 
 
-def test_a_duplicate_receipt_refunds_once(platform):
+def test_a_duplicate_receipt_refunds_once(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
@@ -102,7 +109,7 @@ def test_a_duplicate_receipt_refunds_once(platform):
     assert platform.balance(user) == 10
 
 
-def test_a_receipt_after_the_timeout_changes_nothing(platform):
+def test_a_receipt_after_the_timeout_changes_nothing(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
@@ -114,7 +121,9 @@ def test_a_receipt_after_the_timeout_changes_nothing(platform):
     assert platform.balance(user) == 10
 
 
-def test_a_receipt_before_its_submission_is_handed_back_then_dropped_after_the_hold(platform):
+def test_a_receipt_before_its_submission_is_handed_back_then_dropped_after_the_hold(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     [sub] = delivery.claim(platform, "w", 1, 10)
@@ -124,7 +133,9 @@ def test_a_receipt_before_its_submission_is_handed_back_then_dropped_after_the_h
     assert delivery.apply_reports(platform, [early]) == delivery.Applied(0, [], 1)
 
 
-def test_a_worker_without_the_claim_cannot_record_the_carriers_answer(platform):
+def test_a_worker_without_the_claim_cannot_record_the_carriers_answer(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     claimed = delivery.claim(platform, "worker-a", 1, 10)
@@ -134,7 +145,7 @@ def test_a_worker_without_the_claim_cannot_record_the_carriers_answer(platform):
     assert platform.balance(user) == 9
 
 
-def test_a_repeated_record_of_the_same_answer_changes_nothing(platform):
+def test_a_repeated_record_of_the_same_answer_changes_nothing(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     claimed = delivery.claim(platform, "w", 1, 10)
@@ -144,7 +155,9 @@ def test_a_repeated_record_of_the_same_answer_changes_nothing(platform):
     assert platform.balance(user) == 10
 
 
-def test_an_item_stranded_in_sending_times_out_after_the_longest_validity(platform):
+def test_an_item_stranded_in_sending_times_out_after_the_longest_validity(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     delivery.claim(platform, "crashed", 1, 10)
@@ -157,7 +170,9 @@ def test_an_item_stranded_in_sending_times_out_after_the_longest_validity(platfo
     assert platform.balance(user) == 10
 
 
-def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(platform):
+def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], source=FACADE)
     subs = send(platform, outcomes={"02": "rejected"})
@@ -174,7 +189,9 @@ def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(platform
     assert platform.balance(user) == 10
 
 
-def test_a_facade_item_never_handed_over_is_refunded_when_it_times_out(platform):
+def test_a_facade_item_never_handed_over_is_refunded_when_it_times_out(
+    platform: MemoryPlatform,
+) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"], source=FACADE)
     delivery.claim(platform, "crashed", 1, 10)
@@ -183,7 +200,7 @@ def test_a_facade_item_never_handed_over_is_refunded_when_it_times_out(platform)
     assert platform.balance(user) == 10  # no sending time to wait from
 
 
-def test_a_facade_timeout_waits_48_hours_from_sending(platform):
+def test_a_facade_timeout_waits_48_hours_from_sending(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"], source=FACADE, price=2)
     send(platform)
@@ -195,7 +212,7 @@ def test_a_facade_timeout_waits_48_hours_from_sending(platform):
     assert platform.balance(user) == 10  # the item's own price
 
 
-def test_node_refunds_do_not_wait_for_the_sweep(platform):
+def test_node_refunds_do_not_wait_for_the_sweep(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
@@ -206,7 +223,7 @@ def test_node_refunds_do_not_wait_for_the_sweep(platform):
 
 
 @pytest.mark.parametrize("source", list(PackageSource))
-def test_unlimited_users_get_nothing_back(platform, source):
+def test_unlimited_users_get_nothing_back(platform: MemoryPlatform, source: PackageSource) -> None:
     user = platform.add_user(0, unlimited=True)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], source=source)
     send(platform, outcomes={"01": "rejected", "02": "rejected"})
@@ -216,7 +233,7 @@ def test_unlimited_users_get_nothing_back(platform, source):
     assert platform.balance(user) == 0 and platform.db.ledger == []
 
 
-def test_a_cancelled_package_keeps_its_state_when_settled(platform):
+def test_a_cancelled_package_keeps_its_state_when_settled(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"])
     record = platform.db.packages[pkg]
@@ -226,7 +243,9 @@ def test_a_cancelled_package_keeps_its_state_when_settled(platform):
     assert platform.package_state(pkg) == PackageState.CANCELLED
 
 
-def test_old_duplicate_fingerprints_are_forgotten_a_chunk_at_a_time(platform, monkeypatch):
+def test_old_duplicate_fingerprints_are_forgotten_a_chunk_at_a_time(
+    platform: MemoryPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(delivery, "FORGET_CHUNK", 2)
     for n in range(5):
         platform.db.fingerprints[(1, f"fp{n}")] = (n, T0 + timedelta(minutes=n))
@@ -237,7 +256,7 @@ def test_old_duplicate_fingerprints_are_forgotten_a_chunk_at_a_time(platform, mo
     assert sorted(platform.db.fingerprints) == [(1, "fp3"), (1, "fp4")]
 
 
-def test_an_idle_pass_commits_nothing(platform):
+def test_an_idle_pass_commits_nothing(platform: MemoryPlatform) -> None:
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     platform.clock.current = T0 - timedelta(minutes=1)  # not due yet
@@ -248,7 +267,7 @@ def test_an_idle_pass_commits_nothing(platform):
 
 
 @pytest.mark.parametrize("policy", [NODE_PRICING, FACADE_PRICING])
-def test_the_refund_cut_off_agrees_with_refund_due(policy):
+def test_the_refund_cut_off_agrees_with_refund_due(policy: PricingPolicy) -> None:
     now = T0 + timedelta(days=3)
     cut = policy.held_after(now)
     for sent in (now - timedelta(hours=48, seconds=1), now - timedelta(hours=48), now):

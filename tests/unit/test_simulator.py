@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
 
@@ -37,7 +38,7 @@ def carrier(rules: str = "", delay: float = 5.0) -> tuple[SimulatorCarrier, Fixe
 # --- rules ----------------------------------------------------------------------------
 
 
-def test_rules_are_parsed_into_suffix_outcome_pairs():
+def test_rules_are_parsed_into_suffix_outcome_pairs() -> None:
     assert parse_rules("0001=rejected,0002=undelivered,*=delivered") == {
         "0001": "rejected",
         "0002": "undelivered",
@@ -45,16 +46,16 @@ def test_rules_are_parsed_into_suffix_outcome_pairs():
     }
 
 
-def test_rules_tolerate_spaces_case_and_empty_chunks():
+def test_rules_tolerate_spaces_case_and_empty_chunks() -> None:
     assert parse_rules(" 0001 = Rejected , ,9=SILENT,") == {"0001": "rejected", "9": "silent"}
 
 
-def test_empty_rules_text_is_no_rule():
+def test_empty_rules_text_is_no_rule() -> None:
     assert parse_rules("") == {}
     assert parse_rules(" , ") == {}
 
 
-def test_later_rule_for_the_same_suffix_wins():
+def test_later_rule_for_the_same_suffix_wins() -> None:
     assert parse_rules("1=delivered,1=rejected") == {"1": "rejected"}
 
 
@@ -71,42 +72,42 @@ def test_later_rule_for_the_same_suffix_wins():
         "**=delivered",
     ],
 )
-def test_bad_rule_raises_value_error(text):
+def test_bad_rule_raises_value_error(text: str) -> None:
     with pytest.raises(ValueError, match="bad simulator rule"):
         parse_rules(text)
 
 
-def test_the_four_outcomes():
+def test_the_four_outcomes() -> None:
     assert OUTCOMES == ("delivered", "undelivered", "rejected", "silent")
 
 
 # --- outcome --------------------------------------------------------------------------
 
 
-def test_without_rules_every_number_is_delivered():
+def test_without_rules_every_number_is_delivered() -> None:
     sim, _ = carrier("")
     assert sim.outcome("905551234567") == "delivered"
 
 
-def test_longest_matching_suffix_wins():
+def test_longest_matching_suffix_wins() -> None:
     sim, _ = carrier("7=undelivered,67=rejected,4567=silent")
     assert sim.outcome("905551234567") == "silent"
     assert sim.outcome("905551234467") == "rejected"
     assert sim.outcome("905551234447") == "undelivered"
 
 
-def test_longest_suffix_wins_whatever_the_rule_order():
+def test_longest_suffix_wins_whatever_the_rule_order() -> None:
     sim, _ = carrier("4567=silent,67=rejected,7=undelivered")
     assert sim.outcome("905551234567") == "silent"
 
 
-def test_star_matches_numbers_no_suffix_matches():
+def test_star_matches_numbers_no_suffix_matches() -> None:
     sim, _ = carrier("0001=rejected,*=undelivered")
     assert sim.outcome("905551230001") == "rejected"
     assert sim.outcome("905551239999") == "undelivered"
 
 
-def test_unmatched_number_without_star_is_delivered():
+def test_unmatched_number_without_star_is_delivered() -> None:
     sim, _ = carrier("0001=rejected")
     assert sim.outcome("905551239999") == "delivered"
 
@@ -114,25 +115,25 @@ def test_unmatched_number_without_star_is_delivered():
 # --- submit ---------------------------------------------------------------------------
 
 
-def test_rejected_item_is_refused_without_carrier_ref():
+def test_rejected_item_is_refused_without_carrier_ref() -> None:
     sim, _ = carrier("0001=rejected")
     [result] = sim.submit([item(10, "905551230001")])
     assert result == SubmitResult(10, False, carrier_ref=None, error="SIM_REJECTED")
 
 
-def test_accepted_items_get_distinct_carrier_refs():
+def test_accepted_items_get_distinct_carrier_refs() -> None:
     sim, _ = carrier("")
     results = sim.submit([item(1, "905551230001"), item(2, "905551230002")])
     assert [r.item_id for r in results] == [1, 2]
     assert all(r.accepted and r.error is None for r in results)
     refs = [r.carrier_ref for r in results]
     assert all(ref and ref.startswith("sim-") for ref in refs)
-    assert refs[0].endswith("-1")
-    assert refs[1].endswith("-2")
+    assert refs[0] is not None and refs[0].endswith("-1")
+    assert refs[1] is not None and refs[1].endswith("-2")
     assert len(set(refs)) == 2
 
 
-def test_submit_answers_every_item_in_order_and_counts_them():
+def test_submit_answers_every_item_in_order_and_counts_them() -> None:
     sim, _ = carrier("1=rejected,2=undelivered,3=silent")
     results = sim.submit([item(i, f"90555123456{i}") for i in range(1, 5)])
     assert [(r.item_id, r.accepted) for r in results] == [
@@ -144,7 +145,7 @@ def test_submit_answers_every_item_in_order_and_counts_them():
     assert sim.submitted == 4
 
 
-def test_silent_and_undelivered_items_are_accepted_at_submission():
+def test_silent_and_undelivered_items_are_accepted_at_submission() -> None:
     sim, _ = carrier("3=silent,2=undelivered")
     results = sim.submit([item(1, "905551234563"), item(2, "905551234562")])
     assert all(r.accepted and r.carrier_ref for r in results)
@@ -153,7 +154,7 @@ def test_silent_and_undelivered_items_are_accepted_at_submission():
 # --- reports --------------------------------------------------------------------------
 
 
-def test_no_report_before_the_delay():
+def test_no_report_before_the_delay() -> None:
     sim, clock = carrier("", delay=5)
     sim.submit([item(1, "905551234567")])
     assert sim.poll_receipts() == []
@@ -161,27 +162,32 @@ def test_no_report_before_the_delay():
     assert sim.poll_receipts() == []
 
 
-def test_delivered_report_arrives_after_the_delay():
+def test_delivered_report_arrives_after_the_delay() -> None:
     sim, clock = carrier("", delay=5)
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=5)
     assert sim.poll_receipts() == [
-        DeliveryReceipt(sub.carrier_ref, ItemState.DELIVERED, T0 + timedelta(seconds=5), None)
+        DeliveryReceipt(
+            cast(str, sub.carrier_ref), ItemState.DELIVERED, T0 + timedelta(seconds=5), None
+        )
     ]
 
 
-def test_undelivered_report_carries_an_error():
+def test_undelivered_report_carries_an_error() -> None:
     sim, clock = carrier("7=undelivered", delay=2)
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=3)
     assert sim.poll_receipts() == [
         DeliveryReceipt(
-            sub.carrier_ref, ItemState.UNDELIVERED, T0 + timedelta(seconds=2), "SIM_UNDELIVERED"
+            cast(str, sub.carrier_ref),
+            ItemState.UNDELIVERED,
+            T0 + timedelta(seconds=2),
+            "SIM_UNDELIVERED",
         )
     ]
 
 
-def test_a_report_is_given_once():
+def test_a_report_is_given_once() -> None:
     sim, clock = carrier("", delay=1)
     sim.submit([item(1, "905551234567")])
     clock.advance(seconds=1)
@@ -190,7 +196,7 @@ def test_a_report_is_given_once():
     assert sim.poll_receipts() == []
 
 
-def test_silent_never_reports():
+def test_silent_never_reports() -> None:
     sim, clock = carrier("*=silent", delay=1)
     [sub] = sim.submit([item(1, "905551234567")])
     assert sub.accepted is True
@@ -198,14 +204,14 @@ def test_silent_never_reports():
     assert sim.poll_receipts() == []
 
 
-def test_rejected_never_reports():
+def test_rejected_never_reports() -> None:
     sim, clock = carrier("*=rejected", delay=1)
     sim.submit([item(1, "905551234567")])
     clock.advance(hours=1)
     assert sim.poll_receipts() == []
 
 
-def test_reports_come_in_time_order_and_only_when_due():
+def test_reports_come_in_time_order_and_only_when_due() -> None:
     sim, clock = carrier("", delay=10)
     [first] = sim.submit([item(1, "905551234561")])
     clock.advance(seconds=5)
@@ -216,7 +222,7 @@ def test_reports_come_in_time_order_and_only_when_due():
     assert [r.carrier_ref for r in sim.poll_receipts()] == [second.carrier_ref]
 
 
-def test_zero_delay_reports_at_once():
+def test_zero_delay_reports_at_once() -> None:
     sim, _ = carrier("", delay=0)
     sim.submit([item(1, "905551234567"), item(2, "905551234568")])
     reports = sim.poll_receipts()
@@ -224,7 +230,7 @@ def test_zero_delay_reports_at_once():
     assert all(r.at == T0 for r in reports)
 
 
-def test_mixed_batch_reports_only_delivered_and_undelivered():
+def test_mixed_batch_reports_only_delivered_and_undelivered() -> None:
     sim, clock = carrier("1=delivered,2=undelivered,3=rejected,4=silent", delay=1)
     results = sim.submit([item(i, f"90555123456{i}") for i in range(1, 5)])
     clock.advance(seconds=1)
@@ -235,7 +241,7 @@ def test_mixed_batch_reports_only_delivered_and_undelivered():
     }
 
 
-def test_default_rules_and_delay():
+def test_default_rules_and_delay() -> None:
     sim = SimulatorCarrier(FixedClock(T0))
     assert sim.rules == {}
     assert sim.report_delay == 1.0

@@ -83,7 +83,7 @@ def refused(code: str, call: object, *args: object, **kwargs: object) -> None:
     assert caught.value.err.name == code
 
 
-def test_a_package_reserves_parts_times_recipients_and_prices_each_item(platform):
+def test_a_package_reserves_parts_times_recipients_and_prices_each_item(platform: Platform) -> None:
     acme = customer(platform)
     long_text = "x" * 161  # two parts in the GSM alphabet
     package_id = sms.create_package(platform, acme, request(A, B, content=long_text))
@@ -94,26 +94,26 @@ def test_a_package_reserves_parts_times_recipients_and_prices_each_item(platform
     assert [(i.target, i.parts, i.credit) for i in items.rows] == [(A, 2, 2), (B, 2, 2)]
 
 
-def test_a_repeated_recipient_is_sent_once_and_paid_once(platform):
+def test_a_repeated_recipient_is_sent_once_and_paid_once(platform: Platform) -> None:
     acme = customer(platform)
     sms.create_package(platform, acme, request(A, B, A))
     assert balance(platform, acme) == 98
 
 
-def test_facade_packages_cost_a_credit_per_180_characters(platform):
+def test_facade_packages_cost_a_credit_per_180_characters(platform: Platform) -> None:
     acme = customer(platform)
     text = "ş" * 181  # Turkish letters count once each; 181 characters start a second credit
     sms.create_package(platform, acme, request(A, content=text), policy=FACADE_PRICING)
     assert balance(platform, acme) == 98
 
 
-def test_without_enough_credit_nothing_is_written(platform):
+def test_without_enough_credit_nothing_is_written(platform: Platform) -> None:
     acme = customer(platform, balance=1)
     refused("ERR_USER_CREDIT_REQUIRED", sms.create_package, platform, acme, request(A, B))
     assert package_count(platform) == 0 and balance(platform, acme) == 1
 
 
-def test_an_unapproved_sender_is_refused(platform):
+def test_an_unapproved_sender_is_refused(platform: Platform) -> None:
     acme = customer(platform)
     senders.add_sender(platform, "acme", "WAITS")
     refused(
@@ -121,7 +121,7 @@ def test_an_unapproved_sender_is_refused(platform):
     )
 
 
-def test_a_custom_id_is_unique_per_user(platform):
+def test_a_custom_id_is_unique_per_user(platform: Platform) -> None:
     acme = customer(platform)
     other = customer(platform, "other")
     sms.create_package(platform, acme, request(A, custom_id="order-1"))
@@ -135,7 +135,9 @@ def test_a_custom_id_is_unique_per_user(platform):
     )
 
 
-def test_the_same_sms_within_30_minutes_is_a_duplicate_until_the_window_passes(platform):
+def test_the_same_sms_within_30_minutes_is_a_duplicate_until_the_window_passes(
+    platform: Platform,
+) -> None:
     acme = customer(platform)
     sms.create_package(platform, acme, request(A, B))
     refused("ERR_SMS_PKG_DUPLICATION", sms.create_package, platform, acme, request(B, A))
@@ -144,7 +146,7 @@ def test_the_same_sms_within_30_minutes_is_a_duplicate_until_the_window_passes(p
     sms.create_package(platform, acme, request(B, A))
 
 
-def test_an_unlimited_user_pays_nothing_but_items_show_their_price(platform):
+def test_an_unlimited_user_pays_nothing_but_items_show_their_price(platform: Platform) -> None:
     admin = customer(platform, balance=0, unlimited=True)
     package_id = sms.create_package(platform, admin, request(A))
     assert balance(platform, admin) == 0
@@ -154,7 +156,9 @@ def test_an_unlimited_user_pays_nothing_but_items_show_their_price(platform):
     assert [i.credit for i in items.rows] == [1]
 
 
-def test_cancel_refunds_the_whole_package_and_releases_its_duplicate_slot(platform):
+def test_cancel_refunds_the_whole_package_and_releases_its_duplicate_slot(
+    platform: Platform,
+) -> None:
     acme = customer(platform)
     later = (NOW + timedelta(days=1)).replace(tzinfo=None)
     package_id = sms.create_package(platform, acme, request(A, B, sending_date=later))
@@ -164,14 +168,16 @@ def test_cancel_refunds_the_whole_package_and_releases_its_duplicate_slot(platfo
     sms.create_package(platform, acme, request(A, B, sending_date=later))
 
 
-def test_another_users_package_is_not_found(platform):
+def test_another_users_package_is_not_found(platform: Platform) -> None:
     acme = customer(platform)
     other = customer(platform, "other")
     package_id = sms.create_package(platform, acme, request(A))
     refused("ERR_SMS_PKG_NOT_FOUND", sms.cancel, platform, other, PackageRef("id", package_id))
 
 
-def test_a_reseller_reaches_a_descendants_packages_only_when_it_names_them(platform):
+def test_a_reseller_reaches_a_descendants_packages_only_when_it_names_them(
+    platform: Platform,
+) -> None:
     bayi = customer(platform, "bayi", user_type=UserType.RESELLER)
     alt = customer(platform, "altbayi", user_type=UserType.SUB_RESELLER, parent="bayi")
     musteri = customer(platform, "musteri", parent="altbayi")
@@ -196,7 +202,9 @@ def test_a_reseller_reaches_a_descendants_packages_only_when_it_names_them(platf
         refused("ERR_USER_NOT_FOUND", listed, viewer, target)
 
 
-def test_a_periodic_package_keeps_its_settings_through_listing_and_recreate(platform):
+def test_a_periodic_package_keeps_its_settings_through_listing_and_recreate(
+    platform: Platform,
+) -> None:
     from service.domain.constants import PackageState, PeriodType
     from service.domain.packages import Periodic
 

@@ -191,7 +191,8 @@ def test_fields_reach_the_service_as_plain_values() -> None:
     ((_, params),) = platform.calls
     assert params["sendingType"] == "2"
     assert params["numbers"][1] == {"nr": "905433404971", "msg": "B kisisine ozel mesaj."}
-    assert params.dict("periodicSettings").int("amount") == 1000
+    periodic = params.dict("periodicSettings")
+    assert periodic is not None and periodic.int("amount") == 1000
     assert "username" not in params and "password" not in params
     assert "commercial" not in params and "sendingDate" not in params
 

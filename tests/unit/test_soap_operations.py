@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 from werkzeug.test import Client
 
-from service.api.node.registry import OPERATIONS
+from service.api.node.registry import OPERATIONS, Operation
 from service.api.soap import make_soap_app
 from service.api.soap.model import ANY, BOOL, INT, LONG, OBJECT, STR, ListOf, Struct
 from service.api.soap.operations import SPECS
@@ -31,7 +31,7 @@ def schema_types(wsdl: etree._Element) -> dict[str, etree._Element]:
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.soap_name)
-def test_every_registry_operation_is_in_the_wsdl(op, wsdl: etree._Element) -> None:
+def test_every_registry_operation_is_in_the_wsdl(op: Operation, wsdl: etree._Element) -> None:
     assert op.path in SPECS, f"no SOAP spec for {op.path}: add it to operations.SPECS"
     port_ops = {o.get("name") for o in wsdl.find(f"{WSDL}portType")}
     assert op.soap_name in port_ops
@@ -41,7 +41,7 @@ def test_every_registry_operation_is_in_the_wsdl(op, wsdl: etree._Element) -> No
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.soap_name)
-def test_inputs_are_credentials_then_the_json_fields(op, wsdl: etree._Element) -> None:
+def test_inputs_are_credentials_then_the_json_fields(op: Operation, wsdl: etree._Element) -> None:
     request = schema_types(wsdl)[op.soap_name]
     elements = request.findall(f"{XS}sequence/{XS}element")
     names = [e.get("name") for e in elements]
@@ -53,7 +53,7 @@ def test_inputs_are_credentials_then_the_json_fields(op, wsdl: etree._Element) -
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.soap_name)
-def test_output_is_result_with_err_and_data(op, wsdl: etree._Element) -> None:
+def test_output_is_result_with_err_and_data(op: Operation, wsdl: etree._Element) -> None:
     types = schema_types(wsdl)
     (result,) = types[f"{op.soap_name}Response"].findall(f"{XS}sequence/{XS}element")
     assert result.get("name") == "result"

@@ -93,7 +93,10 @@ def test_oversize_chunked_body_is_413() -> None:
     app = make_soap_app(platform)
     body = envelope("sendSms", f"<content>{'x' * 2000}</content>").encode()
     builder = EnvironBuilder(
-        method="POST", path="/", headers={"Content-Type": "text/xml"}, input_stream=io.BytesIO(body)
+        method="POST",
+        path="/",
+        headers=[("Content-Type", "text/xml")],
+        input_stream=io.BytesIO(body),
     )
     environ = builder.get_environ()
     environ.pop("CONTENT_LENGTH", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -22,7 +23,7 @@ def operation(xml: str | bytes) -> etree._Element:
     return root
 
 
-def vendor_fields(name: str) -> dict:
+def vendor_fields(name: str) -> dict[str, Any]:
     """request_fields of one of the vendor's example files."""
     return wire.request_fields(operation((VENDOR / name).read_bytes()))
 

@@ -20,7 +20,10 @@ from spyne.service import ServiceBase
 
 from service.api.basic_auth import basic_credentials
 from service.api.node.params import Params
-from service.api.node.registry import OPERATIONS, Operation
+
+# OPERATIONS is re-exported: make_soap_app reads it from here when given no operations.
+from service.api.node.registry import OPERATIONS as OPERATIONS
+from service.api.node.registry import Operation
 from service.api.soap import wire
 from service.api.soap.model import STR, ElementWriter, TypeCompiler, Writer, struct
 from service.api.soap.operations import ERROR, PUBLISHED, SPECS, OpSpec

@@ -21,8 +21,7 @@ from sqlalchemy import text
 
 from service.domain.constants import SenderState, UserType
 from service.services import credit, senders, users
-from service.services.platform import Platform
-from tests.conftest import Database, make_platform
+from tests.conftest import Database, SqlPlatform, make_platform
 from tests.e2e.conftest import Api
 
 VENDOR_USER, VENDOR_PASSWORD, VENDOR_SENDER = "admin", "123456", "BASLIK"
@@ -32,7 +31,7 @@ REQUIRE_CLIENTS = os.environ.get("FINSMS_REQUIRE_CLIENTS") == "1"
 class SoapServer:
     """create_app served on 127.0.0.1:<port> in a thread, public_url pointing at it."""
 
-    def __init__(self, platform: Platform, port: int) -> None:
+    def __init__(self, platform: SqlPlatform, port: int) -> None:
         from werkzeug.serving import make_server
 
         from service.app import create_app
@@ -65,7 +64,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def seed_vendor_user(platform: Platform, balance: int = 100_000) -> None:
+def seed_vendor_user(platform: SqlPlatform, balance: int = 100_000) -> None:
     """The vendor examples' user: admin/123456 with the approved sender BASLIK.
 
     The duplicate check is off: the examples send the same text to the same numbers
@@ -100,7 +99,7 @@ def json_api(soap_server: SoapServer) -> Api:
     return Api(soap_server.url, VENDOR_USER, VENDOR_PASSWORD)
 
 
-def renumber_package(platform: Platform, old: int, new: int) -> None:
+def renumber_package(platform: SqlPlatform, old: int, new: int) -> None:
     """Give a package another id (SQLite only): later packages are numbered after it.
 
     The vendor's examples name packages 111092..111095 and 123456. SQLite numbers a new

@@ -64,7 +64,7 @@ def same_as_json(soap: Any, json_value: Any) -> bool:
     if json_value is None:
         return soap is None
     if isinstance(json_value, bool):
-        return soap == ("true" if json_value else "false")
+        return bool(soap == ("true" if json_value else "false"))
     if isinstance(json_value, dict):
         return isinstance(soap, dict) and all(
             k in soap and same_as_json(soap[k], v) for k, v in json_value.items()
@@ -74,4 +74,4 @@ def same_as_json(soap: Any, json_value: Any) -> bool:
         return len(soap_list) == len(json_value) and all(
             same_as_json(s, j) for s, j in zip(soap_list, json_value, strict=True)
         )
-    return soap == str(json_value)
+    return bool(soap == str(json_value))

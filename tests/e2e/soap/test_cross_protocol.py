@@ -7,7 +7,9 @@ type with the same value (a new key in a service needs a field in operations.py)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 from tests.e2e.soap.helpers import data_of, err_of, same_as_json
 
@@ -24,9 +26,10 @@ def soap(server: SoapServer, op: str, body: str = "") -> bytes:
     ).encode()
 
 
-def call(server: SoapServer, op: str, body: str = "") -> dict:
+def call(server: SoapServer, op: str, body: str = "") -> dict[str, Any]:
     """Data of a SOAP call that must succeed."""
-    return data_of(server.post(soap(server, op, body), op))
+    data: dict[str, Any] = data_of(server.post(soap(server, op, body), op))
+    return data
 
 
 def later() -> str:
@@ -34,7 +37,7 @@ def later() -> str:
     return (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
 
 
-def test_package_sent_over_soap_is_listed_over_json(soap_server, json_api) -> None:
+def test_package_sent_over_soap_is_listed_over_json(soap_server: SoapServer, json_api: Api) -> None:
     body = (
         "<type>1</type><sendingType>2</sendingType><title>SOAP paketi</title>"
         "<content>Dinamik Sms</content><sender>BASLIK</sender><customID>soap-nn.1</customID>"
@@ -52,7 +55,9 @@ def test_package_sent_over_soap_is_listed_over_json(soap_server, json_api) -> No
     assert json_api.data("/user/credit")["credit"] == 100_000 - 2
 
 
-def test_package_sent_over_json_is_read_and_cancelled_over_soap(soap_server, json_api) -> None:
+def test_package_sent_over_json_is_read_and_cancelled_over_soap(
+    soap_server: SoapServer, json_api: Api
+) -> None:
     pkg = json_api.data(
         "/sms/create",
         {
@@ -86,7 +91,7 @@ def test_package_sent_over_json_is_read_and_cancelled_over_soap(soap_server, jso
     }
 
 
-def test_custom_id_is_unique_across_protocols(soap_server, json_api) -> None:
+def test_custom_id_is_unique_across_protocols(soap_server: SoapServer, json_api: Api) -> None:
     json_api.data(
         "/sms/create-otp",
         {"number": "905511034554", "sender": "BASLIK", "content": "Kod 1", "customID": "shared-1"},
@@ -104,7 +109,9 @@ def test_custom_id_is_unique_across_protocols(soap_server, json_api) -> None:
     assert err["code"] == "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION" and err["smsCode"] == "SMS42"
 
 
-def test_same_invalid_value_is_the_same_error_on_both(soap_server, json_api) -> None:
+def test_same_invalid_value_is_the_same_error_on_both(
+    soap_server: SoapServer, json_api: Api
+) -> None:
     json_err = json_api.error("/sms/list", {"pageSize": "abc"})
     soap_err = err_of(
         soap_server.post(soap(soap_server, "getSmsPackages", "<pageSize>abc</pageSize>"))
@@ -113,7 +120,7 @@ def test_same_invalid_value_is_the_same_error_on_both(soap_server, json_api) -> 
     assert soap_err["message"] == json_err["message"]
 
 
-def test_every_json_key_is_carried_by_soap(soap_server, json_api) -> None:
+def test_every_json_key_is_carried_by_soap(soap_server: SoapServer, json_api: Api) -> None:
     one_n = json_api.data(
         "/sms/create",
         {

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Database
+from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import (
     VENDOR_PASSWORD,
     VENDOR_USER,
@@ -52,7 +53,7 @@ def php_soap_available() -> None:
         missing("PHP's soap extension is not installed (apt-get install php-soap)")
 
 
-def test_php_soapclient(soap_server: SoapServer, json_api) -> None:
+def test_php_soapclient(soap_server: SoapServer, json_api: Api) -> None:
     php_soap_available()
     out = json.loads(
         run(
@@ -100,7 +101,7 @@ def node_soap_available() -> None:
         missing(f"npm soap is not installed in {NODE_DIR} (run scripts/install_soap_clients.sh)")
 
 
-def test_node_soap(soap_server: SoapServer, json_api) -> None:
+def test_node_soap(soap_server: SoapServer, json_api: Api) -> None:
     node_soap_available()
     out = json.loads(
         run(["node", "client.js", soap_server.wsdl_url, VENDOR_USER, VENDOR_PASSWORD], cwd=NODE_DIR)
@@ -171,7 +172,7 @@ def other_server(sqlite_template: Path, tmp_path: Path) -> Iterator[SoapServer]:
     yield from serve_vendor(Database("sqlite", f"sqlite:///{tmp_path / 'other.db'}"))
 
 
-def test_java_wsimport_client(soap_server: SoapServer, json_api, tmp_path: Path) -> None:
+def test_java_wsimport_client(soap_server: SoapServer, json_api: Api, tmp_path: Path) -> None:
     java_available()
     classes = build_java_client(soap_server.wsdl_url, tmp_path)
     out = run_java(classes, soap_server.wsdl_url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import SoapServer, renumber_package
 from tests.e2e.soap.helpers import data_of, err_of, vendor_example
 
@@ -26,7 +27,7 @@ def send(server: SoapServer, name: str, action: str) -> int:
     return int(data["pkgID"])
 
 
-def make_documented_packages(server: SoapServer, json_api) -> None:
+def make_documented_packages(server: SoapServer, json_api: Api) -> None:
     """Packages 111092..111095 from the four sending examples (OTP, single, 1-N, N-N)."""
     first = json_api.data(
         "/sms/create",
@@ -49,7 +50,7 @@ def make_documented_packages(server: SoapServer, json_api) -> None:
     assert ids == [111092, 111093, 111094, 111095]
 
 
-def test_sending_examples_create_the_packages(soap_server, json_api) -> None:
+def test_sending_examples_create_the_packages(soap_server: SoapServer, json_api: Api) -> None:
     make_documented_packages(soap_server, json_api)
     packages = {
         p["id"]: p
@@ -67,7 +68,7 @@ def test_sending_examples_create_the_packages(soap_server, json_api) -> None:
     assert many_to_many["sendingType"] == 2 and many_to_many["statistics"]["rCount"] == 2
 
 
-def test_get_sms_packages_example(soap_server, json_api) -> None:
+def test_get_sms_packages_example(soap_server: SoapServer, json_api: Api) -> None:
     make_documented_packages(soap_server, json_api)
     data = data_of(soap_server.post(vendor_example("getSmsPackages.xml"), "getSmsPackages"))
     assert data["stats"] == {"totalRecord": "4"}
@@ -80,7 +81,7 @@ def test_get_sms_packages_example(soap_server, json_api) -> None:
     assert len(first["sendingDate"]) == 19 and first["sendingDate"][10] == "T"
 
 
-def test_get_sms_package_items_example(soap_server, json_api) -> None:
+def test_get_sms_package_items_example(soap_server: SoapServer, json_api: Api) -> None:
     make_documented_packages(soap_server, json_api)
     # The vendor's example uses password 123qwe, the other examples 123456 (our user's).
     xml = vendor_example("getSmsPackageItems.xml").replace(b"123qwe", b"123456")
@@ -102,19 +103,19 @@ def test_get_sms_package_items_example(soap_server, json_api) -> None:
         }
 
 
-def test_get_sms_package_items_example_with_its_own_password(soap_server) -> None:
+def test_get_sms_package_items_example_with_its_own_password(soap_server: SoapServer) -> None:
     xml = vendor_example("getSmsPackageItems.xml")  # 123qwe is not admin's password
     assert err_of(soap_server.post(xml, "getSmsPackageItems"))["code"] == "ERR_UNAUTHORIZED_REQUEST"
 
 
-def test_get_sms_senders_example(soap_server) -> None:
+def test_get_sms_senders_example(soap_server: SoapServer) -> None:
     data = data_of(soap_server.post(vendor_example("getSmsSenders.xml"), "getSmsSenders"))
     assert data["stats"] == {"totalRecord": "1"}
     (sender,) = data["list"]
     assert sender["title"] == "BASLIK" and sender["status"] == "1" and sender["uuid"]
 
 
-def test_cancel_sms_package_example(soap_server, json_api) -> None:
+def test_cancel_sms_package_example(soap_server: SoapServer, json_api: Api) -> None:
     scheduled = json_api.data(
         "/sms/create",
         {
@@ -134,7 +135,7 @@ def test_cancel_sms_package_example(soap_server, json_api) -> None:
     assert package["state"] == -4
 
 
-def test_cancel_example_without_such_package_is_sms06(soap_server) -> None:
+def test_cancel_example_without_such_package_is_sms06(soap_server: SoapServer) -> None:
     err = err_of(soap_server.post(vendor_example("cancelSmsPackage.xml"), "cancelSmsPackage"))
     assert err == {
         "status": "404",
@@ -146,13 +147,13 @@ def test_cancel_example_without_such_package_is_sms06(soap_server) -> None:
     assert err["message"]
 
 
-def test_get_user_credit_example(soap_server, json_api) -> None:
+def test_get_user_credit_example(soap_server: SoapServer, json_api: Api) -> None:
     data = data_of(soap_server.post(vendor_example("getUserCredit.xml"), "getUserCredit"))
     assert data == {"credit": str(json_api.data("/user/credit")["credit"])}
     assert data == {"credit": "100000"}
 
 
-def test_examples_work_without_soapaction_and_in_another_namespace(soap_server) -> None:
+def test_examples_work_without_soapaction_and_in_another_namespace(soap_server: SoapServer) -> None:
     xml = vendor_example("getUserCredit.xml").replace(
         b"http://localhost:9587/wsdl/sms", b"http://sms.example.com:9587/wsdl/sms"
     )

@@ -8,7 +8,7 @@ import requests
 from werkzeug.test import Client
 
 from service.app import create_app
-from tests.conftest import make_platform
+from tests.conftest import Database, make_platform
 from tests.e2e.soap.conftest import SoapServer
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -17,7 +17,7 @@ CANONICAL = "http://localhost:9587"
 STALE = "wsdl/sms.wsdl differs from the served WSDL: run scripts/export_wsdl.py and commit"
 
 
-def test_committed_wsdl_is_what_the_app_serves(sqlite_db) -> None:
+def test_committed_wsdl_is_what_the_app_serves(sqlite_db: Database) -> None:
     platform = make_platform(sqlite_db, public_url=CANONICAL)
     try:
         served = Client(create_app(platform=platform)).get("/soap?wsdl")
@@ -47,7 +47,7 @@ def test_export_script_check_mode_agrees() -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_behind_a_trusted_proxy_the_address_follows_the_proxy(sqlite_db) -> None:
+def test_behind_a_trusted_proxy_the_address_follows_the_proxy(sqlite_db: Database) -> None:
     """With create_app's ProxyFix in front (trusted_proxies=1), as deployed behind TLS."""
     from lxml import etree
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import make_platform
+from tests.conftest import Database, make_platform
+from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import SoapServer, free_port, seed_vendor_user
 from tests.unit.test_soap_safety import HOSTILE, SECRET_FILE_TEXT
 
@@ -16,7 +17,7 @@ LIMIT = 64 * 1024
 
 
 @pytest.fixture
-def small_server(sqlite_db) -> Iterator[SoapServer]:
+def small_server(sqlite_db: Database) -> Iterator[SoapServer]:
     """A live server with a 64 KiB body limit."""
     port = free_port()
     platform = make_platform(sqlite_db, public_url=f"http://127.0.0.1:{port}", max_body_bytes=LIMIT)
@@ -27,14 +28,14 @@ def small_server(sqlite_db) -> Iterator[SoapServer]:
     platform.store.dispose()
 
 
-def credit_and_packages(server: SoapServer, json_api) -> tuple[int, int]:
+def credit_and_packages(server: SoapServer, json_api: Api) -> tuple[int, int]:
     """The user's balance and package count, to show nothing changed."""
     credit = json_api.data("/user/credit")["credit"]
     return credit, json_api.data("/sms/list")["stats"]["totalRecord"]
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_documents_are_refused(name: str, soap_server: SoapServer, json_api) -> None:
+def test_hostile_documents_are_refused(name: str, soap_server: SoapServer, json_api: Api) -> None:
     before = credit_and_packages(soap_server, json_api)
     started = time.perf_counter()
     response = soap_server.post(HOSTILE[name])
@@ -44,7 +45,9 @@ def test_hostile_documents_are_refused(name: str, soap_server: SoapServer, json_
     assert credit_and_packages(soap_server, json_api) == before
 
 
-def test_send_with_entity_in_content_does_not_create_a_package(soap_server, json_api) -> None:
+def test_send_with_entity_in_content_does_not_create_a_package(
+    soap_server: SoapServer, json_api: Api
+) -> None:
     before = credit_and_packages(soap_server, json_api)
     xml = (
         '<!DOCTYPE x [<!ENTITY e "905511034554">]>'
@@ -64,7 +67,9 @@ def test_oversize_body_is_413(small_server: SoapServer) -> None:
     assert b"RequestTooLarge" in response.content
 
 
-def test_oversize_declared_length_is_refused_before_the_body_arrives(small_server) -> None:
+def test_oversize_declared_length_is_refused_before_the_body_arrives(
+    small_server: SoapServer,
+) -> None:
     # Announce 10 MB and send only the headers: the answer must come without the body.
     with socket.create_connection(("127.0.0.1", small_server.server.server_port), 5) as sock:
         sock.sendall(

@@ -10,7 +10,7 @@ import pytest
 import zeep
 from zeep import xsd
 
-from service.api.node.registry import OPERATIONS
+from service.api.node.registry import OPERATIONS, Operation
 from service.delivery.carriers.registry import make_dispatcher
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 
@@ -191,7 +191,7 @@ def z(soap_server: SoapServer) -> Zeep:
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.soap_name)
-def test_zeep_calls_every_operation(op, z: Zeep, soap_server: SoapServer) -> None:
+def test_zeep_calls_every_operation(op: Operation, z: Zeep, soap_server: SoapServer) -> None:
     assert op.soap_name in CALLS, f"add a zeep call for {op.soap_name} to CALLS"
     assert op.soap_name in dir(z.service)
     CALLS[op.soap_name](z, soap_server)
