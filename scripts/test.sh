@@ -4,6 +4,7 @@
 #   FINSMS_REQUIRE_REDIS=1     fail (not skip) when Redis (127.0.0.1:6379) is unreachable
 #   FINSMS_REQUIRE_CLIENTS=1   fail (not skip) when PHP, Java or Node SOAP clients are missing
 #   FINSMS_SKIP_INSTALL=1      run the tests without installing anything
+#   FINSMS_LINT=1              first ruff (lint and format) and mypy (strict), failing on any finding
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,12 @@ if [ "${FINSMS_SKIP_INSTALL:-0}" != "1" ]; then
   if [ -x scripts/install_soap_clients.sh ]; then
     scripts/install_soap_clients.sh
   fi
+fi
+
+if [ "${FINSMS_LINT:-0}" = "1" ]; then
+  "$PY" -m ruff check .
+  "$PY" -m ruff format --check .
+  "$PY" -m mypy
 fi
 
 exec "$PY" -m pytest "$@"
