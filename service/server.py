@@ -41,7 +41,7 @@ _PARSE_ERRORS: dict[int, tuple[Err, str]] = {
 }
 
 # How long an orphaned worker (its master killed) lets requests in flight finish.
-ORPHAN_GRACE_SECONDS = 2.0
+ORPHAN_GRACE_SECONDS = 2  # an int: gunicorn's setting takes no float
 
 
 def error_response(status: int) -> bytes:
@@ -151,12 +151,16 @@ class FinsmsWorker(ThreadWorker):
 
     def run(self) -> None:
         """gunicorn's loop; an orphan then exits without waiting for threads stuck on clients."""
-        super().run()
-        if self._orphaned:
-            self.log.info("Master gone: worker %s exits", self.pid)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0)
+        try:
+            super().run()
+        finally:
+            if self._orphaned:
+                # Threads still blocked on slow clients would keep the process alive
+                # at interpreter exit (the pool's threads are joined): leave now.
+                self.log.info("Master gone: worker %s exits", self.pid)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(0)
 
 
 def _content_length(req: Any) -> int | None:
