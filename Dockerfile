@@ -19,5 +19,6 @@ VOLUME ["/data"]
 EXPOSE 9587
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:9587/health', timeout=2)" || exit 1
 # PostgreSQL in production: FINSMS_DATABASE_URL=postgresql://…, FINSMS_EMBEDDED_WORKER=0,
-# and separate `finsms worker` containers.
+# and separate `finsms worker` containers: deploy/compose.yaml puts them, PostgreSQL
+# and nginx (TLS on 9588) together.
 CMD ["finsms", "serve"]

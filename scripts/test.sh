@@ -20,6 +20,7 @@ if [ "${FINSMS_SKIP_INSTALL:-0}" != "1" ]; then
   if [ -x scripts/install_soap_clients.sh ]; then
     scripts/install_soap_clients.sh
   fi
+  scripts/install_deploy_tools.sh
 fi
 
 if [ "${FINSMS_LINT:-0}" = "1" ]; then

@@ -362,7 +362,7 @@ def serve_command(host: str | None, port: int | None, workers: int | None, demo:
 
     Migrates the database first, and runs the dispatcher inside each worker unless
     FINSMS_EMBEDDED_WORKER=0."""
-    from service.server import serve
+    from service.server import PortBusy, serve
 
     settings = _settings()
     settings = settings.with_(
@@ -374,7 +374,10 @@ def serve_command(host: str | None, port: int | None, workers: int | None, demo:
     if demo:
         seed_demo(platform)
     platform.close()
-    serve(settings)
+    try:
+        serve(settings)
+    except PortBusy as busy:
+        raise click.ClickException(str(busy)) from None
 
 
 @cli.command("worker")

@@ -25,6 +25,9 @@ _AT_LEAST: dict[str, float] = {
     "port": 1,
     "workers": 1,
     "threads": 1,
+    "read_threads": 0,
+    "client_timeout": 0.1,
+    "bind_wait": 0,
     "claim_batch": 1,
     "lease_seconds": 1,
     "max_message_parts": 1,
@@ -96,6 +99,14 @@ class Settings:
     # thread sent 1765 OTPs/s, 2x2 1494/s, 4x1 1161/s); on PostgreSQL one customer's
     # creates queue on its balance row (2x1 591/s, 2x4 467/s, 2x8 355/s).
     threads: int = 1
+    # More threads per worker that only read requests: a slow client holds one of these
+    # while it sends, and the `threads` above run the app on whole requests (0: off).
+    read_threads: int = 16
+    # Seconds a client may stay silent while sending a request body (nginx's
+    # client_body_timeout): then 408, and its reader thread is free again.
+    client_timeout: float = 10.0
+    # Seconds `finsms serve` waits for its port while an earlier server still holds it.
+    bind_wait: float = 60.0
 
     def __post_init__(self) -> None:
         for name, least in _AT_LEAST.items():
