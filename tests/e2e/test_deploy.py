@@ -52,7 +52,7 @@ def _self_signed(tmp: Path) -> Path:
     not shutil.which("nginx") or not shutil.which("openssl"),
     reason="nginx or openssl missing (scripts/test.sh installs nginx-light with apt-get)",
 )
-def test_nginx_config_passes_requests_with_tls_and_forwarded_headers(tmp_path):
+def test_nginx_config_passes_requests_with_tls_and_forwarded_headers(tmp_path: Path) -> None:
     cert = _self_signed(tmp_path)
     port, tls_port = free_port(), free_port()
     conf = _nginx_conf_for(tmp_path, tls_port, port)
@@ -108,7 +108,7 @@ def _raw_tls_status(port: int, cert: Path, length: int) -> bytes:
         return conn.recv(65536)
 
 
-def test_nginx_body_limit_matches_finsms_default():
+def test_nginx_body_limit_matches_finsms_default() -> None:
     from service.config import Settings
 
     limit = re.search(r"client_max_body_size (\d+)m;", NGINX_CONF.read_text())
@@ -116,7 +116,7 @@ def test_nginx_body_limit_matches_finsms_default():
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing")
-def test_systemd_units_verify(tmp_path):
+def test_systemd_units_verify(tmp_path: Path) -> None:
     finsms = shutil.which("finsms")
     assert finsms, "the finsms command is installed by pip install -e ."
     units = []
@@ -131,7 +131,7 @@ def test_systemd_units_verify(tmp_path):
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
-def test_compose_restarts_every_service_and_puts_nginx_in_front():
+def test_compose_restarts_every_service_and_puts_nginx_in_front() -> None:
     yaml = pytest.importorskip("yaml", reason="PyYAML is a test dependency")
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]

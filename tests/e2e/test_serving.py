@@ -113,8 +113,8 @@ def raw(port: int, data: bytes, timeout: float = 10) -> tuple[int, dict[str, str
     ids=["uri-too-long", "bad-header", "too-many-headers", "bad-request-line"],
 )
 def test_requests_gunicorn_cannot_parse_are_answered_in_the_envelope(
-    served, request_bytes, status, code
-):
+    served: int, request_bytes: bytes, status: int, code: str
+) -> None:
     got, headers, body = raw(served, request_bytes)
     assert got == status
     assert headers["content-type"].startswith("application/json")
@@ -125,7 +125,7 @@ def test_requests_gunicorn_cannot_parse_are_answered_in_the_envelope(
     assert answer["err"]["smsCode"].startswith("SMS") and answer["err"]["message"]
 
 
-def test_a_body_that_stops_coming_gets_408_in_the_envelope(served):
+def test_a_body_that_stops_coming_gets_408_in_the_envelope(served: int) -> None:
     started = time.monotonic()
     status, _, body = raw(
         served,
@@ -146,7 +146,7 @@ def _trickle(port: int, count: int) -> list[socket.socket]:
     return conns
 
 
-def test_a_handful_of_slow_clients_do_not_block_the_embedded_default(served):
+def test_a_handful_of_slow_clients_do_not_block_the_embedded_default(served: int) -> None:
     # 2 workers x 1 thread: four clients sending their bodies slowly held every thread,
     # and /health timed out. Each keeps sending within FINSMS_CLIENT_TIMEOUT (1 s here).
     slow = _trickle(served, 4)
@@ -181,7 +181,7 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_after_the_master_is_killed_a_replacement_comes_up_at_once(tmp_path):
+def test_after_the_master_is_killed_a_replacement_comes_up_at_once(tmp_path: Path) -> None:
     # Orphaned workers kept the port while slow clients were in flight (17 s measured),
     # and a replacement gave up after gunicorn's five one-second tries.
     port = free_port()
@@ -215,7 +215,7 @@ def test_after_the_master_is_killed_a_replacement_comes_up_at_once(tmp_path):
             stop(replacement)
 
 
-def test_serve_waits_for_a_busy_port_and_says_so(tmp_path):
+def test_serve_waits_for_a_busy_port_and_says_so(tmp_path: Path) -> None:
     port = free_port()
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -233,7 +233,7 @@ def test_serve_waits_for_a_busy_port_and_says_so(tmp_path):
     assert f"127.0.0.1:{port} is in use" in output, output
 
 
-def test_serve_gives_up_after_bind_wait_naming_the_setting(tmp_path):
+def test_serve_gives_up_after_bind_wait_naming_the_setting(tmp_path: Path) -> None:
     port = free_port()
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", port))
