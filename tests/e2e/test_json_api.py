@@ -481,3 +481,43 @@ def test_a_json_body_with_a_byte_order_mark_is_read(api, content_type):
         api.base + "/sms/list-sender", data=b'\xef\xbb\xbf{"keyword": "NONE"}', headers=headers
     )
     assert response.json()["data"]["stats"]["totalRecord"] == 0
+
+
+HUGE = "9" * 5000  # past Python's 4,300-digit limit of int(): a ValueError, once a 500
+
+INT_FIELDS = [
+    ("/sms/list", "pageSize"),
+    ("/sms/list", "pageIndex"),
+    ("/sms/list", "status"),
+    ("/sms/list-item", "pkgID"),
+    ("/sms/list-sender", "status"),
+    ("/sms/cancel", "id"),
+    ("/sms/create", "validity"),
+    ("/sms/create", "encoding"),
+]
+
+
+@pytest.mark.parametrize("path, field", INT_FIELDS)
+@pytest.mark.parametrize("form", ["json-string", "json-number", "form", "query"])
+def test_an_integer_of_thousands_of_digits_is_invalid_naming_its_field(api, path, field, form):
+    body = {**VENDOR_PHP_CREATE, "pkgID": 1} if path == "/sms/create" else {"pkgID": 1}
+    body.pop(field, None)
+    url, kwargs = api.base + path, {}
+    if form == "json-string":
+        kwargs["data"] = json.dumps({**body, field: HUGE})
+    elif form == "json-number":  # a literal json.loads refuses to turn into an int
+        kwargs["data"] = json.dumps({**body, field: 0}).replace(
+            f'"{field}": 0', f'"{field}": {HUGE}'
+        )
+    elif form == "form":
+        kwargs["data"] = {k: v for k, v in {**body, field: HUGE}.items() if v is not None}
+    else:
+        kwargs["params"] = {field: HUGE}
+    if form.startswith("json"):
+        kwargs["headers"] = {"Content-Type": "application/json"}
+    method = "GET" if form == "query" and path != "/sms/create" else "POST"
+    response = api.session.request(method, url, timeout=30, **kwargs)
+    err = response.json()["err"]
+    assert response.status_code == 400, response.text
+    assert (err["code"], err["field"]) == ("ERR_INVALID_PARAM", field)
+    assert api.data("/user/credit") == {"credit": 1000}

@@ -13,11 +13,14 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service.api.basic_auth import basic_credentials
-from service.api.node.params import Params
+from service.api.node.params import INT_DIGITS, Params
 from service.api.node.registry import BY_PATH
 from service.domain.errors import DomainError, Err
 from service.domain.principal import Principal
 from service.services.platform import Platform
+
+# Longer integer literals (sign and zeros included) reach the handlers as text.
+MAX_INT_LITERAL = 4 * INT_DIGITS
 
 
 def envelope(data: Any = None, error: DomainError | None = None) -> Response:
@@ -95,7 +98,7 @@ def _json_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = _loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise DomainError(Err.ERR_BAD_REQUEST, "Gövde geçerli bir JSON değil.") from None
     if body is None or body == "":
@@ -103,3 +106,18 @@ def _json_body(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise DomainError(Err.ERR_BAD_REQUEST, "Gövde bir JSON nesnesi olmalı.")
     return body
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        # A number literal of more than 4,300 digits is valid JSON that int() refuses; read
+        # again with such numbers as their digits, so that the field they were sent in is
+        # named (no field holds them). Not the first time: a parse_int hook costs the
+        # decoder its fast path, on packages of 100,000 numbers too.
+        return json.loads(raw, parse_int=_int_or_digits)
+
+
+def _int_or_digits(text: str) -> int | str:
+    return text if len(text) > MAX_INT_LITERAL else int(text)
