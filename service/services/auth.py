@@ -19,6 +19,7 @@ from limits.strategies import MovingWindowRateLimiter
 from service.domain.errors import DomainError, Err
 from service.domain.principal import Principal
 from service.domain.records import Credential
+from service.domain.text import is_storable
 from service.services.ports import UnitOfWork
 
 
@@ -137,9 +138,16 @@ class Authenticator:
         self, username: str | None, password: str | None, remote_addr: str | None = None
     ) -> Principal:
         """The principal for these credentials; one identical error for every wrong guess."""
-        key = hmac.new(self.secret, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        username, password = username or "", password or ""
+        # Text no user can have (NUL, a lone surrogate) is a wrong guess like any other, on
+        # every adapter and database: it must reach neither the user lookup (PostgreSQL
+        # refuses NUL), the cache key's encoding nor Argon2 (UTF-8 refuses surrogates).
+        storable = is_storable(username) and is_storable(password)
+        key = hmac.new(
+            self.secret, f"{username}\0{password}".encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).digest()
         with self._lock:
-            entry = self._cache.get(key)
+            entry = self._cache.get(key) if storable else None
         if entry is not None and entry.fresh_until > time.monotonic():
             return entry.principal
         # Failures count per account *and* address, so nobody can lock a customer out by
@@ -151,7 +159,7 @@ class Authenticator:
         wait = max(pair_failures.retry_after, self.address_throttle.count(address).retry_after)
         if wait:
             raise DomainError(Err.ERR_TOO_MANY_REQUESTS, retry_after=wait)
-        principal = self._check(key, entry, username or "", password or "")
+        principal = self._check(key, entry, username, password) if storable else None
         if principal is None:
             self.throttle.fail(pair)
             self.address_throttle.fail(address)

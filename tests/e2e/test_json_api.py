@@ -521,3 +521,12 @@ def test_an_integer_of_thousands_of_digits_is_invalid_naming_its_field(api, path
     assert response.status_code == 400, response.text
     assert (err["code"], err["field"]) == ("ERR_INVALID_PARAM", field)
     assert api.data("/user/credit") == {"credit": 1000}
+
+
+def test_a_nul_in_the_basic_auth_user_name_is_a_401_on_both_databases(any_server):
+    # "a\0b:pw": PostgreSQL refused the lookup (a 500), SQLite answered 401.
+    response = requests.post(
+        any_server.url + "/user/credit", headers={"Authorization": "Basic YQBiOnB3"}, timeout=10
+    )
+    assert response.status_code == 401, response.text
+    assert response.json()["err"]["code"] == "ERR_UNAUTHORIZED_REQUEST"
