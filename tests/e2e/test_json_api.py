@@ -530,3 +530,26 @@ def test_a_nul_in_the_basic_auth_user_name_is_a_401_on_both_databases(any_server
     )
     assert response.status_code == 401, response.text
     assert response.json()["err"]["code"] == "ERR_UNAUTHORIZED_REQUEST"
+
+
+PAGING = ["/sms/list", "/sms/list-sender", "/sms/inquiry-number", "/sms/list-item"]
+
+
+@pytest.mark.parametrize("path", PAGING)
+@pytest.mark.parametrize(
+    "field, value",
+    [("pageSize", 0), ("pageSize", "0"), ("pageSize", 9), ("pageSize", 1001), ("pageSize", -5)]
+    + [("pageIndex", -1), ("pageIndex", "-1")],
+)
+def test_paging_outside_the_spec_is_invalid_naming_the_field(api, path, field, value):
+    # pageSize 0 used to mean "the default" and returned 100 rows; the spec's range is 10..1000.
+    pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    err = api.error(path, {"pkgID": pkg, "gsm": "905321111111", field: value})
+    assert (err["code"], err["field"]) == ("ERR_INVALID_PARAM", field)
+
+
+@pytest.mark.parametrize("path", PAGING)
+def test_paging_at_its_bounds_is_accepted(api, path):
+    pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    for paging in ({"pageSize": 10}, {"pageSize": 1000, "pageIndex": 0}, {"pageIndex": 5}):
+        api.data(path, {"pkgID": pkg, "gsm": "905321111111", **paging})
