@@ -122,7 +122,8 @@ def test_get_functions_answer_get(api, method, path):
     assert response.status_code == 200 and response.json()["err"] is None
 
 
-@pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null"])
+# b"[]": Guzzle's `json => []` (PHP's json_encode of an empty array).
+@pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null", b"[]", b" [ ] "])
 def test_post_without_parameters_accepts_empty_and_blank_bodies(api, body):
     response = api.session.post(
         api.base + "/user/credit",
@@ -302,9 +303,15 @@ def test_malformed_json_is_a_400_envelope(api):
     assert response.json()["err"]["code"] == "ERR_BAD_REQUEST"
 
 
-def test_json_array_body_is_a_400_envelope(api):
-    response = api.post("/sms/create", [1, 2])
+@pytest.mark.parametrize("body", [[1, 2], [{}], [[]], [None]])
+def test_json_array_body_is_a_400_envelope(api, body):
+    response = api.post("/sms/list-sender", body)
     assert response.status_code == 400 and response.json()["data"] is None
+
+
+@pytest.mark.parametrize("path", ["/sms/list-sender", "/sms/list", "/sms/summary"])
+def test_an_empty_json_list_is_no_parameters(api, path):
+    assert api.post(path, []).json()["err"] is None
 
 
 def test_oversized_body_is_413_and_writes_nothing(server, api):
@@ -538,8 +545,15 @@ PAGING = ["/sms/list", "/sms/list-sender", "/sms/inquiry-number", "/sms/list-ite
 @pytest.mark.parametrize("path", PAGING)
 @pytest.mark.parametrize(
     "field, value",
-    [("pageSize", 0), ("pageSize", "0"), ("pageSize", 9), ("pageSize", 1001), ("pageSize", -5)]
-    + [("pageIndex", -1), ("pageIndex", "-1")],
+    [
+        ("pageSize", 0),
+        ("pageSize", "0"),
+        ("pageSize", 9),
+        ("pageSize", 1001),
+        ("pageSize", -5),
+        ("pageIndex", -1),
+        ("pageIndex", "-1"),
+    ],
 )
 def test_paging_outside_the_spec_is_invalid_naming_the_field(api, path, field, value):
     # pageSize 0 used to mean "the default" and returned 100 rows; the spec's range is 10..1000.

@@ -1,7 +1,8 @@
 """The Node API over JSON: Basic Auth, parse the body, call the service, wrap the envelope.
 
 Every function of service.api.node.registry is served at `/<group>/<function>`. Bodies
-may be empty, the JSON literal "" or an object; GET functions also read the query string.
+may be empty, the JSON literal "", an empty list (PHP's empty array) or an object; GET
+functions also read the query string.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def _json_body(raw: bytes) -> dict[str, Any]:
         body = _loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise DomainError(Err.ERR_BAD_REQUEST, "Gövde geçerli bir JSON değil.") from None
-    if body is None or body == "":
+    # PHP's json_encode([]) is "[]": Guzzle's `json => []` sends it for "no parameters".
+    if body is None or body == "" or body == []:
         return {}
     if not isinstance(body, dict):
         raise DomainError(Err.ERR_BAD_REQUEST, "Gövde bir JSON nesnesi olmalı.")
