@@ -43,6 +43,10 @@ def envelope(data: Any = None, error: DomainError | None = None) -> Response:
 def _error_headers(response: Response, error: DomainError) -> None:
     if error.err == Err.ERR_UNAUTHORIZED_REQUEST:
         response.headers["WWW-Authenticate"] = 'Basic realm="FinSMS", charset="UTF-8"'
+    if error.err == Err.ERR_REQUEST_TOO_LARGE:
+        # The rest of the body is still on the connection: it must not be read as the
+        # next request.
+        response.headers["Connection"] = "close"
     if error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
 
@@ -84,7 +88,7 @@ def _authenticate(platform: Platform) -> Principal:
 def _params() -> Params:
     # A repeated query parameter (?ids=1&ids=2) is a list.
     fields: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
-    raw = request.get_data(cache=True)
+    raw = _body()
     # A UTF-8 byte-order mark (Windows editors, some .NET clients) is not part of the body.
     start = raw.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if start in (b"{", b"[", b'"') or raw.strip() == b"null" or request.is_json:
@@ -93,6 +97,20 @@ def _params() -> Params:
     elif raw.strip():
         fields.update(request.form.items())
     return Params(fields)
+
+
+def _body() -> bytes:
+    """The request body whole, or ERR_REQUEST_TOO_LARGE: never the first part of it."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    # A body with a Content-Length over the limit was refused before it was read. One sent
+    # chunked (no length; the server set wsgi.input_terminated) is read up to the limit,
+    # where werkzeug stops without a word: one byte more in the server's stream means it
+    # was cut, and a cut body must not be taken for the request.
+    unsized = request.content_length is None and limit is not None
+    if unsized and len(raw) >= (limit or 0) and request.environ["wsgi.input"].read(1):
+        raise DomainError(Err.ERR_REQUEST_TOO_LARGE)
+    return raw
 
 
 def _json_body(raw: bytes) -> dict[str, Any]:
