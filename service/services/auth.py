@@ -89,11 +89,12 @@ class SignIns:
         with self._lock:
             if key in self._recent:
                 return
-            self._recent[key] = True
         # A fixed-window counter expires `seconds` after its first hit: clear it first so
         # that it runs from this sign-in.
         self.storage.clear(key)
         self.storage.incr(key, self.seconds)
+        with self._lock:  # only once written: a failed write is tried at the next sign-in
+            self._recent[key] = True
 
     def knows(self, account: str, address: str) -> bool:
         """Whether the account signed in from the address within the last `seconds`."""
