@@ -34,6 +34,8 @@ _AT_LEAST: dict[str, float] = {
     "max_body_bytes": 1,
     "auth_fail_limit": 1,
     "auth_fail_window": 1,
+    "auth_account_fail_limit": 0,
+    "auth_known_address_days": 1,
     "argon2_time_cost": 1,
     "argon2_memory_kib": 8,
     "trusted_proxies": 0,
@@ -67,6 +69,11 @@ class Settings:
     # Failed logins allowed per account and per address within auth_fail_window seconds.
     auth_fail_limit: int = 10
     auth_fail_window: int = 300
+    # Failed logins allowed per account from all addresses together within the window;
+    # 0: five times auth_fail_limit. Addresses the account signed in from within the last
+    # auth_known_address_days days are not held back by it.
+    auth_account_fail_limit: int = 0
+    auth_known_address_days: int = 30
     # Redis for the login throttle's counts (redis://host:6379/0); empty: the database.
     redis_url: str = ""
     # Prefix of the throttle's Redis keys, so deployments can share one Redis.

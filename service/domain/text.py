@@ -5,12 +5,22 @@ from __future__ import annotations
 from service.domain.errors import invalid
 
 
+def is_storable(text: str) -> bool:
+    """Whether every database can store the text: no NUL (PostgreSQL refuses it in text
+    columns) and no unpaired UTF-16 surrogate (UTF-8 cannot encode one)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_text(text: str, field: str) -> str:
     """Text a database can store: no NUL characters and no unpaired UTF-16 surrogates."""
     if "\x00" in text:
         raise invalid(field, "NUL karakteri içeremez")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid(field, "geçersiz Unicode karakteri içeriyor") from None
+    if not is_storable(text):
+        raise invalid(field, "geçersiz Unicode karakteri içeriyor")
     return text

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cachetools import TLRUCache
+from cachetools import TLRUCache, TTLCache
 from limits import RateLimitItemPerSecond
 from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
@@ -19,6 +19,7 @@ from limits.strategies import MovingWindowRateLimiter
 from service.domain.errors import DomainError, Err
 from service.domain.principal import Principal
 from service.domain.records import Credential
+from service.domain.text import is_storable
 from service.services.ports import UnitOfWork
 
 
@@ -67,6 +68,43 @@ def _identifier(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+class SignIns:
+    """The addresses each account signed in from lately, in the throttle's storage (so
+    every worker knows them): an account under attack stays open from those addresses."""
+
+    # A process writes an address again after this long, restarting its `seconds`, so
+    # an address in daily use stays known; in between, signing in from it writes nothing.
+    REFRESH_SECONDS = 86400
+    MAX_RECENT = 10_000
+
+    def __init__(self, storage: Storage, seconds: int) -> None:
+        self.storage = storage
+        self.seconds = seconds
+        self._recent: TTLCache[str, bool] = TTLCache(self.MAX_RECENT, self.REFRESH_SECONDS)
+        self._lock = threading.Lock()
+
+    def remember(self, account: str, address: str) -> None:
+        """Note a successful sign-in of the account from the address."""
+        key = self._key(account, address)
+        with self._lock:
+            if key in self._recent:
+                return
+        # A fixed-window counter expires `seconds` after its first hit: clear it first so
+        # that it runs from this sign-in.
+        self.storage.clear(key)
+        self.storage.incr(key, self.seconds)
+        with self._lock:  # only once written: a failed write is tried at the next sign-in
+            self._recent[key] = True
+
+    def knows(self, account: str, address: str) -> bool:
+        """Whether the account signed in from the address within the last `seconds`."""
+        return self.storage.get(self._key(account, address)) > 0
+
+    @staticmethod
+    def _key(account: str, address: str) -> str:
+        return "finsms-sign-in/" + _identifier(account + "\0" + address)
+
+
 @dataclass
 class _Verified:
     """A credential verified against `password_hash`, trusted without the database until
@@ -81,6 +119,9 @@ class _Verified:
 # An address may fail this many times the per-account limit (over all accounts): proxies
 # and NATs put many honest clients behind one address.
 ADDRESS_FACTOR = 10
+# An account may fail this many times the per-address limit over all addresses, by
+# default: guessing spread over many addresses (a botnet) meets a limit too.
+ACCOUNT_FACTOR = 5
 
 
 class Authenticator:
@@ -101,6 +142,8 @@ class Authenticator:
         cache_seconds: float,
         fail_limit: int,
         fail_window: float,
+        account_fail_limit: int,
+        known_address_seconds: int,
         time_cost: int,
         memory_kib: int,
         revalidate_seconds: float = 1.0,
@@ -117,6 +160,8 @@ class Authenticator:
         self.address_throttle = Throttle(
             storage, fail_limit * ADDRESS_FACTOR, int(fail_window), "address"
         )
+        self.account_throttle = Throttle(storage, account_fail_limit, int(fail_window), "account")
+        self.sign_ins = SignIns(storage, known_address_seconds)
         # Least recently used dropped first; an entry leaves at its `valid_until`, which a
         # revalidation keeps (it does not restart the Argon2-free period).
         self._cache: TLRUCache[bytes, _Verified] = TLRUCache(self.MAX_CACHE, _valid_until)
@@ -137,28 +182,54 @@ class Authenticator:
         self, username: str | None, password: str | None, remote_addr: str | None = None
     ) -> Principal:
         """The principal for these credentials; one identical error for every wrong guess."""
-        key = hmac.new(self.secret, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        username, password = username or "", password or ""
+        # Text no user can have (NUL, a lone surrogate) is a wrong guess like any other, on
+        # every adapter and database: it must reach neither the user lookup (PostgreSQL
+        # refuses NUL), the cache key's encoding nor Argon2 (UTF-8 refuses surrogates).
+        storable = is_storable(username) and is_storable(password)
+        key = hmac.new(
+            self.secret, f"{username}\0{password}".encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).digest()
         with self._lock:
-            entry = self._cache.get(key)
+            entry = self._cache.get(key) if storable else None
         if entry is not None and entry.fresh_until > time.monotonic():
             return entry.principal
         # Failures count per account *and* address, so nobody can lock a customer out by
-        # guessing from elsewhere; an address spraying many accounts has a looser limit.
+        # guessing from elsewhere; an address spraying many accounts has a looser limit,
+        # and an account guessed at from many addresses one of its own (see _account_wait).
         # NUL separates: a colon could come from either side (user names, IPv6 addresses).
-        pair = f"{(username or '').lower()}\0{remote_addr or '-'}"
-        address = remote_addr or "-"
+        account, address = username.lower(), remote_addr or "-"
+        pair = f"{account}\0{address}"
         pair_failures = self.throttle.count(pair)
-        wait = max(pair_failures.retry_after, self.address_throttle.count(address).retry_after)
+        wait = max(
+            pair_failures.retry_after,
+            self.address_throttle.count(address).retry_after,
+            self._account_wait(account, address),
+        )
         if wait:
             raise DomainError(Err.ERR_TOO_MANY_REQUESTS, retry_after=wait)
-        principal = self._check(key, entry, username or "", password or "")
+        principal = self._check(key, entry, username, password) if storable else None
         if principal is None:
-            self.throttle.fail(pair)
-            self.address_throttle.fail(address)
+            for throttle, counted in (
+                (self.throttle, pair),
+                (self.address_throttle, address),
+                (self.account_throttle, account),
+            ):
+                throttle.fail(counted)
             raise DomainError(Err.ERR_UNAUTHORIZED_REQUEST)
         if pair_failures.count:  # a success writes only when there is something to clear
             self.throttle.clear(pair)
+        # The account's failures stay: a success must not give guessers a fresh allowance.
+        self.sign_ins.remember(account, address)
         return principal
+
+    def _account_wait(self, account: str, address: str) -> int:
+        """Seconds the address must wait because the account is guessed at from everywhere;
+        0 from an address the account signed in from lately, so its owner stays in."""
+        wait = self.account_throttle.count(account).retry_after
+        if wait and self.sign_ins.knows(account, address):
+            return 0
+        return wait
 
     def principal_of(self, username: str) -> Principal:
         """The principal of a user by name, without credentials (for operators' tools)."""

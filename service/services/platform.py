@@ -6,7 +6,7 @@ import secrets
 
 from service.config import Settings
 from service.domain.principal import Principal
-from service.services.auth import Authenticator
+from service.services.auth import ACCOUNT_FACTOR, Authenticator
 from service.services.cache import TtlCache
 from service.services.clock import Clock, LocalTime
 from service.services.ports import UnitOfWork
@@ -47,6 +47,9 @@ class Platform:
             cache_seconds=settings.auth_cache_seconds,
             fail_limit=settings.auth_fail_limit,
             fail_window=settings.auth_fail_window,
+            account_fail_limit=settings.auth_account_fail_limit
+            or settings.auth_fail_limit * ACCOUNT_FACTOR,
+            known_address_seconds=settings.auth_known_address_days * 86400,
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             revalidate_seconds=settings.auth_revalidate_seconds,

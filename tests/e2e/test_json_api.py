@@ -123,7 +123,8 @@ def test_get_functions_answer_get(api: Api, method: str, path: str) -> None:
     assert response.status_code == 200 and response.json()["err"] is None
 
 
-@pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null"])
+# b"[]": Guzzle's `json => []` (PHP's json_encode of an empty array).
+@pytest.mark.parametrize("body", [None, b"", b'""', b"  ", b"{}", b"null", b"[]", b" [ ] "])
 def test_post_without_parameters_accepts_empty_and_blank_bodies(
     api: Api, body: bytes | None
 ) -> None:
@@ -309,9 +310,15 @@ def test_malformed_json_is_a_400_envelope(api: Api) -> None:
     assert response.json()["err"]["code"] == "ERR_BAD_REQUEST"
 
 
-def test_json_array_body_is_a_400_envelope(api: Api) -> None:
-    response = api.post("/sms/create", [1, 2])
+@pytest.mark.parametrize("body", [[1, 2], [{}], [[]], [None]])
+def test_json_array_body_is_a_400_envelope(api: Api, body: list[Any]) -> None:
+    response = api.post("/sms/list-sender", body)
     assert response.status_code == 400 and response.json()["data"] is None
+
+
+@pytest.mark.parametrize("path", ["/sms/list-sender", "/sms/list", "/sms/summary"])
+def test_an_empty_json_list_is_no_parameters(api: Api, path: str) -> None:
+    assert api.post(path, []).json()["err"] is None
 
 
 def test_oversized_body_is_413_and_writes_nothing(server: LiveServer, api: Api) -> None:
@@ -512,3 +519,88 @@ def test_a_json_body_with_a_byte_order_mark_is_read(api: Api, content_type: str 
         api.base + "/sms/list-sender", data=b'\xef\xbb\xbf{"keyword": "NONE"}', headers=headers
     )
     assert response.json()["data"]["stats"]["totalRecord"] == 0
+
+
+HUGE = "9" * 5000  # past Python's 4,300-digit limit of int(): a ValueError, once a 500
+
+INT_FIELDS = [
+    ("/sms/list", "pageSize"),
+    ("/sms/list", "pageIndex"),
+    ("/sms/list", "status"),
+    ("/sms/list-item", "pkgID"),
+    ("/sms/list-sender", "status"),
+    ("/sms/cancel", "id"),
+    ("/sms/create", "validity"),
+    ("/sms/create", "encoding"),
+]
+
+
+@pytest.mark.parametrize("path, field", INT_FIELDS)
+@pytest.mark.parametrize("form", ["json-string", "json-number", "form", "query"])
+def test_an_integer_of_thousands_of_digits_is_invalid_naming_its_field(
+    api: Api, path: str, field: str, form: str
+) -> None:
+    body = {**VENDOR_PHP_CREATE, "pkgID": 1} if path == "/sms/create" else {"pkgID": 1}
+    body.pop(field, None)
+    url, kwargs = api.base + path, dict[str, Any]()
+    if form == "json-string":
+        kwargs["data"] = json.dumps({**body, field: HUGE})
+    elif form == "json-number":  # a literal json.loads refuses to turn into an int
+        kwargs["data"] = json.dumps({**body, field: 0}).replace(
+            f'"{field}": 0', f'"{field}": {HUGE}'
+        )
+    elif form == "form":
+        kwargs["data"] = {k: v for k, v in {**body, field: HUGE}.items() if v is not None}
+    else:
+        kwargs["params"] = {field: HUGE}
+    if form.startswith("json"):
+        kwargs["headers"] = {"Content-Type": "application/json"}
+    method = "GET" if form == "query" and path != "/sms/create" else "POST"
+    response = api.session.request(method, url, timeout=30, **kwargs)
+    err = response.json()["err"]
+    assert response.status_code == 400, response.text
+    assert (err["code"], err["field"]) == ("ERR_INVALID_PARAM", field)
+    assert api.data("/user/credit") == {"credit": 1000}
+
+
+def test_a_nul_in_the_basic_auth_user_name_is_a_401_on_both_databases(
+    any_server: LiveServer,
+) -> None:
+    # "a\0b:pw": PostgreSQL refused the lookup (a 500), SQLite answered 401.
+    response = requests.post(
+        any_server.url + "/user/credit", headers={"Authorization": "Basic YQBiOnB3"}, timeout=10
+    )
+    assert response.status_code == 401, response.text
+    assert response.json()["err"]["code"] == "ERR_UNAUTHORIZED_REQUEST"
+
+
+PAGING = ["/sms/list", "/sms/list-sender", "/sms/inquiry-number", "/sms/list-item"]
+
+
+@pytest.mark.parametrize("path", PAGING)
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("pageSize", 0),
+        ("pageSize", "0"),
+        ("pageSize", 9),
+        ("pageSize", 1001),
+        ("pageSize", -5),
+        ("pageIndex", -1),
+        ("pageIndex", "-1"),
+    ],
+)
+def test_paging_outside_the_spec_is_invalid_naming_the_field(
+    api: Api, path: str, field: str, value: int | str
+) -> None:
+    # pageSize 0 used to mean "the default" and returned 100 rows; the spec's range is 10..1000.
+    pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    err = api.error(path, {"pkgID": pkg, "gsm": "905321111111", field: value})
+    assert (err["code"], err["field"]) == ("ERR_INVALID_PARAM", field)
+
+
+@pytest.mark.parametrize("path", PAGING)
+def test_paging_at_its_bounds_is_accepted(api: Api, path: str) -> None:
+    pkg = api.data("/sms/create", VENDOR_PHP_CREATE)["pkgID"]
+    for paging in ({"pageSize": 10}, {"pageSize": 1000, "pageIndex": 0}, {"pageIndex": 5}):
+        api.data(path, {"pkgID": pkg, "gsm": "905321111111", **paging})

@@ -63,6 +63,30 @@ def test_an_address_spraying_many_accounts_is_throttled(db: Database) -> None:
     assert excinfo.value.err.name == "ERR_TOO_MANY_REQUESTS"
 
 
+# Text PostgreSQL cannot take (NUL) or UTF-8 cannot encode (a lone surrogate) reached the
+# user lookup: PostgreSQL raised DataError, a 500; SQLite answered 401. Both: a wrong login.
+UNSTORABLE = [("a\0b", "pw"), ("acme", "pw\0"), ("a\udcffb", "pw"), ("acme", "\ud800")]
+
+
+@pytest.mark.parametrize(
+    "username, password",
+    UNSTORABLE,
+    ids=["nul-user", "nul-pass", "surrogate-user", "surrogate-pass"],
+)
+def test_unstorable_credentials_are_a_counted_wrong_login(
+    db: Database, username: str, password: str
+) -> None:
+    platform = make_platform(db, auth_fail_limit=2)
+    add_customer(platform)
+    for _ in range(2):
+        with pytest.raises(DomainError) as excinfo:
+            platform.authenticate(username, password, "10.0.0.1")
+        assert excinfo.value.err.name == "ERR_UNAUTHORIZED_REQUEST"
+    with pytest.raises(DomainError) as excinfo:
+        platform.authenticate(username, password, "10.0.0.1")
+    assert excinfo.value.err.name == "ERR_TOO_MANY_REQUESTS"
+
+
 def test_inactive_user_cannot_log_in(platform: SqlPlatform) -> None:
     add_customer(platform, active=False)
     with pytest.raises(DomainError):

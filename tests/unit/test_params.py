@@ -152,6 +152,23 @@ def test_int_coercion_rejects_superscript_digits_with_invalid_param() -> None:
     _invalid(excinfo, "encoding")
 
 
+# Python refuses int() of more than 4,300 digits with a ValueError (a 500, before this test).
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 5000, "-" + "9" * 5000, " +" + "1" * 4301 + " ", "1" * 20, "9" * 4300],
+    ids=["5000", "minus-5000", "plus-4301-spaced", "20", "4300"],
+)
+def test_int_coercion_refuses_more_digits_than_any_field_holds(value: str) -> None:
+    with pytest.raises(DomainError) as excinfo:
+        to_int(value, "pageSize")
+    _invalid(excinfo, "pageSize")
+
+
+def test_leading_zeros_do_not_count_as_digits() -> None:
+    assert to_int("0" * 5000 + "42", "pageSize") == 42
+    assert to_int("-" + "0" * 5000, "pageSize") == 0
+
+
 # --- str ------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """The Node API over JSON: Basic Auth, parse the body, call the service, wrap the envelope.
 
 Every function of service.api.node.registry is served at `/<group>/<function>`. Bodies
-may be empty, the JSON literal "" or an object; GET functions also read the query string.
+may be empty, the JSON literal "", an empty list (PHP's empty array) or an object; GET
+functions also read the query string.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service.api.basic_auth import basic_credentials
-from service.api.node.params import Params
+from service.api.node.params import INT_DIGITS, Params
 from service.api.node.registry import BY_PATH
 from service.domain.errors import DomainError, Err
 from service.domain.principal import Principal
 from service.services.platform import Platform
+
+# Longer integer literals (sign and zeros included) reach the handlers as text.
+MAX_INT_LITERAL = 4 * INT_DIGITS
 
 
 def envelope(data: Any = None, error: DomainError | None = None) -> Response:
@@ -39,6 +43,10 @@ def envelope(data: Any = None, error: DomainError | None = None) -> Response:
 def _error_headers(response: Response, error: DomainError) -> None:
     if error.err == Err.ERR_UNAUTHORIZED_REQUEST:
         response.headers["WWW-Authenticate"] = 'Basic realm="FinSMS", charset="UTF-8"'
+    if error.err == Err.ERR_REQUEST_TOO_LARGE:
+        # The rest of the body is still on the connection: it must not be read as the
+        # next request.
+        response.headers["Connection"] = "close"
     if error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
 
@@ -80,7 +88,7 @@ def _authenticate(platform: Platform) -> Principal:
 def _params() -> Params:
     # A repeated query parameter (?ids=1&ids=2) is a list.
     fields: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
-    raw = request.get_data(cache=True)
+    raw = _body()
     # A UTF-8 byte-order mark (Windows editors, some .NET clients) is not part of the body.
     start = raw.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if start in (b"{", b"[", b'"') or raw.strip() == b"null" or request.is_json:
@@ -91,15 +99,45 @@ def _params() -> Params:
     return Params(fields)
 
 
+def _body() -> bytes:
+    """The request body whole, or ERR_REQUEST_TOO_LARGE: never the first part of it."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    # A body with a Content-Length over the limit was refused before it was read. One sent
+    # chunked (no length; the server set wsgi.input_terminated) is read up to the limit,
+    # where werkzeug stops without a word: one byte more in the server's stream means it
+    # was cut, and a cut body must not be taken for the request.
+    unsized = request.content_length is None and limit is not None
+    if unsized and len(raw) >= (limit or 0) and request.environ["wsgi.input"].read(1):
+        raise DomainError(Err.ERR_REQUEST_TOO_LARGE)
+    return raw
+
+
 def _json_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = _loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise DomainError(Err.ERR_BAD_REQUEST, "Gövde geçerli bir JSON değil.") from None
-    if body is None or body == "":
+    # PHP's json_encode([]) is "[]": Guzzle's `json => []` sends it for "no parameters".
+    if body is None or body == "" or body == []:
         return {}
     if not isinstance(body, dict):
         raise DomainError(Err.ERR_BAD_REQUEST, "Gövde bir JSON nesnesi olmalı.")
     return body
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        # A number literal of more than 4,300 digits is valid JSON that int() refuses; read
+        # again with such numbers as their digits, so that the field they were sent in is
+        # named (no field holds them). Not the first time: a parse_int hook costs the
+        # decoder its fast path, on packages of 100,000 numbers too.
+        return json.loads(raw, parse_int=_int_or_digits)
+
+
+def _int_or_digits(text: str) -> int | str:
+    return text if len(text) > MAX_INT_LITERAL else int(text)

@@ -16,9 +16,12 @@ from typing import Any
 from service.domain.errors import invalid
 from service.domain.text import check_text
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: str.isdigit() admits '²'
+_INTEGER = re.compile(r"([+-]?)0*([0-9]*)")  # ASCII digits only: str.isdigit() admits '²'
 # Every integer field fits a signed 64-bit column; anything larger is a wrong value.
 INT_MAX = 2**63 - 1
+# Digits of INT_MAX. Longer text is refused before int(), which raises ValueError beyond
+# 4,300 digits (Python's guard against quadratic conversion) and is slow well before it.
+INT_DIGITS = len(str(INT_MAX))
 # Dates outside this range are typing errors, and overflow time-zone arithmetic.
 DATE_MIN, DATE_MAX = datetime(2000, 1, 1), datetime(2100, 12, 31, 23, 59, 59)
 SEARCH_MAX = 2000  # characters of a search filter (keyword, target)
@@ -139,11 +142,19 @@ def to_int(value: Any, field: str, default: int | None = None) -> int | None:
     number: int | None = None
     if isinstance(value, bool | int) or (isinstance(value, float) and value.is_integer()):
         number = int(value)
-    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        number = int(value.strip())
+    elif isinstance(value, str):
+        number = _digits_int(value.strip())
     if number is None or abs(number) > INT_MAX:
         raise invalid(field, "tam sayı olmalı")
     return number
+
+
+def _digits_int(text: str) -> int | None:
+    """The integer a decimal text spells, None if it is not one or has too many digits."""
+    match = _INTEGER.fullmatch(text)
+    if match is None or not text.lstrip("+-") or len(match[2]) > INT_DIGITS:
+        return None
+    return int(match[1] + (match[2] or "0"))
 
 
 def to_bool(value: Any, field: str, default: bool | None = None) -> bool | None:
