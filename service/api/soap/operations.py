@@ -25,17 +25,25 @@ checks); then run scripts/export_wsdl.py and add the call to tests/e2e/soap/test
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.api.soap.model import ANY, BOOL, INT, LONG, STR, Struct, list_of, struct
+from service.api.soap.protocol import MAX_ELEMENTS
+
+# Elements a request may hold, the envelope and any header included. The largest
+# request of an operation without recipient lists is a filter of 1,000 ids and 1,000
+# customIDs (LIST_FILTER_MAX each): about 2,030 elements. Only sendSms, with its
+# 100,000-recipient packages, needs protocol.MAX_ELEMENTS.
+SMALL_REQUEST = 16_384
 
 
 @dataclass(frozen=True)
 class OpSpec:
-    """The request fields and the `data` type of one operation."""
+    """The request fields, the `data` type and the element budget of one operation."""
 
     inputs: Struct
     output: Struct
+    max_elements: int = SMALL_REQUEST
 
 
 def op(output: Struct, **inputs: object) -> OpSpec:
@@ -165,22 +173,25 @@ SPECS: dict[str, OpSpec] = {
         customID=STR,
         trustDate=STR,
     ),
-    "sms/create": op(
-        PACKAGE_ID,
-        type=INT,
-        sendingType=INT,
-        title=STR,
-        content=STR,
-        number=STR,
-        numbers=NUMBERS,
-        encoding=INT,
-        sender=STR,
-        periodicSettings=PERIODIC,
-        sendingDate=STR,
-        validity=INT,
-        pushSettings=PUSH,
-        commercial=BOOL,
-        customID=STR,
+    "sms/create": replace(
+        op(
+            PACKAGE_ID,
+            type=INT,
+            sendingType=INT,
+            title=STR,
+            content=STR,
+            number=STR,
+            numbers=NUMBERS,
+            encoding=INT,
+            sender=STR,
+            periodicSettings=PERIODIC,
+            sendingDate=STR,
+            validity=INT,
+            pushSettings=PUSH,
+            commercial=BOOL,
+            customID=STR,
+        ),
+        max_elements=MAX_ELEMENTS,
     ),
     "sms/list": op(
         PACKAGE_LIST,
