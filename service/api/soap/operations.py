@@ -132,6 +132,9 @@ ITEM_LIST = struct("SmsPackageItemList", stats=STATS, list=list_of(ITEM, "SmsPac
 SENDER = struct("SmsSender", uuid=STR, status=INT, title=STR)
 SENDER_LIST = struct("SmsSenderList", stats=STATS, list=list_of(SENDER, "SmsSenderArray"))
 
+GATEWAY = struct("SmsGateway", uuid=STR, senders=list_of(STR, "GatewaySenderList"))
+GATEWAY_LIST = struct("SmsGatewayList", stats=STATS, list=list_of(GATEWAY, "SmsGatewayArray"))
+
 SUMMARY = struct(
     "SmsSummary",
     total=LONG,
@@ -208,6 +211,7 @@ SPECS: dict[str, OpSpec] = {
         ITEM_LIST, pkgID=LONG, uuid=STR, customID=STR, target=STR, operator=INT, state=INT, **PAGING
     ),
     "sms/list-sender": op(SENDER_LIST, keyword=STR, status=INT, **PAGING),
+    "sms/list-gateway": op(GATEWAY_LIST),
     "sms/cancel": op(STATUS, id=LONG, uuid=STR, customID=STR),
     "sms/recreate": op(PACKAGE_ID, id=LONG, uuid=STR, title=STR, includeNewNumbers=BOOL),
     "sms/summary": op(SUMMARY, startDate=STR, finishDate=STR),
