@@ -177,11 +177,26 @@ def test_more_elements_than_any_request_needs_are_refused_before_parsing() -> No
     assert platform.logins == []
 
 
-def test_header_blocks_count_toward_the_budget() -> None:
+@pytest.mark.parametrize("op", ["getUserCredit", "sendSms"])
+def test_a_header_larger_than_credentials_need_is_refused(op: str) -> None:
     client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
-    response = post(client, envelope("getUserCredit", header="<h>" + "<x/>" * 20_000 + "</h>"))
-    assert b"Client.TooManyElements" in response.data
+    response = post(client, envelope(op, header="<h>" + "<x/>" * 300_000 + "</h>"))
+    assert b"Client.HeaderTooLarge" in response.data
     assert platform.logins == []
+
+
+def test_ws_addressing_and_security_headers_fit() -> None:
+    client, platform = make_client()
+    addressing = "<To>x</To><Action>y</Action><MessageID>z</MessageID><ReplyTo><Address/></ReplyTo>"
+    security = (
+        "<Security><UsernameToken><Username>admin</Username><Password>123456</Password>"
+        "</UsernameToken></Security>"
+    )
+    response = post(
+        client, envelope("getUserCredit", header=addressing + security, credentials=False)
+    )
+    assert response.status_code == 200
+    assert platform.logins[0][:2] == ("admin", "123456")
 
 
 def test_a_100000_recipient_package_in_its_most_verbose_form_is_accepted() -> None:

@@ -32,7 +32,13 @@ from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
 from spyne.server.http import HttpTransportContext
 
-from service.api.soap.wire import children, local_name, max_depth, start_tags
+from service.api.soap.wire import (
+    children,
+    elements_below,
+    local_name,
+    max_depth,
+    start_tags,
+)
 
 NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -42,6 +48,9 @@ MAX_DEPTH = 32  # our deepest request is Envelope/Body/op/numbers/item/nr: 6
 # <item><key/><value/></item> pair for each of nr, msg and xid), takes 10 elements per
 # recipient: 1,000,000. 2**20 leaves room for the envelope and the other fields.
 MAX_ELEMENTS = 2**20
+# Header blocks carry credentials (ours, WS-Security) and perhaps WS-Addressing: a few
+# dozen elements. They are read before the operation's budget is checked.
+MAX_HEADER_ELEMENTS = 256
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 
 
@@ -114,6 +123,11 @@ class VendorSoap11(Soap11):
         if operation is None:
             raise Fault("Client.SoapError", "The SOAP Body is empty.")
         header = root.find(f"{{{NS_SOAP11}}}Header")
+        if header is not None and elements_below(header) > MAX_HEADER_ELEMENTS:
+            raise Fault(
+                "Client.HeaderTooLarge",
+                f"The SOAP Header holds more than {MAX_HEADER_ELEMENTS} elements.",
+            )
         ctx.in_header_doc = children(header) if header is not None else None
         ctx.in_body_doc = operation
         ctx.method_request_string = f"{{{self.app.interface.get_tns()}}}{local_name(operation)}"
