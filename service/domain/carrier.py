@@ -3,6 +3,7 @@ service and every carrier (service.delivery.carriers), so it lives with the doma
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,3 +56,32 @@ class InboundMessage:
     received_at: datetime  # naive UTC
     link: str  # the carrier link it came in on
     carrier_ref: str  # the carrier's own id of the message
+
+
+# Gateway uuids are derived from link names: stable across restarts and processes.
+_GATEWAY_NAMESPACE = uuid.UUID("6f1d7c0e-93b5-5b5e-9a43-1f0c2d7e4a10")
+
+
+def split_links(text: str) -> list[tuple[str, str]]:
+    """(link name, kind) of each entry of FINSMS_CARRIERS: `KIND` (a link named after its
+    kind) or `LINK=KIND`, comma-separated; validated by the carrier registry."""
+    links = []
+    for chunk in filter(None, (c.strip() for c in text.split(","))):
+        name, sep, kind = (part.strip() for part in chunk.partition("="))
+        links.append((name, kind if sep else name))
+    return links
+
+
+def gateway_uuid(link_name: str) -> str:
+    """The public uuid of a carrier link: the same for the same name, everywhere."""
+    return str(uuid.uuid5(_GATEWAY_NAMESPACE, link_name))
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """A sending gateway as a customer sees it: a carrier link and the senders the
+    customer may send with on it."""
+
+    uuid: str
+    name: str
+    senders: tuple[str, ...]

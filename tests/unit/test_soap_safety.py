@@ -10,6 +10,7 @@ import pytest
 from werkzeug.test import Client, EnvironBuilder
 
 from service.api.soap import make_soap_app
+from service.api.soap.protocol import MAX_ELEMENTS
 from tests.unit.test_soap_app import ENV, FakePlatform, FakeSettings, envelope, make_client, post
 
 SECRET_FILE_TEXT = "root:x:0:0"  # /etc/passwd's first line, if an entity were resolved
@@ -153,3 +154,76 @@ def test_faults_do_not_echo_the_request() -> None:
     response = post(client, envelope("getUserCredit").replace("123456", "Sup3rSecret")[:-30])
     assert b"Sup3rSecret" not in response.data
     assert ENV.encode() in response.data
+
+
+def test_the_issue_9_request_is_refused_before_any_work() -> None:
+    """getUserCredit padded with 160,000 repeated elements (1.3 MB) took 21 s of CPU."""
+    client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
+    body = envelope("getUserCredit", "<x>1</x>" * 160_000)
+    started = time.perf_counter()
+    response = post(client, body)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 500
+    assert b"Client.TooManyElements" in response.data
+    assert platform.logins == [] and platform.calls == []
+    assert elapsed < 0.5, f"took {elapsed:.3f}s"
+
+
+def test_more_elements_than_any_request_needs_are_refused_before_parsing() -> None:
+    client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
+    body = envelope("sendSms", "<numbers>" + "<item/>" * (MAX_ELEMENTS + 1) + "</numbers>")
+    started = time.perf_counter()
+    response = post(client, body)
+    assert time.perf_counter() - started < 0.5
+    assert response.status_code == 500
+    assert b"Client.TooManyElements" in response.data
+    assert platform.logins == []
+
+
+@pytest.mark.parametrize("op", ["getUserCredit", "sendSms"])
+def test_a_header_larger_than_credentials_need_is_refused(op: str) -> None:
+    client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
+    response = post(client, envelope(op, header="<h>" + "<x/>" * 300_000 + "</h>"))
+    assert b"Client.HeaderTooLarge" in response.data
+    assert platform.logins == []
+
+
+def test_ws_addressing_and_security_headers_fit() -> None:
+    client, platform = make_client()
+    addressing = "<To>x</To><Action>y</Action><MessageID>z</MessageID><ReplyTo><Address/></ReplyTo>"
+    security = (
+        "<Security><UsernameToken><Username>admin</Username><Password>123456</Password>"
+        "</UsernameToken></Security>"
+    )
+    response = post(
+        client, envelope("getUserCredit", header=addressing + security, credentials=False)
+    )
+    assert response.status_code == 200
+    assert platform.logins[0][:2] == ("admin", "123456")
+
+
+def test_a_100000_recipient_package_in_its_most_verbose_form_is_accepted() -> None:
+    """PHP's associative arrays (nr, msg, xid) are 10 elements per recipient: the largest
+    legitimate request, still under the element limit and the body size limit."""
+    pair = "<item><key>{}</key><value>{}</value></item>"
+    item = "<item>" + pair.format("nr", "9053{:08d}") + pair.format("msg", "Mesaj")
+    item += pair.format("xid", "x{}") + "</item>"
+    numbers = "".join(item.format(i, i) for i in range(100_000))
+    body = envelope("sendSms", f"<sendingType>2</sendingType><numbers>{numbers}</numbers>")
+    settings = FakeSettings(max_body_bytes=16 * 1024 * 1024)
+    assert len(body) < settings.max_body_bytes
+    client, platform = make_client(FakePlatform(settings))
+    response = post(client, body)
+    assert response.status_code == 200, response.data[:300]
+    ((_, params),) = platform.calls
+    assert len(params["numbers"]) == 100_000
+    assert params["numbers"][-1] == {"nr": "905300099999", "msg": "Mesaj", "xid": "x99999"}
+
+
+def test_the_largest_filter_request_fits_an_ordinary_operation_budget() -> None:
+    client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
+    ids = "".join(f"<item>{i}</item>" for i in range(1000))
+    custom = "".join(f"<item>c-{i}</item>" for i in range(1000))
+    post(client, envelope("getSmsPackages", f"<ids>{ids}</ids><customIDs>{custom}</customIDs>"))
+    ((_, params),) = platform.calls
+    assert len(params["ids"]) == len(params["customIDs"]) == 1000

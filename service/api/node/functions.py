@@ -13,7 +13,8 @@ from service.api.node.params import Params
 from service.domain.errors import invalid
 from service.domain.phone import normalize
 from service.domain.principal import Principal
-from service.services import credit, reports, senders, sms
+from service.domain.records import Page
+from service.services import credit, gateways, reports, senders, sms
 from service.services.platform import Platform
 
 
@@ -84,6 +85,12 @@ def list_senders(platform: Platform, principal: Principal, params: Params) -> di
     page = requests.page(params)
     found = senders.list_senders(platform, principal, requests.sender_filter(params), page)
     return views.listing(found, views.sender)
+
+
+def list_gateways(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
+    """/sms/list-gateway: the sending gateways, each with the caller's approved senders."""
+    found = gateways.list_gateways(platform, principal)
+    return views.listing(Page(len(found), found), views.gateway)
 
 
 def user_credit(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:

@@ -43,6 +43,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("sms/list", "getSmsPackages", BOTH, fn.list_packages),
     Operation("sms/list-item", "getSmsPackageItems", BOTH, fn.list_items),
     Operation("sms/list-sender", "getSmsSenders", BOTH, fn.list_senders),
+    Operation("sms/list-gateway", "getSmsGateways", BOTH, fn.list_gateways),
     Operation("sms/cancel", "cancelSmsPackage", BOTH, fn.cancel),
     Operation("sms/recreate", "recreateSmsPackage", BOTH, fn.recreate),
     Operation("sms/summary", "getSmsSummary", BOTH, fn.summary),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from service.domain.carrier import Gateway
 from service.domain.records import Delivery, Item, Package, Page, Sender, Summary
 from service.services.clock import LocalTime
 from service.services.reports import PackageReport
@@ -114,3 +115,8 @@ def summary(totals: Summary) -> dict[str, Any]:
 def sender(row: Sender) -> dict[str, Any]:
     """A sender as /sms/list-sender shows it."""
     return {"uuid": row.uuid, "status": row.status, "title": row.title}
+
+
+def gateway(row: Gateway) -> dict[str, Any]:
+    """A sending gateway as /sms/list-gateway shows it (its link name stays internal)."""
+    return {"uuid": row.uuid, "senders": list(row.senders)}

@@ -25,17 +25,25 @@ checks); then run scripts/export_wsdl.py and add the call to tests/e2e/soap/test
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.api.soap.model import ANY, BOOL, INT, LONG, STR, Struct, list_of, struct
+from service.api.soap.protocol import MAX_ELEMENTS
+
+# Elements a request may hold, the envelope and any header included. The largest
+# request of an operation without recipient lists is a filter of 1,000 ids and 1,000
+# customIDs (LIST_FILTER_MAX each): about 2,030 elements. Only sendSms, with its
+# 100,000-recipient packages, needs protocol.MAX_ELEMENTS.
+SMALL_REQUEST = 16_384
 
 
 @dataclass(frozen=True)
 class OpSpec:
-    """The request fields and the `data` type of one operation."""
+    """The request fields, the `data` type and the element budget of one operation."""
 
     inputs: Struct
     output: Struct
+    max_elements: int = SMALL_REQUEST
 
 
 def op(output: Struct, **inputs: object) -> OpSpec:
@@ -124,6 +132,9 @@ ITEM_LIST = struct("SmsPackageItemList", stats=STATS, list=list_of(ITEM, "SmsPac
 SENDER = struct("SmsSender", uuid=STR, status=INT, title=STR)
 SENDER_LIST = struct("SmsSenderList", stats=STATS, list=list_of(SENDER, "SmsSenderArray"))
 
+GATEWAY = struct("SmsGateway", uuid=STR, senders=list_of(STR, "GatewaySenderList"))
+GATEWAY_LIST = struct("SmsGatewayList", stats=STATS, list=list_of(GATEWAY, "SmsGatewayArray"))
+
 SUMMARY = struct(
     "SmsSummary",
     total=LONG,
@@ -165,22 +176,25 @@ SPECS: dict[str, OpSpec] = {
         customID=STR,
         trustDate=STR,
     ),
-    "sms/create": op(
-        PACKAGE_ID,
-        type=INT,
-        sendingType=INT,
-        title=STR,
-        content=STR,
-        number=STR,
-        numbers=NUMBERS,
-        encoding=INT,
-        sender=STR,
-        periodicSettings=PERIODIC,
-        sendingDate=STR,
-        validity=INT,
-        pushSettings=PUSH,
-        commercial=BOOL,
-        customID=STR,
+    "sms/create": replace(
+        op(
+            PACKAGE_ID,
+            type=INT,
+            sendingType=INT,
+            title=STR,
+            content=STR,
+            number=STR,
+            numbers=NUMBERS,
+            encoding=INT,
+            sender=STR,
+            periodicSettings=PERIODIC,
+            sendingDate=STR,
+            validity=INT,
+            pushSettings=PUSH,
+            commercial=BOOL,
+            customID=STR,
+        ),
+        max_elements=MAX_ELEMENTS,
     ),
     "sms/list": op(
         PACKAGE_LIST,
@@ -197,6 +211,7 @@ SPECS: dict[str, OpSpec] = {
         ITEM_LIST, pkgID=LONG, uuid=STR, customID=STR, target=STR, operator=INT, state=INT, **PAGING
     ),
     "sms/list-sender": op(SENDER_LIST, keyword=STR, status=INT, **PAGING),
+    "sms/list-gateway": op(GATEWAY_LIST),
     "sms/cancel": op(STATUS, id=LONG, uuid=STR, customID=STR),
     "sms/recreate": op(PACKAGE_ID, id=LONG, uuid=STR, title=STR, includeNewNumbers=BOOL),
     "sms/summary": op(SUMMARY, startDate=STR, finishDate=STR),

@@ -2,7 +2,10 @@
 
 - Parsing: our own lxml parser (no DTD, no entities, no network); any DOCTYPE is refused
   before and after parsing (SOAP 1.1 forbids DTDs), and so is nesting deeper than
-  MAX_DEPTH. The document is never logged (it carries passwords).
+  MAX_DEPTH. A body with more than MAX_ELEMENTS start tags is refused before it is
+  parsed: the work per request is linear in the body and bounded by that number (each
+  operation may then allow fewer, see service.py). The document is never logged (it
+  carries passwords).
 - Routing: on the local name of the Body's first element, in any namespace or none, so
   the vendor's examples (`xmlns:sms="http://localhost:9587/wsdl/sms"`) and clients built
   from another server's WSDL work whatever our target namespace is.
@@ -29,11 +32,25 @@ from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
 from spyne.server.http import HttpTransportContext
 
-from service.api.soap.wire import children, local_name, max_depth
+from service.api.soap.wire import (
+    children,
+    elements_below,
+    local_name,
+    max_depth,
+    start_tags,
+)
 
 NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 MAX_DEPTH = 32  # our deepest request is Envelope/Body/op/numbers/item/nr: 6
+# The largest legitimate request is a sendSms to 100,000 recipients; its most verbose
+# form, PHP's associative arrays (an Apache Map per recipient: <item> holding an
+# <item><key/><value/></item> pair for each of nr, msg and xid), takes 10 elements per
+# recipient: 1,000,000. 2**20 leaves room for the envelope and the other fields.
+MAX_ELEMENTS = 2**20
+# Header blocks carry credentials (ours, WS-Security) and perhaps WS-Addressing: a few
+# dozen elements. They are read before the operation's budget is checked.
+MAX_HEADER_ELEMENTS = 256
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 
 
@@ -63,6 +80,8 @@ class VendorSoap11(Soap11):
     def _parse(self, body: bytes) -> Any:
         if any(marker in body for marker in _DTD_MARKERS):
             raise Fault("Client.DTDForbidden", "DTDs are not allowed in SOAP messages.")
+        if start_tags(body) > MAX_ELEMENTS:
+            raise too_many_elements(MAX_ELEMENTS)
         try:
             root = etree.fromstring(body, self._parser())
         except etree.XMLSyntaxError as exc:
@@ -98,12 +117,17 @@ class VendorSoap11(Soap11):
         root = ctx.in_document
         if root.tag != f"{{{NS_SOAP11}}}Envelope":
             raise Fault("Client.SoapError", "Expected a SOAP 1.1 Envelope.")
-        parts = {local_name(c): c for c in children(root) if c.tag.startswith(f"{{{NS_SOAP11}}}")}
-        body = parts.get("Body")
-        operation = children(body)[0] if body is not None and children(body) else None
+        # find() and a single next(): an Envelope or Body may hold a million siblings.
+        body = root.find(f"{{{NS_SOAP11}}}Body")
+        operation = next(body.iterchildren(etree.Element), None) if body is not None else None
         if operation is None:
             raise Fault("Client.SoapError", "The SOAP Body is empty.")
-        header = parts.get("Header")
+        header = root.find(f"{{{NS_SOAP11}}}Header")
+        if header is not None and elements_below(header) > MAX_HEADER_ELEMENTS:
+            raise Fault(
+                "Client.HeaderTooLarge",
+                f"The SOAP Header holds more than {MAX_HEADER_ELEMENTS} elements.",
+            )
         ctx.in_header_doc = children(header) if header is not None else None
         ctx.in_body_doc = operation
         ctx.method_request_string = f"{{{self.app.interface.get_tns()}}}{local_name(operation)}"
@@ -133,6 +157,14 @@ class VendorSoap11(Soap11):
         etree.SubElement(body, f"{{{namespace}}}{response_name}").append(reply.element)
         ctx.out_document, ctx.out_body_doc = envelope, body
         self.event_manager.fire_event("after_serialize", ctx)
+
+
+def too_many_elements(limit: int) -> Fault:
+    """The client fault for a request with more than `limit` elements."""
+    return Fault(
+        "Client.TooManyElements",
+        f"The request has more than {limit} XML elements; send large packages in parts.",
+    )
 
 
 def _namespace(element: Any) -> str | None:

@@ -27,7 +27,7 @@ from service.api.node.registry import Operation
 from service.api.soap import wire
 from service.api.soap.model import STR, ElementWriter, TypeCompiler, Writer, struct
 from service.api.soap.operations import ERROR, PUBLISHED, SPECS, OpSpec
-from service.api.soap.protocol import Reply, VendorSoap11
+from service.api.soap.protocol import Reply, VendorSoap11, too_many_elements
 from service.domain.errors import DomainError, Err
 
 log = logging.getLogger("finsms.soap")
@@ -49,8 +49,12 @@ class Dispatcher:
     def __init__(self, platform: Any) -> None:
         self.platform = platform
 
-    def call(self, ctx: Any, operation: Operation, write: Writer) -> Reply:
+    def call(self, ctx: Any, operation: Operation, write: Writer, max_elements: int) -> Reply:
         """The operation's `<result>` for this request, errors included."""
+        # Counted by libxml2 before any work in Python: a getUserCredit padded with a
+        # million elements costs its parse, not a walk over them.
+        if wire.element_count(ctx.in_document) > max_elements:
+            raise too_many_elements(max_elements)
         try:
             principal = self._authenticate(ctx)
             fields, _, _ = wire.split_credentials(wire.request_fields(ctx.in_body_doc))
@@ -67,7 +71,7 @@ class Dispatcher:
             )
 
     def _authenticate(self, ctx: Any) -> Any:
-        username, password = _body_credentials(ctx.in_body_doc)
+        username, password = wire.body_credentials(ctx.in_body_doc)
         if username is None:
             username, password = wire.header_credentials(ctx.in_header_doc)
         env = ctx.transport.req_env
@@ -82,16 +86,6 @@ def _reply(write: Writer, result: dict[str, Any]) -> Reply:
     holder = etree.Element("holder")
     write(holder, "result", result)
     return Reply(holder[0])
-
-
-def _body_credentials(operation: Any) -> tuple[str | None, str | None]:
-    found: dict[str, str | None] = {}
-    for child in wire.children(operation):
-        name = wire.local_name(child).lower()
-        if name in wire.CREDENTIAL_FIELDS and not len(child):
-            text = child.text
-            found.setdefault(name, text if text and text.strip() else None)
-    return found.get("username"), found.get("password")
 
 
 def build_application(
@@ -139,7 +133,7 @@ def _method(
     fields = (("username", STR), ("password", STR), *spec.inputs.fields)
 
     def handler(ctx: Any, *_args: Any) -> Reply:
-        return dispatcher.call(ctx, operation, write)
+        return dispatcher.call(ctx, operation, write, spec.max_elements)
 
     handler.__name__ = handler.__qualname__ = name
     return rpc(

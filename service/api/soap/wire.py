@@ -10,13 +10,20 @@ Rules (element names compare by local name; namespaces and xsi:type are ignored)
 - a leaf element gives its text; an empty or `xsi:nil` element is "not given" (left out);
 - an element whose children are all `<item>` gives a list (`<numbers>`, `<ids>`);
   an empty `<item/>` in a list is an error, never silently dropped;
+- an element whose children are all `<item><key/><value/></item>` pairs gives a dict: an
+  Apache Map, PHP's SoapClient's form of an associative array under xs:anyType
+  (`['nr' => …, 'msg' => …]` as a `<numbers>` item);
 - any other element with children gives a dict; a child repeated gives a list;
 - a dict whose children were all empty is itself "not given" (`<pushSettings><url/>`).
+
+Every element is visited once, so the cost is linear in the document; protocol.py bounds
+the number of elements before parsing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -30,48 +37,74 @@ CREDENTIAL_FIELDS = ("username", "password")
 def local_name(element: Any) -> str:
     """The tag without its namespace."""
     tag = str(element.tag)
-    return tag.rpartition("}")[2] if tag[0] == "{" else tag
+    return tag[tag.rfind("}") + 1 :]
 
 
 def children(element: Any) -> list[Any]:
     """Element children only (no comments or processing instructions)."""
-    return list(element.iterchildren(etree.Element))
+    # A type test, not kid.tag (which builds a string per child), and not
+    # iterchildren(etree.Element) (twice the cost per call, paid once per element).
+    return [kid for kid in element if not isinstance(kid, _NOT_ELEMENTS)]
 
 
 def request_fields(operation: Any) -> dict[str, Any]:
     """The operation element's children as the JSON API's field dict (credentials kept)."""
-    return _as_dict(operation, children(operation), path="") or {}
+    return _as_dict(children(operation), path="") or {}
 
 
 def _value(element: Any, path: str) -> Any:
     if element.get(XSI_NIL) in ("true", "1"):
         return None
-    kids = children(element)
-    if not kids:
+    if not len(element):  # comments and PIs are removed by the parser: children only
         text = element.text
         return text if text and text.strip() else None
+    kids = children(element)
     if all(local_name(k) == "item" for k in kids):
+        pairs = _map_pairs(kids)
+        if pairs is not None:
+            return _collect(((key, _value(value, f"{path}.{key}")) for key, value in pairs))
         return _as_list(kids, path)
-    return _as_dict(element, kids, path)
+    return _as_dict(kids, path)
 
 
 def _as_list(items: Iterable[Any], path: str) -> list[Any]:
-    return list_items((_value(item, f"{path}[{i}]") for i, item in enumerate(items)), path)
+    # Items' errors name the list's field, as list_items does for a blank item.
+    return list_items((_value(item, path) for item in items), path)
 
 
-def _as_dict(element: Any, kids: list[Any], path: str) -> dict[str, Any] | None:
-    result: dict[str, Any] = {}
-    for kid in kids:
-        name = local_name(kid)
-        value = _value(kid, f"{path}.{name}" if path else name)
-        if value is None:
-            continue
-        if name in result:  # a repeated element is a list, the unwrapped array form
-            previous = result[name]
-            result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            result[name] = value
-    return result or None
+def _as_dict(kids: list[Any], path: str) -> dict[str, Any] | None:
+    prefix = f"{path}." if path else ""
+    named = ((local_name(kid), kid) for kid in kids)
+    return _collect(((name, _value(kid, prefix + name)) for name, kid in named))
+
+
+def _map_pairs(items: list[Any]) -> list[tuple[str, Any]] | None:
+    """[(key, value element)] when every item is a `<key>text</key><value/>` pair."""
+    pairs = []
+    for item in items:
+        if len(item) != 2:
+            return None
+        key, value = item
+        if local_name(key) != "key" or local_name(value) != "value" or len(key):
+            return None
+        name = (key.text or "").strip()
+        if not name:
+            return None
+        pairs.append((name, value))
+    return pairs
+
+
+def _collect(entries: Iterable[tuple[str, Any]]) -> dict[str, Any] | None:
+    """A dict of the given values, "not given" ones left out, a repeated name a list.
+
+    Values of a repeated name are gathered first and turned into a list once: growing a
+    new list per repetition made a body of repeated elements cost quadratic time.
+    """
+    grouped: dict[str, list[Any]] = {}
+    for name, value in entries:
+        if value is not None:
+            grouped.setdefault(name, []).append(value)
+    return {name: vals[0] if len(vals) == 1 else vals for name, vals in grouped.items()} or None
 
 
 def split_credentials(fields: dict[str, Any]) -> tuple[dict[str, Any], str | None, str | None]:
@@ -91,9 +124,7 @@ def header_credentials(header_elements: Iterable[Any] | None) -> tuple[str | Non
     for block in header_elements or ():
         if not isinstance(block.tag, str):
             continue
-        for element in block.iter():
-            if not isinstance(element.tag, str) or children(element):
-                continue
+        for element in _CREDENTIAL_LEAVES_BELOW(block):
             name = local_name(element).lower()
             if name == "username" and username is None:
                 username = element.text
@@ -102,16 +133,60 @@ def header_credentials(header_elements: Iterable[Any] | None) -> tuple[str | Non
     return username, password
 
 
+def body_credentials(operation: Any) -> tuple[str | None, str | None]:
+    """Username and password from the operation's own `<username>`/`<password>` leaves."""
+    found: dict[str, str | None] = {}
+    for child in operation:
+        tag = child.tag
+        # Both names have 8 letters: a cheap test first, the operation may have a
+        # million children.
+        if isinstance(tag, str) and tag[-8:].lower() in CREDENTIAL_FIELDS and not len(child):
+            name = local_name(child).lower()
+            if name in CREDENTIAL_FIELDS:
+                text = child.text
+                found.setdefault(name, text if text and text.strip() else None)
+    return found.get("username"), found.get("password")
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
 def max_depth(root: Any, limit: int) -> bool:
-    """True when the tree nests deeper than `limit` elements."""
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in element)
-    return False
+    """True when the tree nests deeper than `limit` elements (evaluated by libxml2)."""
+    return bool(_deeper_than(limit)(root))
+
+
+def element_count(root: Any) -> int:
+    """The number of elements in the document of `root` (counted by libxml2)."""
+    return int(_COUNT_ELEMENTS(root))
+
+
+def start_tags(body: bytes) -> int:
+    """An upper bound on the elements of an XML body, counted without parsing it.
+
+    Every `<` that does not open an end tag, a comment, a CDATA section, a PI or the XML
+    declaration; a `<` inside a comment or a CDATA section counts too.
+    """
+    return body.count(b"<") - body.count(b"</") - body.count(b"<!") - body.count(b"<?")
+
+
+@lru_cache(maxsize=8)
+def _deeper_than(limit: int) -> Any:
+    # Relative to the element given: "*/*" from the root finds elements at depth 3.
+    return etree.XPath(f"boolean({'/'.join(['*'] * limit)})")
+
+
+# Credential leaves of header blocks by lower-cased local name, found by libxml2 (the
+# header's size is bounded separately, see protocol.MAX_HEADER_ELEMENTS).
+_LOWER = "translate(local-name(), 'ADEMNOPRSUW', 'ademnoprsuw')"
+_IS_CREDENTIAL = f"not(*) and ({_LOWER} = 'username' or {_LOWER} = 'password')"
+_CREDENTIAL_LEAVES_BELOW = etree.XPath(f"descendant-or-self::*[{_IS_CREDENTIAL}]")
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
+_COUNT_BELOW = etree.XPath("count(.//*)")
+_NOT_ELEMENTS = (etree._Comment, etree._ProcessingInstruction, etree._Entity)
+
+
+def elements_below(element: Any) -> int:
+    """The number of elements inside `element` (counted by libxml2)."""
+    return int(_COUNT_BELOW(element))

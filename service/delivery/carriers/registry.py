@@ -17,6 +17,7 @@ from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, parse_routes
 from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
 from service.delivery.dispatcher import Dispatcher, InboundHandler
+from service.domain.carrier import split_links
 
 if TYPE_CHECKING:
     from service.services.platform import Platform
@@ -43,9 +44,7 @@ KINDS: dict[str, CarrierFactory] = {"simulator": _simulator}
 def parse_links(text: str) -> dict[str, str]:
     """{link name: kind} from FINSMS_CARRIERS; a SettingsError names the variable."""
     links: dict[str, str] = {}
-    for chunk in filter(None, (c.strip() for c in text.split(","))):
-        name, sep, kind = (part.strip() for part in chunk.partition("="))
-        kind = kind if sep else name
+    for name, kind in split_links(text):
         if kind not in KINDS:
             raise SettingsError(
                 f"FINSMS_CARRIERS={text!r}: unknown carrier {kind!r} (known: {', '.join(KINDS)})"

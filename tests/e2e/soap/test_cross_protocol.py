@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.domain.carrier import gateway_uuid
 from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 from tests.e2e.soap.helpers import data_of, err_of, same_as_json
@@ -143,6 +144,7 @@ def test_every_json_key_is_carried_by_soap(soap_server: SoapServer, json_api: Ap
         ("/sms/list", {}, "getSmsPackages", ""),
         ("/sms/list-item", {"pkgID": one_n}, "getSmsPackageItems", f"<pkgID>{one_n}</pkgID>"),
         ("/sms/list-sender", {}, "getSmsSenders", ""),
+        ("/sms/list-gateway", {}, "getSmsGateways", ""),
         ("/sms/summary", {"startDate": since}, "getSmsSummary", f"<startDate>{since}</startDate>"),
         (
             "/sms/inquiry-number",
@@ -156,3 +158,15 @@ def test_every_json_key_is_carried_by_soap(soap_server: SoapServer, json_api: Ap
         json_data = json_api.data(path, body)
         soap_data = call(soap_server, op, xml)
         assert same_as_json(soap_data, json_data), (op, soap_data, json_data)
+
+
+def test_gateways_over_json_get_and_over_soap(soap_server: SoapServer, json_api: Api) -> None:
+    """Public clients GET /sms/list-gateway to learn the gateways and their senders."""
+    response = json_api.get("/sms/list-gateway")
+    assert response.status_code == 200, response.text
+    json_data = response.json()["data"]
+    assert json_data == {
+        "stats": {"totalRecord": 1},
+        "list": [{"uuid": gateway_uuid("simulator"), "senders": ["BASLIK"]}],
+    }
+    assert same_as_json(call(soap_server, "getSmsGateways"), json_data)

@@ -66,12 +66,19 @@ def test_php_soapclient(soap_server: SoapServer, json_api: Api) -> None:
             ]
         )
     )
-    for kind in ("single", "oneToMany", "manyToMany"):
+    for kind in ("single", "oneToMany", "manyToMany", "manyToManyArrays"):
         assert out[kind]["err"] is None, out[kind]
     single, one_n, n_n = (out[k]["data"]["pkgID"] for k in ("single", "oneToMany", "manyToMany"))
     assert targets(json_api, single) == {"905511034554": None}
     assert set(targets(json_api, one_n)) == {"905511034554", "905433404971"}
     assert targets(json_api, n_n) == {"905511034554": "PHP A", "905433404971": "PHP B"}
+    arrays = out["manyToManyArrays"]["data"]["pkgID"]
+    assert targets(json_api, arrays) == {"905511034554": "PHP dizi A", "905433404971": "PHP dizi B"}
+    items = json_api.data("/sms/list-item", {"pkgID": arrays})["list"]
+    assert {i["target"]: i["xid"] for i in items} == {
+        "905511034554": "php-xid-a",
+        "905433404971": None,
+    }
 
     packages = out["packages"]["data"]
     assert packages["stats"]["totalRecord"] == 3
@@ -80,7 +87,7 @@ def test_php_soapclient(soap_server: SoapServer, json_api: Api) -> None:
     items = out["items"]["data"]["list"]["item"]
     assert sorted(i["msg"] for i in items) == ["PHP A", "PHP B"]
     assert [s["title"] for s in out["senders"]["data"]["list"]["item"]] == ["BASLIK"]
-    assert out["credit"]["data"]["credit"] == json_api.data("/user/credit")["credit"] == 100_000 - 5
+    assert out["credit"]["data"]["credit"] == json_api.data("/user/credit")["credit"] == 100_000 - 7
 
     assert out["denied"]["data"] is None
     assert out["denied"]["err"]["code"] == "ERR_UNAUTHORIZED_REQUEST"

@@ -12,6 +12,7 @@ from zeep import xsd
 
 from service.api.node.registry import OPERATIONS, Operation
 from service.delivery.carriers.registry import make_dispatcher
+from service.domain.carrier import gateway_uuid
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 
 AUTH = {"username": VENDOR_USER, "password": VENDOR_PASSWORD}
@@ -112,6 +113,12 @@ def get_senders(z: Zeep, server: SoapServer) -> None:
     assert sender["title"] == "BASLIK" and sender["status"] == 1
 
 
+def get_gateways(z: Zeep, server: SoapServer) -> None:
+    (gateway,) = z.data("getSmsGateways")["list"]["item"]
+    assert gateway["uuid"] == gateway_uuid("simulator")
+    assert gateway["senders"]["item"] == ["BASLIK"]
+
+
 def cancel(z: Zeep, server: SoapServer) -> None:
     pkg = z.data(
         "sendSms",
@@ -176,6 +183,7 @@ CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
     "getSmsPackages": get_packages,
     "getSmsPackageItems": get_items,
     "getSmsSenders": get_senders,
+    "getSmsGateways": get_gateways,
     "cancelSmsPackage": cancel,
     "recreateSmsPackage": recreate,
     "getSmsSummary": summary,

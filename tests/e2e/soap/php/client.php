@@ -30,6 +30,12 @@ $out['oneToMany'] = $client->sendSms($base + ['sendingType' => 1, 'content' => '
 $out['manyToMany'] = $client->sendSms($base + ['sendingType' => 2, 'content' => 'Dinamik Sms',
     'numbers' => ['item' => [recipient('905511034554', 'PHP A'),
                              recipient('905433404971', 'PHP B')]]])->result;
+// Associative arrays, as most PHP integrators write N-N recipients: SoapClient sends each
+// as an Apache Map (<item><key>nr</key><value>…</value></item> pairs).
+$out['manyToManyArrays'] = $client->sendSms($base + ['sendingType' => 2,
+    'content' => 'Dinamik Sms', 'numbers' => ['item' => [
+        ['nr' => '905511034554', 'msg' => 'PHP dizi A', 'xid' => 'php-xid-a'],
+        ['nr' => 905433404971, 'msg' => 'PHP dizi B']]]])->result;
 $ids = [$out['single']->data->pkgID, $out['oneToMany']->data->pkgID,
         $out['manyToMany']->data->pkgID];
 $out['packages'] = $client->getSmsPackages($auth + ['ids' => ['item' => $ids]])->result;

@@ -1,0 +1,37 @@
+"""Sending gateways: the platform's carrier links, with the senders a caller may use.
+
+The links are those of FINSMS_CARRIERS (the carrier registry's configuration), in its
+order; each has a uuid derived from its name, so it stays the same across restarts and
+processes. Every link carries every approved sender of the caller: senders are approved
+per user, not per link.
+"""
+
+from __future__ import annotations
+
+from service.domain.carrier import Gateway, gateway_uuid, split_links
+from service.domain.constants import PAGE_SIZE_MAX, SenderState
+from service.domain.principal import Principal, visible_to
+from service.domain.queries import PageRequest, SenderFilter
+from service.services.platform import Platform
+from service.services.ports import Tx
+
+
+def list_gateways(platform: Platform, principal: Principal) -> list[Gateway]:
+    """The platform's sending gateways, each with the caller's approved senders."""
+    with platform.uow.read() as tx:
+        titles = approved_titles(tx, principal)
+    names = dict.fromkeys(name for name, _ in split_links(platform.settings.carriers))
+    return [Gateway(gateway_uuid(name), name, titles) for name in names]
+
+
+def approved_titles(tx: Tx, principal: Principal) -> tuple[str, ...]:
+    """Every approved sender title of the caller, by title (all pages of the listing)."""
+    scope, approved = visible_to(principal), SenderFilter(status=int(SenderState.APPROVED))
+    titles: list[str] = []
+    index = 0
+    while True:
+        page = tx.senders.listing(scope, approved, PageRequest(index, PAGE_SIZE_MAX))
+        titles.extend(row.title for row in page.rows)
+        if len(page.rows) < PAGE_SIZE_MAX or len(titles) >= page.total:
+            return tuple(titles)
+        index += 1
