@@ -169,6 +169,24 @@ def test_the_issue_9_request_is_refused_before_any_work() -> None:
     assert elapsed < 0.5, f"took {elapsed:.3f}s"
 
 
+@pytest.mark.parametrize("op", ["getUserCredit", "getSmsPackages", "noSuchOperation"])
+def test_a_small_operation_over_its_budget_is_refused_without_parsing(
+    op: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The operation's name is read from the bytes; the parser must never see the body.
+    from lxml import etree
+
+    def no_parse(*_: object) -> None:
+        raise AssertionError("parsed")
+
+    client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
+    monkeypatch.setattr(etree, "fromstring", no_parse)
+    response = post(client, envelope(op, "<!-- pad --><x>1</x>" * 20_000))
+    assert response.status_code == 500
+    assert b"Client.TooManyElements" in response.data
+    assert platform.logins == []
+
+
 def test_more_elements_than_any_request_needs_are_refused_before_parsing() -> None:
     client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
     body = envelope("sendSms", "<numbers>" + "<item/>" * (MAX_ELEMENTS + 1) + "</numbers>")
@@ -180,11 +198,15 @@ def test_more_elements_than_any_request_needs_are_refused_before_parsing() -> No
     assert platform.logins == []
 
 
-@pytest.mark.parametrize("op", ["getUserCredit", "sendSms"])
-def test_a_header_larger_than_credentials_need_is_refused(op: str) -> None:
+# getUserCredit's whole budget is smaller than the header: refused by the byte count first.
+@pytest.mark.parametrize(
+    ("op", "fault"),
+    [("getUserCredit", b"Client.TooManyElements"), ("sendSms", b"Client.HeaderTooLarge")],
+)
+def test_a_header_larger_than_credentials_need_is_refused(op: str, fault: bytes) -> None:
     client, platform = make_client(FakePlatform(FakeSettings(max_body_bytes=1 << 24)))
     response = post(client, envelope(op, header="<h>" + "<x/>" * 300_000 + "</h>"))
-    assert b"Client.HeaderTooLarge" in response.data
+    assert fault in response.data
     assert platform.logins == []
 
 

@@ -21,7 +21,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,9 +66,13 @@ class Reply:
 class VendorSoap11(Soap11):
     """SOAP 1.1 as the Node API's clients speak it (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, budgets: Mapping[str, int] | None = None) -> None:
         super().__init__(validator=None, cleanup_namespaces=False)
         self._parsers = threading.local()
+        # Elements each operation may hold, by its name: checked before parsing, so a
+        # small operation padded with junk is refused for the cost of counting bytes.
+        self._budgets = dict(budgets or {})
+        self._smallest = min(self._budgets.values(), default=MAX_ELEMENTS)
 
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         """Parse the request body safely into ctx.in_document."""
@@ -80,8 +86,13 @@ class VendorSoap11(Soap11):
     def _parse(self, body: bytes) -> Any:
         if any(marker in body for marker in _DTD_MARKERS):
             raise Fault("Client.DTDForbidden", "DTDs are not allowed in SOAP messages.")
-        if start_tags(body) > MAX_ELEMENTS:
+        tags = start_tags(body)
+        if tags > MAX_ELEMENTS:
             raise too_many_elements(MAX_ELEMENTS)
+        if tags > self._smallest:
+            budget = self._budget(operation_name(body))
+            if tags > budget:
+                raise too_many_elements(budget)
         try:
             root = etree.fromstring(body, self._parser())
         except etree.XMLSyntaxError as exc:
@@ -94,6 +105,13 @@ class VendorSoap11(Soap11):
         if max_depth(root, MAX_DEPTH):
             raise Fault("Client.TooDeep", f"Elements nest deeper than {MAX_DEPTH}.")
         return root
+
+    def _budget(self, name: str | None) -> int:
+        # Unknown operations are refused anyway: they get the smallest budget. A body whose
+        # operation cannot be told from its bytes is left to the parser and checked after.
+        if name is None:
+            return MAX_ELEMENTS
+        return self._budgets.get(name, self._smallest)
 
     def _parser(self) -> Any:
         # lxml parsers keep per-parse state: one per thread.
@@ -157,6 +175,20 @@ class VendorSoap11(Soap11):
         etree.SubElement(body, f"{{{namespace}}}{response_name}").append(reply.element)
         ctx.out_document, ctx.out_body_doc = envelope, body
         self.event_manager.fire_event("after_serialize", ctx)
+
+
+# The first element inside the SOAP Body, as bytes: what the request asks for.
+_OPERATION = re.compile(
+    rb"<(?:[\w.-]+:)?Body\b[^>]*>(?:\s|<!--.*?-->)*<(?:[\w.-]+:)?([\w.-]+)", re.S
+)
+
+
+def operation_name(body: bytes) -> str | None:
+    """The local name of the Body's first element, read from the bytes (no parsing);
+    None when it cannot be told (parsing decides then, and the budget is checked again
+    on the parsed document)."""
+    found = _OPERATION.search(body)
+    return found.group(1).decode("ascii", "replace") if found else None
 
 
 def too_many_elements(limit: int) -> Fault:

@@ -98,11 +98,13 @@ def build_application(
     dispatcher = Dispatcher(platform)
     header = compiler.extra(CREDENTIALS)
     methods: dict[str, Any] = {}
+    budgets: dict[str, int] = {}
     for operation in OPERATIONS if operations is None else operations:
         spec = SPECS.get(operation.path)
         if spec is None:  # tests/unit/test_soap_operations.py fails on this
             log.warning("no SOAP spec for %s (%s)", operation.path, operation.soap_name)
             continue
+        budgets[operation.soap_name] = spec.max_elements
         methods[operation.soap_name] = _method(
             operation, spec, compiler, writers, dispatcher, header
         )
@@ -112,7 +114,7 @@ def build_application(
         [service],
         tns=tns,
         name=APP_NAME,
-        in_protocol=VendorSoap11(),
+        in_protocol=VendorSoap11(budgets),
         out_protocol=VendorSoap11(),
         classes=extras,
         documents_container=UnqualifiedDocuments,
