@@ -12,6 +12,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from service.domain.constants import CustomerType, UserType
 from service.domain.packages import Periodic
+from service.domain.principal import Principal
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,20 @@ class User:
     duplicate_check: bool
     created_at: datetime
 
+    @property
+    def principal(self) -> Principal:
+        """The user as a caller of the services."""
+        return Principal(
+            self.id, self.uuid, self.username, self.user_type, self.unlimited, self.duplicate_check
+        )
+
 
 @dataclass(frozen=True)
 class Credential:
-    """What authentication reads of a user: its principal's facts and its password hash."""
+    """What authentication reads of a user: the principal it becomes, whether it may sign
+    in, and its password hash."""
 
-    user_id: int
-    uuid: str
-    username: str
-    user_type: UserType
-    unlimited: bool
-    duplicate_check: bool
+    principal: Principal
     active: bool
     password_hash: str
 

@@ -18,7 +18,6 @@ from limits.strategies import MovingWindowRateLimiter
 
 from service.domain.errors import DomainError, Err
 from service.domain.principal import Principal
-from service.domain.records import Credential
 from service.domain.text import is_storable
 from service.services.ports import UnitOfWork
 
@@ -237,7 +236,7 @@ class Authenticator:
             row = tx.users.credential(username)
         if row is None:
             raise DomainError(Err.ERR_USER_NOT_FOUND, username)
-        return _principal(row)
+        return row.principal
 
     def _check(
         self, key: bytes, entry: _Verified | None, username: str, password: str
@@ -256,7 +255,7 @@ class Authenticator:
         )
         if not known and not self._verify(row.password_hash, password):
             return None
-        principal = _principal(row)
+        principal = row.principal
         self._remember(
             key,
             _Verified(
@@ -281,9 +280,3 @@ class Authenticator:
 
 def _valid_until(_key: bytes, verified: _Verified, _now: float) -> float:
     return verified.valid_until
-
-
-def _principal(row: Credential) -> Principal:
-    return Principal(
-        row.user_id, row.uuid, row.username, row.user_type, row.unlimited, row.duplicate_check
-    )

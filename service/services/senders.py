@@ -30,7 +30,7 @@ def senders_of(platform: Platform, username: str) -> list[Sender]:
     with platform.uow.read() as tx:
         user = _user(tx, username)
         listing = tx.senders.listing(
-            visible_to(_as_principal(user)), SenderFilter(), PageRequest(0, 1000)
+            visible_to(user.principal), SenderFilter(), PageRequest(0, 1000)
         )
     return listing.rows
 
@@ -88,9 +88,3 @@ def _user(tx: Tx, username: str) -> User:
     if user is None:
         raise DomainError(Err.ERR_USER_NOT_FOUND, username)
     return user
-
-
-def _as_principal(user: User) -> Principal:
-    return Principal(
-        user.id, user.uuid, user.username, user.user_type, user.unlimited, user.duplicate_check
-    )

@@ -40,16 +40,7 @@ class MemoryUsers:
         user = self.by_name(username)
         if user is None:
             return None
-        return Credential(
-            user.id,
-            user.uuid,
-            user.username,
-            user.user_type,
-            user.unlimited,
-            user.duplicate_check,
-            user.active,
-            self.db.credentials[user.id],
-        )
+        return Credential(user.principal, user.active, self.db.credentials[user.id])
 
     def by_name(self, username: str) -> User | None:
         """A user by name."""

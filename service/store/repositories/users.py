@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.constants import CustomerType, UserType
-from service.domain.principal import Scope
+from service.domain.principal import Principal, Scope
 from service.domain.records import Credential, User
 from service.store.errors import is_unique_violation
 from service.store.repositories.scope import visible
@@ -43,16 +43,15 @@ class SqlUsers:
         row = self.conn.execute(_CREDENTIAL, {"name": username}).first()
         if row is None:
             return None
-        return Credential(
+        principal = Principal(
             row.id,
             row.uuid,
             row.username,
             UserType(row.user_type),
             bool(row.unlimited),
             bool(row.duplicate_check),
-            bool(row.active),
-            row.password_hash,
         )
+        return Credential(principal, bool(row.active), row.password_hash)
 
     def by_name(self, username: str) -> User | None:
         """A user by name."""
