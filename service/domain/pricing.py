@@ -58,9 +58,16 @@ class PricingPolicy:
         return now - self.refund_delay if self.refund_delay else None
 
 
+# How far back (by the package's sending date) the refund sweep looks for held-back
+# refunds: far past the 48 hours a refund waits, so a sweep that was down for weeks
+# still finds them, and bounded, so it never reads a package's whole history.
+REFUND_SWEEP_WINDOW = timedelta(days=30)
+
 NODE_PRICING = PricingPolicy(PackageSource.NODE, None, timedelta(0))
 FACADE_PRICING = PricingPolicy(PackageSource.FACADE, FACADE_CHARS_PER_CREDIT, timedelta(hours=48))
 POLICIES = {p.source: p for p in (NODE_PRICING, FACADE_PRICING)}
+# Sources whose failed items wait for their refund (the refund sweep visits only these).
+HELD_REFUND_SOURCES = tuple(sorted(str(p.source) for p in POLICIES.values() if p.refund_delay))
 
 
 def policy_for(source: str) -> PricingPolicy:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from service.domain import packages as rules
 from service.domain.carrier import DeliveryReceipt, Submission
 from service.domain.constants import ItemState, PackageState
+from service.domain.pricing import HELD_REFUND_SOURCES, REFUND_SWEEP_WINDOW
 from service.domain.records import Item, Reservation
 
 if TYPE_CHECKING:
@@ -160,10 +161,18 @@ class MemoryQueue:
 
     def refunds_pending(self, sent_before: datetime, limit: int) -> list[int]:
         """Packages with failed items sent before this and not refunded yet."""
+        since = sent_before - REFUND_SWEEP_WINDOW
         found: dict[int, None] = {}
         for item in self.db.items.values():
             sent = item.sending_date
-            if self._refund_pending(item) and sent is not None and sent <= sent_before:
+            package = self.db.packages[item.package_id]
+            if (
+                package.source in HELD_REFUND_SOURCES
+                and since <= package.sending_date <= sent_before
+                and self._refund_pending(item)
+                and sent is not None
+                and sent <= sent_before
+            ):
                 found[item.package_id] = None
         return list(found)[:limit]
 

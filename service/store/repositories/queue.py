@@ -31,8 +31,9 @@ from sqlalchemy import (
 from service.domain import packages as rules
 from service.domain.carrier import DeliveryReceipt, Submission
 from service.domain.constants import ItemState, PackageState
+from service.domain.pricing import REFUND_SWEEP_WINDOW
 from service.domain.records import Reservation
-from service.store.schema import REFUND_PENDING, items, packages, recent_sends
+from service.store.schema import HOLDS_REFUNDS, items, packages, recent_sends
 
 
 def movable_to(*targets: ItemState) -> Any:
@@ -182,11 +183,22 @@ _FORGET_FINGERPRINTS = {
     "sqlite": _forget_fingerprints("rowid"),
     "postgresql": _forget_fingerprints("ctid"),
 }
-# The partial index's own condition, the same expression, so SQLite sees the index applies.
+# From the packages of sources that hold refunds (their partial index's own condition,
+# the same expression, so SQLite sees the index applies), sent within the sweep's window,
+# to their failed, unrefunded items through ix_items_package_state.
 _REFUNDS_PENDING = (
-    select(items.c.package_id)
-    .where(REFUND_PENDING, items.c.sending_date <= bindparam("b_before"))
-    .distinct()
+    select(packages.c.id)
+    .where(
+        HOLDS_REFUNDS,
+        packages.c.sending_date >= bindparam("b_since"),
+        packages.c.sending_date <= bindparam("b_before"),
+        exists().where(
+            items.c.package_id == packages.c.id,
+            items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]),
+            items.c.refunded.is_(False),
+            items.c.sending_date <= bindparam("b_before"),
+        ),
+    )
     .limit(bindparam("b_limit"))
 )
 
@@ -380,8 +392,9 @@ class SqlQueue:
     def refunds_pending(self, sent_before: datetime, limit: int) -> list[int]:
         """Up to `limit` packages with failed items sent before this whose refund is not
         given yet (refunds a source holds back, now perhaps due)."""
-        params = {"b_before": sent_before, "b_limit": limit}
-        return [r.package_id for r in self.conn.execute(_REFUNDS_PENDING, params)]
+        since = sent_before - REFUND_SWEEP_WINDOW
+        params = {"b_since": since, "b_before": sent_before, "b_limit": limit}
+        return [r.id for r in self.conn.execute(_REFUNDS_PENDING, params)]
 
     def refresh_packages(self, package_ids: Iterable[int], now: datetime) -> None:
         """Derive each package's state from its items' states."""
