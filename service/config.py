@@ -26,6 +26,7 @@ _AT_LEAST: dict[str, float] = {
     "workers": 1,
     "threads": 1,
     "read_threads": 0,
+    "large_request_bytes": 0,
     "client_timeout": 0.1,
     "bind_wait": 0,
     "claim_batch": 1,
@@ -109,6 +110,11 @@ class Settings:
     # More threads per worker that only read requests: a slow client holds one of these
     # while it sends, and the `threads` above run the app on whole requests (0: off).
     read_threads: int = 16
+    # Request bodies of more bytes than this run in an application slot of their own (one
+    # per worker): a customer looping 100,000-recipient packages (or hostile padding up to
+    # an operation's limit), a second of parsing each, never holds the slot small requests
+    # use. 0: one slot for all.
+    large_request_bytes: int = 1024 * 1024
     # Seconds a client may stay silent while sending a request body (nginx's
     # client_body_timeout): then 408, and its reader thread is free again.
     client_timeout: float = 10.0

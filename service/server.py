@@ -89,6 +89,10 @@ class FinsmsWorker(ThreadWorker):
         # The pool has threads + read_threads threads; only `threads` run the app at once,
         # which keeps the measured one-thread-per-worker behaviour of the app itself.
         self._app_slots = threading.BoundedSemaphore(settings.threads)
+        # Large requests queue among themselves for a slot of their own: small ones (an
+        # OTP, a report) never wait behind a second of parsing a huge package.
+        self._large_slots = threading.BoundedSemaphore(1)
+        self._large_bytes = settings.large_request_bytes
         self._buffering = settings.read_threads > 0
         self._client_timeout = settings.client_timeout
         self._max_body = settings.max_body_bytes
@@ -101,8 +105,15 @@ class FinsmsWorker(ThreadWorker):
             if failed:
                 _send(conn.sock, error_response(failed))
                 return False
-        with self._app_slots:
+        with self.slots_for(req):
             return super().handle_request(req, conn)
+
+    def slots_for(self, req: Any) -> threading.BoundedSemaphore:
+        """The application slots a request takes turns in: large requests have their own."""
+        size = _body_size(req)
+        if self._large_bytes and size is not None and size > self._large_bytes:
+            return self._large_slots
+        return self._app_slots
 
     def _buffer_body(self, req: Any, sock: socket.socket) -> int | None:
         """Replace req.body by its bytes in memory; the status to answer when it cannot be."""
@@ -124,6 +135,7 @@ class FinsmsWorker(ThreadWorker):
         finally:
             sock.settimeout(None)
         req.body = io.BytesIO(b"".join(chunks))
+        req.finsms_body_size = size
         return None
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
@@ -163,6 +175,12 @@ class FinsmsWorker(ThreadWorker):
                 os._exit(0)
 
 
+def _body_size(req: Any) -> int | None:
+    """The request body's size: as read by a reader thread, else as announced."""
+    size: int | None = getattr(req, "finsms_body_size", None)
+    return size if size is not None else _content_length(req)
+
+
 def _content_length(req: Any) -> int | None:
     for name, value in req.headers:
         if name == "CONTENT-LENGTH":
@@ -187,7 +205,9 @@ class FinsmsServer(BaseApplication):
         self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
         self.cfg.set("workers", self.settings.workers)
         self.cfg.set("worker_class", "service.server.FinsmsWorker")
-        self.cfg.set("threads", self.settings.threads + self.settings.read_threads)
+        # The large-request lane's slot runs on a pool thread too.
+        large = 1 if self.settings.large_request_bytes else 0
+        self.cfg.set("threads", self.settings.threads + self.settings.read_threads + large)
         self.cfg.set("accesslog", None)
         self._control_socket()
         if self.settings.embedded_worker:
