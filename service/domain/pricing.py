@@ -66,8 +66,10 @@ REFUND_SWEEP_WINDOW = timedelta(days=30)
 NODE_PRICING = PricingPolicy(PackageSource.NODE, None, timedelta(0))
 FACADE_PRICING = PricingPolicy(PackageSource.FACADE, FACADE_CHARS_PER_CREDIT, timedelta(hours=48))
 POLICIES = {p.source: p for p in (NODE_PRICING, FACADE_PRICING)}
-# Sources whose failed items wait for their refund (the refund sweep visits only these).
-HELD_REFUND_SOURCES = tuple(sorted(str(p.source) for p in POLICIES.values() if p.refund_delay))
+# Policies whose failed items wait for their refund, and their sources (the refund sweep
+# visits only these).
+HOLDING_POLICIES = tuple(p for p in POLICIES.values() if p.refund_delay)
+HELD_REFUND_SOURCES = tuple(sorted(str(p.source) for p in HOLDING_POLICIES))
 
 
 def policy_for(source: str) -> PricingPolicy:

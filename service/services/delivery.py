@@ -22,7 +22,7 @@ from service.config import Settings
 from service.domain import packages as rules
 from service.domain.carrier import DeliveryReceipt, Submission, SubmitResult
 from service.domain.constants import ItemState
-from service.domain.pricing import PackageSource, policy_for
+from service.domain.pricing import HOLDING_POLICIES
 from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
 
@@ -210,10 +210,9 @@ def settle(tx: Tx, package_ids: Iterable[int], now: datetime) -> int:
 
 
 # The policies that hold refunds back for a while (looked up once: settle runs per pass).
-_HOLDING = [p for p in map(policy_for, PackageSource) if p.refund_delay]
 
 
 def _held(now: datetime) -> dict[str, datetime]:
     """Per package source whose policy holds refunds back: failed items sent after this
     time are not refunded yet."""
-    return {str(p.source): cut for p in _HOLDING if (cut := p.held_after(now)) is not None}
+    return {str(p.source): cut for p in HOLDING_POLICIES if (cut := p.held_after(now)) is not None}

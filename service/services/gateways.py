@@ -9,11 +9,12 @@ per user, not per link.
 from __future__ import annotations
 
 from service.domain.carrier import Gateway, gateway_uuid, split_links
-from service.domain.constants import PAGE_SIZE_MAX, SenderState
-from service.domain.principal import Principal, visible_to
-from service.domain.queries import PageRequest, SenderFilter
+from service.domain.constants import SenderState
+from service.domain.principal import Principal
+from service.domain.queries import SenderFilter
 from service.services.platform import Platform
 from service.services.ports import Tx
+from service.services.senders import every_sender
 
 
 def list_gateways(platform: Platform, principal: Principal) -> list[Gateway]:
@@ -25,13 +26,6 @@ def list_gateways(platform: Platform, principal: Principal) -> list[Gateway]:
 
 
 def approved_titles(tx: Tx, principal: Principal) -> tuple[str, ...]:
-    """Every approved sender title of the caller, by title (all pages of the listing)."""
-    scope, approved = visible_to(principal), SenderFilter(status=int(SenderState.APPROVED))
-    titles: list[str] = []
-    index = 0
-    while True:
-        page = tx.senders.listing(scope, approved, PageRequest(index, PAGE_SIZE_MAX))
-        titles.extend(row.title for row in page.rows)
-        if len(page.rows) < PAGE_SIZE_MAX or len(titles) >= page.total:
-            return tuple(titles)
-        index += 1
+    """Every approved sender title of the caller, by title."""
+    approved = SenderFilter(status=int(SenderState.APPROVED))
+    return tuple(sender.title for sender in every_sender(tx, principal, approved))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid as uuidlib
 
-from service.domain.constants import SenderState
+from service.domain.constants import PAGE_SIZE_MAX, SenderState
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PageRequest, SenderFilter
@@ -28,11 +28,18 @@ def list_senders(
 def senders_of(platform: Platform, username: str) -> list[Sender]:
     """Every sender of a user (for operators' tools)."""
     with platform.uow.read() as tx:
-        user = _user(tx, username)
-        listing = tx.senders.listing(
-            visible_to(user.principal), SenderFilter(), PageRequest(0, 1000)
-        )
-    return listing.rows
+        return every_sender(tx, _user(tx, username).principal, SenderFilter())
+
+
+def every_sender(tx: Tx, principal: Principal, filters: SenderFilter) -> list[Sender]:
+    """All of a caller's senders matching the filters, by title: every page of the listing."""
+    scope, found, index = visible_to(principal), list[Sender](), 0
+    while True:
+        page = tx.senders.listing(scope, filters, PageRequest(index, PAGE_SIZE_MAX))
+        found.extend(page.rows)
+        if len(page.rows) < PAGE_SIZE_MAX or len(found) >= page.total:
+            return found
+        index += 1
 
 
 def require_approved(platform: Platform, tx: Tx, user_id: int, title: str | None) -> str:

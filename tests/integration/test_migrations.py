@@ -26,29 +26,7 @@ def test_migrated_database_matches_the_declared_schema(db: Database) -> None:
 
 def _package_and_item(conn: Connection, package_id: int, custom_id: str | None) -> None:
     now = datetime(2026, 1, 1)
-    conn.execute(
-        insert(packages),
-        {
-            "id": package_id,
-            "uuid": f"p{package_id}",
-            "user_id": 1,
-            "custom_id": custom_id,
-            "sms_type": 1,
-            "sending_type": 1,
-            "sender": "FIN",
-            "encoding": 0,
-            "validity": 1440,
-            "state": 0,
-            "lane": 0,
-            "sending_date": now,
-            "is_scheduled": False,
-            "recipients": 1,
-            "parts": 1,
-            "credit": 1,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
+    conn.execute(insert(packages), {**_package_row(package_id, now), "custom_id": custom_id})
     conn.execute(
         insert(items),
         {
@@ -92,15 +70,17 @@ def test_migrations_down_and_up_keep_existing_packages_and_items(db: Database) -
         if store.is_sqlite:  # the migration's own connection got its checks back
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with pytest.raises(IntegrityError), store.write() as conn:
-        conn.execute(insert(packages), {**_dup_package(), "custom_id": "abc"})
+        conn.execute(
+            insert(packages), {**_package_row(4, datetime(2026, 1, 2)), "custom_id": "abc"}
+        )
     store.dispose()
 
 
-def _dup_package() -> dict[str, object]:
-    now = datetime(2026, 1, 2)
+def _package_row(package_id: int, now: datetime) -> dict[str, object]:
+    """A package row with every column the schema requires."""
     return {
-        "id": 4,
-        "uuid": "p4",
+        "id": package_id,
+        "uuid": f"p{package_id}",
         "user_id": 1,
         "sms_type": 1,
         "sending_type": 1,

@@ -221,3 +221,11 @@ def test_a_periodic_package_keeps_its_settings_through_listing_and_recreate(
     with uow.read() as tx:
         copy = tx.packages.find(visible_to(acme), PackageRef("id", again))
     assert copy is not None and copy.periodic == periodic
+
+
+def test_every_sender_of_a_user_is_listed_past_one_page(platform: Platform) -> None:
+    customer(platform)  # has ACME
+    for n in range(1004):
+        senders.add_sender(platform, "acme", f"S{n:04d}", SenderState.APPROVED)
+    titles = [s.title for s in senders.senders_of(platform, "acme")]
+    assert len(titles) == 1005 and titles[0] == "ACME" and titles[-1] == "S1003"
