@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -31,19 +32,23 @@ def simulator() -> SimulatorCarrier:
 
 
 class NoCheckLink:
-    """A link that cannot check SIM changes: it only submits."""
+    """A link that cannot check SIM changes: it records what it submits, and is a
+    simulator for everything else a link does."""
 
     name = "plain"
 
     def __init__(self) -> None:
         self.sent: list[int] = []
+        self.inner = SimulatorCarrier(FixedClock(NOW))
 
     def submit(self, batch: Sequence[Submission]) -> list[SubmitResult]:
         self.sent += [s.item_id for s in batch]
         return [SubmitResult(s.item_id, True, f"ref-{s.item_id}") for s in batch]
 
-    def close(self) -> None:
-        """Nothing to release."""
+    def __getattr__(self, attr: str) -> Any:
+        if attr == "sim_changed_since":  # the one capability this link lacks
+            raise AttributeError(attr)
+        return getattr(self.inner, attr)
 
 
 class BrokenCheckLink(NoCheckLink):
@@ -90,6 +95,7 @@ def test_the_guard_rejects_a_swapped_sim_and_sends_the_rest() -> None:
 
 def test_without_a_check_an_otp_with_a_trust_date_is_refused_unless_configured() -> None:
     link = NoCheckLink()
+    assert not isinstance(link, SimSwapCheck)
     [refused] = TrustGuard(link).submit([otp(1, PLAIN, NOW)])
     assert (refused.accepted, refused.error) == (False, trust.SIM_CHECK_UNAVAILABLE)
     assert link.sent == []
