@@ -48,6 +48,10 @@ _AT_LEAST: dict[str, float] = {
 }
 
 
+# What an OTP's trustDate does on a link without a SIM-change check (see README).
+TRUST_DATE_UNCHECKED = ("refuse", "send")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of a FinSMS process; `from_env` reads FINSMS_<NAME>."""
@@ -96,6 +100,9 @@ class Settings:
     # Simulator carrier: seconds until a delivery report, and outcome rules (see README).
     simulator_report_delay: float = 1.0
     simulator_rules: str = ""
+    # An OTP with a trustDate routed to a link that cannot check SIM changes (or whose
+    # check could not answer): `refuse` it (rejected, refunded) or `send` it unchecked.
+    trust_date_unchecked: str = "refuse"
     # Most parts a single message may have.
     max_message_parts: int = 10
     # Argon2id cost; tests lower it.
@@ -127,6 +134,11 @@ class Settings:
                 raise SettingsError(
                     f"FINSMS_{name.upper()}={getattr(self, name)!r}: must be at least {least:g}"
                 )
+        if self.trust_date_unchecked not in TRUST_DATE_UNCHECKED:
+            raise SettingsError(
+                f"FINSMS_TRUST_DATE_UNCHECKED={self.trust_date_unchecked!r}: "
+                f"one of {', '.join(TRUST_DATE_UNCHECKED)}"
+            )
         if self.port > 65535:
             raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")
 

@@ -25,7 +25,7 @@ from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router
 from service.domain.carrier import DeliveryReceipt, InboundMessage, SubmitResult
 from service.domain.packages import BULK_LANE, OTP_LANE
-from service.services import delivery
+from service.services import delivery, schedules
 from service.services.platform import Platform
 
 log = logging.getLogger("finsms.dispatcher")
@@ -128,6 +128,7 @@ class Dispatcher:
                 # Refunds a policy holds back (facade: 48 hours) come due with no event
                 # that would settle their package: a minute late is soon enough.
                 delivery.refund_due_items(self.platform)
+                schedules.create_due_runs(self.platform)  # created RUN_LEAD ahead: on time
             return done
 
     def _apply_receipts(self) -> int:

@@ -24,6 +24,8 @@ class Submission:
     sender: str
     validity: int
     xid: str | None
+    # An OTP's trustDate (naive UTC): not to be sent if the number's SIM changed after it.
+    trust_date: datetime | None = None
 
 
 @dataclass(frozen=True)

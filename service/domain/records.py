@@ -6,7 +6,7 @@ Times are naive UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
@@ -162,6 +162,13 @@ class Delivery:
     username: str
 
 
+class Cancelled(NamedTuple):
+    """What cancelling a package's waiting items did: how many moved, and their price."""
+
+    items: int
+    credit: int
+
+
 class NewItem(NamedTuple):
     """An item to write, in the order of the bulk insert's columns (a tuple: a large
     package has a hundred thousand of them)."""
@@ -208,6 +215,13 @@ class NewPackage:
     recreated_from: int | None
     created_at: datetime
     updated_at: datetime
+    # Periodic sending (keyword-only, defaulted: most packages are no series). The first
+    # package of a series: when its next run is due (None: stopped) and that run's number;
+    # a run: the series' first package and its own number.
+    next_run_at: datetime | None = field(default=None, kw_only=True)
+    next_run_no: int | None = field(default=None, kw_only=True)
+    run_of: int | None = field(default=None, kw_only=True)
+    run_no: int | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)

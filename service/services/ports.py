@@ -25,6 +25,7 @@ from service.domain.queries import (
     SenderFilter,
 )
 from service.domain.records import (
+    Cancelled,
     Credential,
     Delivery,
     Item,
@@ -173,6 +174,10 @@ class UserRepo(Protocol):
         """A user by name."""
         ...
 
+    def by_id(self, user_id: int) -> User | None:
+        """A user by id (for work the platform does on a user's behalf)."""
+        ...
+
     def visible(self, scope: Scope, uuid: str) -> User | None:
         """A user by uuid, if the scope reaches it."""
         ...
@@ -249,12 +254,34 @@ class PackageRepo(Protocol):
         """Insert a package's items."""
         ...
 
-    def cancel_waiting(self, package_id: int, now: datetime) -> int:
-        """Cancel the package's waiting items; how many moved."""
+    def cancel_waiting(self, package_id: int, now: datetime) -> Cancelled:
+        """Cancel the package's waiting items (marked refunded: the caller gives their
+        price back); how many moved and what they cost."""
         ...
 
-    def set_state(self, package_id: int, state: PackageState, now: datetime) -> None:
-        """Set a package's state."""
+    def set_state(
+        self, package_id: int, state: PackageState, now: datetime, error: str | None = None
+    ) -> None:
+        """Set a package's state (and the error that failed it)."""
+        ...
+
+    def series_due(self, until: datetime, limit: int) -> list[Package]:
+        """Up to `limit` series whose next run is due by `until`, the most overdue first."""
+        ...
+
+    def advance_series(
+        self, package_id: int, expected: datetime, next_at: datetime, next_no: int
+    ) -> bool:
+        """Move a series to its next run, if its next run is still `expected` (the gate
+        that lets one worker create each run); False when another did, or it stopped."""
+        ...
+
+    def stop_series(self, package_id: int, now: datetime) -> bool:
+        """Create no further runs of this series; False when it was not running."""
+        ...
+
+    def runs_of(self, package_id: int) -> list[int]:
+        """The ids of a series' runs, in order."""
         ...
 
     def forget_fingerprints(self, package_id: int) -> None:

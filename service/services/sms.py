@@ -9,12 +9,13 @@ source's policy → write the package, its items and the debit in one transactio
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from service.domain import encoding as enc
 from service.domain import packages as rules
+from service.domain import schedules
 from service.domain.constants import (
     DUPLICATE_WINDOW_MINUTES,
     Encoding,
@@ -74,11 +75,25 @@ def create_package(
     recipients = filter_recipients(resolve_recipients(req))
     rules.check_split_span(start, len(recipients), req.periodic, now)
     priced = price_recipients(req, recipients, policy, platform.settings.max_message_parts)
-    draft = _draft(platform, principal, req, policy, start, now, priced, recreated_from)
+    draft = draft_package(platform, principal, req, policy, start, now, priced, recreated_from)
+    draft = _start_series(platform, draft)
     if check_duplicates and principal.duplicate_check:
         draft = Draft(draft.package, draft.items, _fingerprint(req, recipients, start, now))
     _precheck_credit(platform, principal, draft.package)
     return platform.uow.write_job(lambda tx: write_package(platform, tx, principal, draft, now))
+
+
+def _start_series(platform: Platform, draft: Draft) -> Draft:
+    """A repeating package (periodType 1-4) is run 0 of its series: note when run 1 is
+    due (the housekeeping creates it shortly before)."""
+    package = draft.package
+    period = package.periodic.period_type if package.periodic else None
+    if period is None or not schedules.is_repeating(period):
+        return draft
+    anchor = platform.local.to_local(package.sending_date)
+    first = platform.local.to_utc(schedules.occurrence(anchor, period, 1))
+    series = replace(package, next_run_at=first, next_run_no=1)
+    return Draft(series, draft.items, draft.fingerprint)
 
 
 def _precheck_credit(platform: Platform, principal: Principal, package: NewPackage) -> None:
@@ -131,7 +146,7 @@ def write_package(
     return package_id
 
 
-def _draft(
+def draft_package(
     platform: Platform,
     principal: Principal,
     req: SendRequest,
@@ -141,6 +156,7 @@ def _draft(
     priced: list[Priced],
     recreated_from: int | None,
 ) -> Draft:
+    """A package and its items priced and due from `start`, ready to write."""
     scheduled = start > now
     title = req.title or f"{platform.local.to_local(start):%Y-%m-%d %H:%M} tarihli gönderim"
     price = sum(p.price for p in priced)
@@ -243,20 +259,38 @@ def find_package(tx: Tx, principal: Principal, ref: PackageRef) -> Package:
 
 
 def cancel(platform: Platform, principal: Principal, ref: PackageRef) -> None:
-    """Cancel a package nothing of which has gone out yet, and give its credit back."""
+    """Cancel what of a package is not handed to a carrier yet, and give its price back;
+    what was handed over settles as usual. A periodic series stops: no further runs, and
+    the waiting items of its runs are cancelled too."""
     now = platform.clock.now()
+    # The series stops in a transaction of its own, first: once it commits no worker can
+    # create a run, and the runs created before it are all visible to the cancel below.
     with platform.uow.write() as tx:
         package = find_package(tx, principal, ref)
-        if package.state not in rules.CANCELLABLE_PACKAGE_STATES:
-            raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE)
-        # Only waiting items move; if the dispatcher took any, the package has started.
-        if tx.packages.cancel_waiting(package.id, now) != package.recipients:
-            raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Gönderim başladı.")
-        tx.packages.set_state(package.id, PackageState.CANCELLED, now)
-        if package.credit:
-            tx.ledger.credit(package.user_id, package.credit, now, "cancel", package.id)
-        # A cancelled package was never sent: the same SMS may be sent again at once.
-        tx.packages.forget_fingerprints(package.id)
+        stopped = package.next_run_at is not None and tx.packages.stop_series(package.id, now)
+    with platform.uow.write() as tx:
+        targets = [package.id, *(tx.packages.runs_of(package.id) if stopped else [])]
+        moved = _cancel_waiting(tx, package, targets, now)
+        if not moved and not stopped:
+            raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Gönderilmemiş mesaj kalmadı.")
+        tx.queue.refresh_packages(targets, now)
+        if moved == package.recipients:
+            # Nothing of it was ever sent: the same SMS may be sent again at once.
+            tx.packages.forget_fingerprints(package.id)
+
+
+def _cancel_waiting(tx: Tx, package: Package, targets: list[int], now: datetime) -> int:
+    """Cancel the waiting items of these packages (a package and its runs) and give back
+    what each reserved for them (nothing to an unlimited user, who reserved nothing); how
+    many of `package`'s own items moved."""
+    reserved = {r.package_id: r.credit for r in tx.queue.reservations(targets)}
+    moved: dict[int, int] = {}
+    for package_id in targets:
+        cancelled = tx.packages.cancel_waiting(package_id, now)
+        moved[package_id] = cancelled.items
+        if cancelled.credit and reserved.get(package_id):
+            tx.ledger.credit(package.user_id, cancelled.credit, now, "cancel", package_id)
+    return moved[package.id]
 
 
 def recreate(platform: Platform, principal: Principal, ref: PackageRef, title: str) -> int:
@@ -266,14 +300,15 @@ def recreate(platform: Platform, principal: Principal, ref: PackageRef, title: s
         if package.state not in rules.RECREATABLE_PACKAGE_STATES:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Paket henüz tamamlanmadı.")
         recipients = tx.packages.recipients(package.id)
-    req = _copy_request(package, rules.check_title(title), recipients)
+    req = copy_request(package, rules.check_title(title), recipients)
     policy = policy_for(package.source)
     return create_package(
         platform, principal, req, policy=policy, check_duplicates=False, recreated_from=package.id
     )
 
 
-def _copy_request(package: Package, title: str | None, recipients: list[Recipient]) -> SendRequest:
+def copy_request(package: Package, title: str | None, recipients: list[Recipient]) -> SendRequest:
+    """A request to send a package again: its text, options and recipients."""
     return SendRequest(
         sms_type=SmsType(package.sms_type),
         sending_type=SendingType(package.sending_type),
@@ -284,7 +319,8 @@ def _copy_request(package: Package, title: str | None, recipients: list[Recipien
         validity=package.validity,
         title=title,
         sending_date=None,
-        periodic=package.periodic,
+        # A split is how the package was sent; a repeat is not copied: a copy is one package.
+        periodic=package.periodic if package.periodic and package.periodic.is_split else None,
         push_url=package.push_url,
         commercial=package.commercial,
         custom_id=None,

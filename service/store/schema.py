@@ -244,3 +244,27 @@ rate_limits = Table(
     Index("ix_rate_limits_key_at", "key", "at"),
     Index("ix_rate_limits_expires_at", "expires_at"),
 )
+
+# Periodic sending (periodType 1-4). The first package of a series carries when its next
+# run is due (NULL: not a series, or cancelled) and that run's number; each run is a
+# package of its own that names the series' first package (`run_of`) and its number.
+# Run creation is gated by a conditional update of next_run_at; the unique (run_of,
+# run_no) is the backstop: whatever races, no run is written twice.
+packages.append_column(Column("next_run_at", DateTime, nullable=True))
+packages.append_column(Column("next_run_no", Integer, nullable=True))
+packages.append_column(Column("run_of", BigId, nullable=True))
+packages.append_column(Column("run_no", Integer, nullable=True))
+Index(
+    "ix_packages_next_run",
+    packages.c.next_run_at,
+    sqlite_where=packages.c.next_run_at.isnot(None),
+    postgresql_where=packages.c.next_run_at.isnot(None),
+)
+Index(
+    "uq_packages_run",
+    packages.c.run_of,
+    packages.c.run_no,
+    unique=True,
+    sqlite_where=packages.c.run_of.isnot(None),
+    postgresql_where=packages.c.run_of.isnot(None),
+)

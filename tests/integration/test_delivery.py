@@ -151,16 +151,28 @@ def test_a_started_package_cannot_be_cancelled(
     assert balance(platform) == 99
 
 
-def test_cancel_fails_if_the_dispatcher_claimed_an_item_meanwhile(
-    setup: Setup,
+def test_cancelling_a_started_package_cancels_and_refunds_only_what_still_waits(
+    setup: Setup, clock: FixedClock
 ) -> None:
-    platform, _, _ = setup
-    pkg = create(platform, numbers=["905321111101", "905321111102"])
-    delivery.claim(platform, "other-worker", lane=1, limit=1)
-    with pytest.raises(DomainError) as excinfo:
+    platform, dispatcher, carrier = setup
+    pkg = create(platform, numbers=["905321111101", "905321111102", "905321111201"])
+    assert balance(platform) == 97
+    delivery.claim(platform, "other-worker", lane=1, limit=1)  # one item handed over
+    assert call(platform, principal(platform), "sms/cancel", id=pkg) == {"status": 1}
+    states = item_states(platform, pkg)
+    assert states["905321111101"] == ItemState.SENDING
+    assert states["905321111102"] == states["905321111201"] == ItemState.CANCELLED
+    assert balance(platform) == 99  # the two that never went out
+    assert package_row(platform, pkg)["state"] == PackageState.SENDING
+    # Nothing cancelled is ever sent; the one handed over settles as usual.
+    clock.advance(hours=2)
+    dispatcher.drain()
+    assert carrier.submitted == 0
+    assert item_states(platform, pkg)["905321111102"] == ItemState.CANCELLED
+    with pytest.raises(DomainError) as excinfo:  # nothing left to cancel
         call(platform, principal(platform), "sms/cancel", id=pkg)
     assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_CHANGEABLE"
-    assert ItemState.CANCELLED not in item_states(platform, pkg).values()
+    assert balance(platform) == 99 and ledger_sum(platform, principal(platform).user_id) == 99
 
 
 def test_otp_lane_is_served_before_bulk(

@@ -51,6 +51,11 @@ def package(local: LocalTime, report: PackageReport) -> dict[str, Any]:
         "sendingDate": fmt(pkg.sending_date),
         "processingDate": fmt(pkg.updated_at, micro=True),
         "periodicSettings": pkg.periodic.as_dict() if pkg.periodic else None,
+        # Periodic series (ours, not the vendor's): when the next run is due (null once
+        # cancelled), and on a run, the series' first package and the run's number.
+        "nextRunDate": fmt(pkg.next_run_at),
+        "runOf": pkg.run_of,
+        "runNo": pkg.run_no,
         "pushSettings": {"url": pkg.push_url} if pkg.push_url else None,
         "commercial": pkg.commercial,
         "processInfo": {

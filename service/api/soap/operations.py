@@ -101,6 +101,9 @@ PACKAGE = struct(
     sendingDate=STR,
     processingDate=STR,
     periodicSettings=struct("PackagePeriodicSettings", periodType=INT, interval=INT, amount=INT),
+    nextRunDate=STR,
+    runOf=LONG,
+    runNo=INT,
     pushSettings=struct("PackagePushSettings", url=STR),
     commercial=BOOL,
     processInfo=struct(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from service.domain.carrier import (
     DeliveryReceipt,
@@ -36,4 +37,15 @@ class Carrier(Protocol):
 
     def close(self) -> None:
         """Release the link."""
+        ...
+
+
+@runtime_checkable
+class SimSwapCheck(Protocol):
+    """An optional capability of a link: asking the operator whether a number's SIM card
+    changed since a time (an OTP's trustDate). A link that can, implements this."""
+
+    def sim_changed_since(self, number: str, since: datetime) -> bool | None:
+        """True if the SIM changed after `since` (naive UTC), False if not, None if the
+        operator could not tell."""
         ...

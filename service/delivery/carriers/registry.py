@@ -63,7 +63,7 @@ def build_router(platform: Platform) -> Router:
     links = parse_links(settings.carriers)
     routes, default = parse_routes(settings.routes, links)
     carriers = {name: KINDS[kind](name, platform) for name, kind in links.items()}
-    return Router(carriers, routes, default)
+    return Router(carriers, routes, default, trust_unchecked=settings.trust_date_unchecked)
 
 
 def make_dispatcher(platform: Platform, inbound: InboundHandler | None = None) -> Dispatcher:

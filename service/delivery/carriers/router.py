@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from service.config import SettingsError
 from service.delivery.carriers.base import Carrier
+from service.delivery.carriers.trust import guarded
 from service.domain.carrier import Submission
 from service.domain.constants import Operator
 
@@ -26,12 +27,16 @@ class Router:
         links: Mapping[str, Carrier],
         routes: Mapping[Operator, str] | None = None,
         default: str | None = None,
+        *,
+        trust_unchecked: str = "refuse",
     ) -> None:
         if not links:
             raise ValueError("a router needs at least one carrier link")
         self.links = dict(links)
         self.routes = {int(op): name for op, name in (routes or {}).items()}
         self.default = default or next(iter(self.links))
+        # An OTP's trustDate on a link that cannot check SIM changes: refuse or send.
+        self.send_unchecked = trust_unchecked == "send"
         for name in [*self.routes.values(), self.default]:
             if name not in self.links:
                 raise ValueError(f"route to unknown carrier link {name!r}")
@@ -56,11 +61,16 @@ class Router:
     def split(self, batch: Sequence[Submission]) -> list[tuple[Carrier, list[Submission]]]:
         """The batch grouped by route, in the batch's order within each group."""
         if not self.routes:  # one route for all: no grouping on the hot path
-            return [(self.links[self.default], list(batch))]
-        groups: dict[str, list[Submission]] = {}
-        for submission in batch:
-            groups.setdefault(self._route(submission.operator), []).append(submission)
-        return [(self.links[name], group) for name, group in groups.items()]
+            groups = {self.default: list(batch)}
+        else:
+            groups = {}
+            for submission in batch:
+                groups.setdefault(self._route(submission.operator), []).append(submission)
+        # A group with an OTP's trustDate goes through the SIM-change check first.
+        return [
+            (guarded(self.links[name], group, self.send_unchecked), group)
+            for name, group in groups.items()
+        ]
 
 
 def parse_routes(text: str, links: Collection[str]) -> tuple[dict[Operator, str], str | None]:

@@ -5,6 +5,9 @@ whose number ends with SUFFIX gets OUTCOME, the longest matching suffix wins, `*
 every number. Outcomes: `delivered` (state 3), `undelivered` (4), `rejected` (-1, refused
 at submission) and `silent` (accepted, never reported: times out to 5); and `optout`:
 delivered, and then the recipient answers "IPTAL" (an inbound MO message to the sender).
+The simulator checks SIM changes (an OTP's trustDate): `simswap` numbers had their SIM
+changed an hour before the check, `simunknown` numbers cannot be checked; both are
+delivered when sent.
 With no rule every message is delivered. Receipts, and replies, arrive `report_delay`
 seconds (FINSMS_SIMULATOR_REPORT_DELAY) after submission. `inject` makes a subscriber
 write to us at once, as an operator's MO would.
@@ -32,12 +35,17 @@ from service.services.clock import Clock
 OUTCOMES = ("delivered", "undelivered", "rejected", "silent")
 # Outcomes in which the recipient, once delivered, replies with this text.
 REPLIES = {"optout": "IPTAL"}
+# Outcomes of the SIM-change check (trustDate), the message itself being delivered:
+# `simswap`, the SIM changed SIM_SWAP_AGE before the check; `simunknown`, the operator
+# cannot tell. Every other number's SIM never changed.
+SIM_OUTCOMES = ("simswap", "simunknown")
+SIM_SWAP_AGE = timedelta(hours=1)
 T = TypeVar("T")
 
 
 def parse_rules(text: str) -> dict[str, str]:
     """{suffix: outcome} from "0001=rejected,0002=undelivered,*=delivered"."""
-    known = (*OUTCOMES, *REPLIES)
+    known = (*OUTCOMES, *REPLIES, *SIM_OUTCOMES)
     rules: dict[str, str] = {}
     for chunk in filter(None, (c.strip() for c in text.split(","))):
         suffix, sep, outcome = chunk.partition("=")
@@ -111,6 +119,14 @@ class SimulatorCarrier:
                 if outcome in REPLIES:
                     self._inbound.put(at, self._mo(item.target, item.sender, REPLIES[outcome], at))
         return results
+
+    def sim_changed_since(self, number: str, since: datetime) -> bool | None:
+        """The SIM-change check by rule: `simswap` numbers changed SIM_SWAP_AGE ago,
+        `simunknown` ones cannot be told, the others never changed."""
+        outcome = self.outcome(number)
+        if outcome == "simunknown":
+            return None
+        return outcome == "simswap" and self.clock.now() - SIM_SWAP_AGE > since
 
     def poll_receipts(self) -> list[DeliveryReceipt]:
         """Receipts whose time has come."""

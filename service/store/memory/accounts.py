@@ -46,6 +46,10 @@ class MemoryUsers:
         """A user by name."""
         return next((u for u in self.db.users.values() if u.username == username), None)
 
+    def by_id(self, user_id: int) -> User | None:
+        """A user by id."""
+        return self.db.users.get(user_id)
+
     def visible(self, scope: Scope, uuid: str) -> User | None:
         """A user by uuid, if the scope reaches it."""
         found = next((u for u in self.db.users.values() if u.uuid == uuid), None)

@@ -11,6 +11,7 @@ from service.domain.constants import ItemState, PackageState, ReportFilter
 from service.domain.principal import Scope
 from service.domain.queries import DateRange, ItemFilter, PackageFilter, PackageRef, PageRequest
 from service.domain.records import (
+    Cancelled,
     Delivery,
     Item,
     NewItem,
@@ -45,6 +46,11 @@ class MemoryPackages:
         """Insert a package; None when its customID is taken (the unique index)."""
         if package.custom_id and self.custom_id_taken(package.user_id, package.custom_id):
             return None
+        if package.run_of is not None and any(
+            p.run_of == package.run_of and p.run_no == package.run_no
+            for p in self.db.packages.values()
+        ):
+            raise ValueError("run written twice")  # the SQL unique index's refusal
         package_id = self.db.next_id("packages")
         # One level deep: asdict would turn a Periodic into a dict as well.
         fields = {f.name: getattr(package, f.name) for f in dataclasses.fields(package)}
@@ -70,24 +76,59 @@ class MemoryPackages:
                 processing_date=None, delivery_date=None, **new._asdict(),
             )  # fmt: skip
 
-    def cancel_waiting(self, package_id: int, now: datetime) -> int:
-        """Cancel the package's waiting items; how many moved."""
+    def cancel_waiting(self, package_id: int, now: datetime) -> Cancelled:
+        """Cancel the package's waiting items; how many moved and what they cost."""
         movable = set(rules.sources(ItemState.CANCELLED))
-        moved = 0
+        moved = credit = 0
         for item in self._items_of(package_id):
             if item.state in movable:
                 self.db.items[item.id] = dataclasses.replace(
                     item, state=int(ItemState.CANCELLED), refunded=True
                 )
                 moved += 1
-        return moved
+                credit += item.credit
+        return Cancelled(moved, credit)
 
-    def set_state(self, package_id: int, state: PackageState, now: datetime) -> None:
-        """Set a package's state."""
+    def set_state(
+        self, package_id: int, state: PackageState, now: datetime, error: str | None = None
+    ) -> None:
+        """Set a package's state (and the error that failed it)."""
         package = self.db.packages[package_id]
-        self.db.packages[package_id] = dataclasses.replace(
-            package, state=int(state), updated_at=now
-        )
+        self._put(package, state=int(state), updated_at=now, error=error or package.error)
+
+    def series_due(self, until: datetime, limit: int) -> list[Package]:
+        """Up to `limit` series whose next run is due by `until`, the most overdue first."""
+        due = [
+            p
+            for p in self.db.packages.values()
+            if p.next_run_at is not None and p.next_run_at <= until
+        ]
+        return sorted(due, key=lambda p: (p.next_run_at or until, p.id))[:limit]
+
+    def advance_series(
+        self, package_id: int, expected: datetime, next_at: datetime, next_no: int
+    ) -> bool:
+        """Move a series to its next run if it is still at `expected`."""
+        package = self.db.packages[package_id]
+        if package.next_run_at != expected:
+            return False
+        self._put(package, next_run_at=next_at, next_run_no=next_no)
+        return True
+
+    def stop_series(self, package_id: int, now: datetime) -> bool:
+        """Create no further runs of this series; False when it was not running."""
+        package = self.db.packages[package_id]
+        if package.next_run_at is None:
+            return False
+        self._put(package, next_run_at=None, updated_at=now)
+        return True
+
+    def runs_of(self, package_id: int) -> list[int]:
+        """The ids of a series' runs, in order."""
+        return sorted(p.id for p in self.db.packages.values() if p.run_of == package_id)
+
+    def _put(self, package: Package, **changes: object) -> None:
+        self.db.packages[package.id] = dataclasses.replace(package, **changes)  # type: ignore[arg-type]
 
     def forget_fingerprints(self, package_id: int) -> None:
         """Release the duplicate check's slots a package holds."""

@@ -61,6 +61,7 @@ class MemoryQueue:
                     pkg.sender,
                     pkg.validity,
                     item.xid,
+                    pkg.trust_date,
                 )
             )
         return claimed

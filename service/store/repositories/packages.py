@@ -18,6 +18,7 @@ from service.domain.packages import Periodic
 from service.domain.principal import Scope
 from service.domain.queries import DateRange, ItemFilter, PackageFilter, PackageRef, PageRequest
 from service.domain.records import (
+    Cancelled,
     Delivery,
     Item,
     NewItem,
@@ -107,26 +108,69 @@ class SqlPackages:
         """Insert a package's items (bulk: COPY or executemany)."""
         insert_rows(self.conn, items, ITEM_COLUMNS, [(package_id, *i, False) for i in new_items])
 
-    def cancel_waiting(self, package_id: int, now: datetime) -> int:
+    def cancel_waiting(self, package_id: int, now: datetime) -> Cancelled:
         """Cancel the package's items nothing has been done with (marked refunded: the
-        package's credit goes back whole); how many moved."""
-        moved = self.conn.execute(
+        caller gives their price back); how many moved and what they cost. One statement:
+        an item a dispatcher claims meanwhile is either cancelled here or sent, never both."""
+        prices = self.conn.execute(
             update(items)
             .where(
                 items.c.package_id == package_id,
                 in_states(items.c.state, frozenset(rules.sources(ItemState.CANCELLED))),
             )
             .values(state=int(ItemState.CANCELLED), refunded=True)
-        ).rowcount
-        return int(moved)
+            .returning(items.c.credit)
+        ).all()
+        return Cancelled(len(prices), sum(int(p.credit) for p in prices))
 
-    def set_state(self, package_id: int, state: PackageState, now: datetime) -> None:
-        """Set a package's state."""
-        self.conn.execute(
+    def set_state(
+        self, package_id: int, state: PackageState, now: datetime, error: str | None = None
+    ) -> None:
+        """Set a package's state (and the error that failed it)."""
+        values: dict[str, Any] = {"state": int(state), "updated_at": now}
+        if error is not None:
+            values["error"] = error
+        self.conn.execute(update(packages).where(packages.c.id == package_id).values(**values))
+
+    def series_due(self, until: datetime, limit: int) -> list[Package]:
+        """Up to `limit` series whose next run is due by `until`, the most overdue first
+        (through the partial index on next_run_at)."""
+        rows = self.conn.execute(
+            select(packages)
+            .where(packages.c.next_run_at.is_not(None), packages.c.next_run_at <= until)
+            .order_by(packages.c.next_run_at, packages.c.id)
+            .limit(limit)
+        ).mappings()
+        return [_package(r) for r in rows]
+
+    def advance_series(
+        self, package_id: int, expected: datetime, next_at: datetime, next_no: int
+    ) -> bool:
+        """Move a series to its next run if it is still at `expected`: of several workers
+        only one sees its update change the row (PostgreSQL re-checks the condition after
+        waiting for the row's lock)."""
+        moved = self.conn.execute(
             update(packages)
-            .where(packages.c.id == package_id)
-            .values(state=int(state), updated_at=now)
+            .where(packages.c.id == package_id, packages.c.next_run_at == expected)
+            .values(next_run_at=next_at, next_run_no=next_no)
+        ).rowcount
+        return bool(moved)
+
+    def stop_series(self, package_id: int, now: datetime) -> bool:
+        """Create no further runs of this series; False when it was not running."""
+        moved = self.conn.execute(
+            update(packages)
+            .where(packages.c.id == package_id, packages.c.next_run_at.is_not(None))
+            .values(next_run_at=None, updated_at=now)
+        ).rowcount
+        return bool(moved)
+
+    def runs_of(self, package_id: int) -> list[int]:
+        """The ids of a series' runs, in order."""
+        rows = self.conn.execute(
+            select(packages.c.id).where(packages.c.run_of == package_id).order_by(packages.c.id)
         )
+        return [int(r.id) for r in rows]
 
     def forget_fingerprints(self, package_id: int) -> None:
         """Release the duplicate check's slots a package holds."""

@@ -96,7 +96,11 @@ _CLAIM = (
     )
 )
 _PACKAGE_FACTS = select(
-    packages.c.id, packages.c.content, packages.c.sender, packages.c.validity
+    packages.c.id,
+    packages.c.content,
+    packages.c.sender,
+    packages.c.validity,
+    packages.c.trust_date,
 ).where(packages.c.id.in_(_ids()))
 _VALIDITY = (
     select(items.c.id, packages.c.validity)
@@ -294,6 +298,7 @@ class SqlQueue:
                 pkgs[r.package_id]["sender"],
                 pkgs[r.package_id]["validity"],
                 r.xid,
+                pkgs[r.package_id]["trust_date"],
             )
             for r in rows
         ]

@@ -58,6 +58,11 @@ class SqlUsers:
         row = self.conn.execute(_USER.where(users.c.username == username)).mappings().first()
         return None if row is None else _user(row)
 
+    def by_id(self, user_id: int) -> User | None:
+        """A user by id."""
+        row = self.conn.execute(_USER.where(users.c.id == user_id)).mappings().first()
+        return None if row is None else _user(row)
+
     def visible(self, scope: Scope, uuid: str) -> User | None:
         """A user by uuid, if the scope reaches it."""
         query = _USER.where(users.c.uuid == uuid, visible(users.c.id, scope))
