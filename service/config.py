@@ -96,6 +96,9 @@ class Settings:
     # Simulator carrier: seconds until a delivery report, and outcome rules (see README).
     simulator_report_delay: float = 1.0
     simulator_rules: str = ""
+    # Tokens of the links that push MO messages over HTTP (/mo/push/<link>):
+    # `LINK=TOKEN,...`, each token 16+ characters; empty: the endpoint refuses every call.
+    mo_push_tokens: str = ""
     # Most parts a single message may have.
     max_message_parts: int = 10
     # Argon2id cost; tests lower it.

@@ -150,4 +150,3 @@ class SqlMo:
     def _remove(self, table: Any, condition: Any, user_id: int) -> bool:
         result = self.conn.execute(delete(table).where(condition, table.c.user_id == user_id))
         return bool(result.rowcount)
-
