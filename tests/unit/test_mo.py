@@ -72,7 +72,9 @@ def host() -> MemoryPlatform:
 
 def listed(host: MemoryPlatform, user_id: int) -> list[str]:
     with host.uow.read() as tx:
-        page = tx.mo.listing(visible_to(host.db.users[user_id].principal), MoFilter(), PageRequest())
+        page = tx.mo.listing(
+            visible_to(host.db.users[user_id].principal), MoFilter(), PageRequest()
+        )
     return [m.carrier_ref for m in page.rows]
 
 
@@ -81,7 +83,9 @@ def test_an_mo_is_stored_under_the_user_of_its_short_number(host: MemoryPlatform
     assert (result.stored, result.unrouted, result.opted_out) == (2, 0, 0)
     assert listed(host, 1) == ["a"] and listed(host, 2) == ["b"]
     with host.uow.read() as tx:
-        (row,) = tx.mo.listing(visible_to(host.db.users[1].principal), MoFilter(), PageRequest()).rows
+        (row,) = tx.mo.listing(
+            visible_to(host.db.users[1].principal), MoFilter(), PageRequest()
+        ).rows
     assert row.state == MoState.NO_MATCH and row.keyword is None and row.exit_type is None
     assert row.source == "905321234567"  # normalised, as the blacklist keeps numbers
 
@@ -90,7 +94,9 @@ def test_an_opt_out_keyword_records_the_opt_out_with_exit_type_mo(host: MemoryPl
     result = mo.receive(host, [mo_message("ıptal lütfen", "a")])
     assert result.opted_out == 1
     with host.uow.read() as tx:
-        (row,) = tx.mo.listing(visible_to(host.db.users[1].principal), MoFilter(), PageRequest()).rows
+        (row,) = tx.mo.listing(
+            visible_to(host.db.users[1].principal), MoFilter(), PageRequest()
+        ).rows
         (optout,) = tx.mo.optouts(1)
     assert (row.state, row.keyword, row.exit_type) == (MoState.COMPLETED, "iptal", ExitType.MO)
     assert (optout.number, optout.exit_type, optout.created_at) == ("905321234567", 0, T0)
