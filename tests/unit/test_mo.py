@@ -3,6 +3,7 @@ redeliveries stored once, and listings scoped to the caller."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -187,13 +188,14 @@ def test_listing_filters_by_keyword_text_number_and_dates(host: MemoryPlatform) 
 def test_numbers_and_keywords_are_managed_with_the_spec_errors(host: MemoryPlatform) -> None:
     name = host.db.users[1].username
     assert mo.add_number(host, name, "5555").number == "5555"
-    for call, code in [
+    calls: list[tuple[Callable[[], object], str]] = [
         (lambda: mo.add_number(host, name, "3333"), "ERR_MO_ALREADY_EXISTS"),
         (lambda: mo.add_keyword(host, name, "İptal"), "ERR_MO_KEYWORD_ALREADY_EXISTS"),
         (lambda: mo.remove_number(host, name, "3333"), "ERR_MO_NOT_FOUND"),
         (lambda: mo.remove_keyword(host, name, "ret"), "ERR_MO_NOT_FOUND"),
         (lambda: mo.numbers(host, "nobody"), "ERR_USER_NOT_FOUND"),
-    ]:
+    ]
+    for call, code in calls:
         with pytest.raises(DomainError) as excinfo:
             call()
         assert excinfo.value.err.name == code
