@@ -5,6 +5,7 @@ replies reach the listing through a dispatcher pass."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -175,3 +176,22 @@ def test_the_simulators_mo_is_listed_after_a_dispatcher_pass(db: Database) -> No
     assert [o.number for o in mo.optouts(platform, "acme")] == ["905321234567"]
     dispatcher.drain()  # nothing new: the replies are not stored twice
     assert count(platform, mo_messages) == 2
+
+
+def test_numbers_and_keywords_are_unique_where_the_spec_says(acme: SqlPlatform) -> None:
+    add_customer(acme, "rival", sender="RIVAL")
+    refused: list[tuple[Callable[[], object], str]] = [
+        (lambda: mo.add_number(acme, "rival", "2222"), "ERR_MO_ALREADY_EXISTS"),
+        (lambda: mo.add_keyword(acme, "acme", "iptal"), "ERR_MO_KEYWORD_ALREADY_EXISTS"),
+        (lambda: mo.remove_number(acme, "rival", "2222"), "ERR_MO_NOT_FOUND"),
+        (lambda: mo.remove_keyword(acme, "rival", "iptal"), "ERR_MO_NOT_FOUND"),
+    ]
+    for call_, code in refused:
+        with pytest.raises(DomainError) as excinfo:
+            call_()
+        assert excinfo.value.err.name == code
+    mo.add_keyword(acme, "rival", "IPTAL")  # keywords are per user
+    mo.remove_number(acme, "acme", "2222")
+    mo.add_number(acme, "rival", "2222")  # free again
+    assert [n.number for n in mo.numbers(acme, "rival")] == ["2222"]
+    assert mo.keywords(acme, "rival") == ["iptal"] == mo.keywords(acme, "acme")

@@ -143,9 +143,10 @@ class SqlMo:
 
     def _add(self, table: Any, values: dict[str, Any]) -> bool:
         # ON CONFLICT DO NOTHING: a concurrent insert of the same key is "exists" too,
-        # and the transaction stays usable (no failed statement on PostgreSQL).
-        stmt = self._insert(table, values).on_conflict_do_nothing()
-        return bool(self.conn.execute(stmt).rowcount)
+        # and the transaction stays usable (no failed statement on PostgreSQL). Whether a
+        # row went in is read from RETURNING: psycopg's rowcount is -1 with it.
+        stmt = self._insert(table, values).on_conflict_do_nothing().returning(table.c.id)
+        return self.conn.execute(stmt).scalar() is not None
 
     def _remove(self, table: Any, condition: Any, user_id: int) -> bool:
         result = self.conn.execute(delete(table).where(condition, table.c.user_id == user_id))
