@@ -654,5 +654,15 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
+def _add_groups() -> None:
+    """Command groups of their own modules (they import this one's helpers: added last)."""
+    from service.commands.mo import mo_group
+
+    cli.add_command(mo_group)
+
+
+_add_groups()
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -103,6 +103,9 @@ class Settings:
     # An OTP with a trustDate routed to a link that cannot check SIM changes (or whose
     # check could not answer): `refuse` it (rejected, refunded) or `send` it unchecked.
     trust_date_unchecked: str = "refuse"
+    # Tokens of the links that push MO messages over HTTP (/mo/push/<link>):
+    # `LINK=TOKEN,...`, each token 16+ characters; empty: the endpoint refuses every call.
+    mo_push_tokens: str = ""
     # Most parts a single message may have.
     max_message_parts: int = 10
     # Argon2id cost; tests lower it.

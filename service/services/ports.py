@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from service.domain.carrier import DeliveryReceipt, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
+from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.principal import Scope
 from service.domain.queries import (
     DateRange,
@@ -319,6 +320,56 @@ class PackageRepo(Protocol):
         ...
 
 
+class MoRepo(Protocol):
+    """MO messages, the short numbers and opt-out keywords they are matched with, and the
+    opt-outs they recorded."""
+
+    def owners(self, numbers: Sequence[str]) -> dict[str, int]:
+        """{short number: user id} of the numbers some user receives MO on."""
+        ...
+
+    def keywords(self, user_ids: Sequence[int]) -> dict[int, set[str]]:
+        """The folded opt-out keywords of each user that has any."""
+        ...
+
+    def add_message(self, message: NewMoMessage) -> int | None:
+        """Store an MO message; its id, or None when its (link, carrier_ref) is stored
+        already (a redelivery: nothing changes)."""
+        ...
+
+    def listing(self, scope: Scope, filters: MoFilter, page: PageRequest) -> Page[MoMessage]:
+        """One page of the MO messages of users in scope, newest first."""
+        ...
+
+    def add_number(self, user_id: int, number: str, now: datetime) -> bool:
+        """Give a user a short number; False when some user has it already."""
+        ...
+
+    def remove_number(self, user_id: int, number: str) -> bool:
+        """Take a short number from its user; False when the user does not have it."""
+        ...
+
+    def numbers(self, user_id: int) -> list[MoNumber]:
+        """A user's short numbers, in order."""
+        ...
+
+    def add_keyword(self, user_id: int, keyword: str, now: datetime) -> bool:
+        """Add a folded opt-out keyword; False when the user has it already."""
+        ...
+
+    def remove_keyword(self, user_id: int, keyword: str) -> bool:
+        """Remove a folded opt-out keyword; False when the user does not have it."""
+        ...
+
+    def add_optout(self, user_id: int, number: str, exit_type: int, now: datetime) -> bool:
+        """Record that a number opted out of a user's messages; False when it had."""
+        ...
+
+    def optouts(self, user_id: int) -> list[OptOut]:
+        """The numbers that opted out of a user's messages, in order."""
+        ...
+
+
 class Tx(Protocol):
     """One transaction and the repositories that work inside it."""
 
@@ -345,6 +396,11 @@ class Tx(Protocol):
     @property
     def queue(self) -> QueueRepo:
         """The dispatcher's queue of items."""
+        ...
+
+    @property
+    def mo(self) -> MoRepo:
+        """MO messages, short numbers, keywords and opt-outs."""
         ...
 
 

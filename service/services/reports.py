@@ -38,7 +38,7 @@ def list_packages(
     with platform.uow.read() as tx:
         scope = visible_to(principal)
         if user_uuid is not None:
-            scope = _descendant_scope(tx, principal, user_uuid)
+            scope = descendant_scope(tx, principal, user_uuid)
         listing = tx.packages.listing(scope, filters, page)
         stats = tx.packages.stats([p.id for p in listing.rows])
     rows = [PackageReport(p, stats.get(p.id, PackageStats())) for p in listing.rows]
@@ -78,8 +78,9 @@ def inquiry_number(
         return tx.packages.deliveries(visible_to(principal), target, sender, window, page)
 
 
-def _descendant_scope(tx: Tx, principal: Principal, user_uuid: str) -> Scope:
-    # The caller itself or a user below it; a sibling, a parent or a stranger is unknown.
+def descendant_scope(tx: Tx, principal: Principal, user_uuid: str) -> Scope:
+    """The scope of the caller or of a user below it (a reseller naming a customer by
+    `userUUID`); a sibling, a parent or a stranger is ERR_USER_NOT_FOUND."""
     reach = visible_to(principal, descendants=True)
     user = tx.users.visible(reach, user_uuid)
     if user is None:

@@ -268,3 +268,61 @@ Index(
     sqlite_where=packages.c.run_of.isnot(None),
     postgresql_where=packages.c.run_of.isnot(None),
 )
+
+# --- MO messages (service/services/mo.py) ----------------------------------------------
+# Short numbers (or sender titles) users receive MO messages on: one owner each, so an
+# MO's destination names its user.
+mo_numbers = Table(
+    "mo_numbers",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False, index=True),
+    Column("number", String(16), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# A user's opt-out keywords, folded (service/domain/mo.py: "İPTAL" is stored "iptal").
+mo_keywords = Table(
+    "mo_keywords",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("keyword", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "keyword", name="uq_mo_keywords_user_keyword"),
+)
+
+# Every MO message received, once: (link, carrier_ref) is unique, so a redelivery is
+# stored once. user_id is NULL when no user has the destination.
+mo_messages = Table(
+    "mo_messages",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=True),
+    Column("link", String(32), nullable=False),
+    Column("carrier_ref", String(128), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("destination", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("keyword", String(32), nullable=True),  # the opt-out keyword it matched
+    Column("state", SmallInteger, nullable=False),  # MoState
+    Column("exit_type", SmallInteger, nullable=True),  # ExitType.MO when an opt-out
+    Column("received_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("link", "carrier_ref", name="uq_mo_messages_link_ref"),
+    Index("ix_mo_messages_user_received", "user_id", "received_at"),
+)
+
+# Numbers that opted out of a user's messages (until the blacklist takes them: the
+# OptOutSink of service/services/mo.py writes here).
+mo_optouts = Table(
+    "mo_optouts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("number", String(20), nullable=False),
+    Column("exit_type", SmallInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "number", name="uq_mo_optouts_user_number"),
+)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from service.store.db import Store
 from service.store.repositories.ledger import SqlLedger
+from service.store.repositories.mo import SqlMo
 from service.store.repositories.packages import SqlPackages
 from service.store.repositories.queue import SqlQueue
 from service.store.repositories.senders import SqlSenders
@@ -49,6 +50,11 @@ class SqlTransaction:
     def queue(self) -> SqlQueue:
         """The dispatcher's queue of items."""
         return SqlQueue(self.conn)
+
+    @cached_property
+    def mo(self) -> SqlMo:
+        """MO messages, short numbers, keywords and opt-outs."""
+        return SqlMo(self.conn)
 
 
 class SqlUnitOfWork:

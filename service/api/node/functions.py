@@ -14,7 +14,7 @@ from service.domain.errors import invalid
 from service.domain.phone import normalize
 from service.domain.principal import Principal
 from service.domain.records import Page
-from service.services import credit, gateways, reports, senders, sms
+from service.services import credit, gateways, mo, reports, senders, sms
 from service.services.platform import Platform
 
 
@@ -96,3 +96,13 @@ def list_gateways(platform: Platform, principal: Principal, params: Params) -> d
 def user_credit(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
     """/user/credit: the caller's balance."""
     return {"credit": credit.balance(platform, principal)}
+
+
+def list_mo_requests(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
+    """/mo/list-request (and its alias /sms/get-mo): MO messages to the caller's short
+    numbers, or with userUUID to a descendant's, newest first."""
+    page = requests.page(params)
+    filters = requests.mo_filter(params, platform.local)
+    user_uuid = params.str("userUUID")
+    found = mo.list_requests(platform, principal, filters, page, user_uuid=user_uuid)
+    return views.listing(found, lambda row: views.mo_request(platform.local, row))

@@ -49,6 +49,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("sms/summary", "getSmsSummary", BOTH, fn.summary),
     Operation("sms/inquiry-number", "inquireSmsNumber", BOTH, fn.inquiry_number),
     Operation("user/credit", "getUserCredit", BOTH, fn.user_credit),
+    # MO messages; /sms/get-mo is the path some clients use for the same list.
+    Operation("mo/list-request", "getMoRequests", BOTH, fn.list_mo_requests),
+    Operation("sms/get-mo", "getMo", BOTH, fn.list_mo_requests),
 )
 
 BY_PATH = {op.path: op for op in OPERATIONS}

@@ -25,6 +25,7 @@ from service.domain.constants import (
     SmsType,
 )
 from service.domain.errors import DomainError, Err, invalid
+from service.domain.mo import MoFilter
 from service.domain.phone import normalize
 from service.domain.queries import (
     LIST_FILTER_MAX,
@@ -257,3 +258,8 @@ def _int(value: Any, field: str) -> int:
     result = to_int(value, field)
     assert result is not None
     return result
+
+
+def mo_filter(params: Params, local: LocalTime) -> MoFilter:
+    """The filters of /mo/list-request: keyword (keyword, text or number) and dates."""
+    return MoFilter(keyword=params.search("keyword"), dates=dates(params, local))

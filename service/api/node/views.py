@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from service.domain.carrier import Gateway
+from service.domain.mo import MoMessage
 from service.domain.records import Delivery, Item, Package, Page, Sender, Summary
 from service.services.clock import LocalTime
 from service.services.reports import PackageReport
@@ -125,3 +126,28 @@ def sender(row: Sender) -> dict[str, Any]:
 def gateway(row: Gateway) -> dict[str, Any]:
     """A sending gateway as /sms/list-gateway shows it (its link name stays internal)."""
     return {"uuid": row.uuid, "senders": list(row.senders)}
+
+
+def mo_request(local: LocalTime, row: MoMessage) -> dict[str, Any]:
+    """An MO message as /mo/list-request shows it: gsm and shortNr as numbers when they
+    are digits (the vendor's example), else as text (a sender title written to)."""
+    fmt = local.format
+    return {
+        "uuid": row.uuid,
+        "gsm": _number_or_text(row.source),
+        "msg": row.text,
+        "state": row.state,
+        "keyword": row.keyword,
+        "shortNr": _number_or_text(row.destination),
+        "exitType": row.exit_type,
+        "date": fmt(row.received_at),
+        "userInfo": {"uuid": row.user_uuid, "username": row.username},
+        "processInfo": {
+            "create": {"date": fmt(row.received_at)},
+            "update": {"date": fmt(row.created_at)},
+        },
+    }
+
+
+def _number_or_text(value: str) -> int | str:
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else value

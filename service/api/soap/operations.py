@@ -165,6 +165,26 @@ INQUIRY = struct(
 )
 INQUIRY_LIST = struct("NumberInquiryList", stats=STATS, list=list_of(INQUIRY, "NumberInquiryArray"))
 
+MO_REQUEST = struct(
+    "MoRequest",
+    uuid=STR,
+    gsm=STR,
+    msg=STR,
+    state=INT,
+    keyword=STR,
+    shortNr=STR,
+    exitType=INT,
+    date=STR,
+    userInfo=struct("MoUserInfo", uuid=STR, username=STR),
+    processInfo=struct(
+        "MoProcessInfo",
+        create=struct("ProcessStep", date=STR),
+        update=struct("ProcessStep", date=STR),
+    ),
+)
+MO_REQUEST_LIST = struct("MoRequestList", stats=STATS, list=list_of(MO_REQUEST, "MoRequestArray"))
+MO_FILTER = {"keyword": STR, "userUUID": STR, "startDate": STR, "finishDate": STR, **PAGING}
+
 # --- the operations, by JSON path -----------------------------------------------------
 SPECS: dict[str, OpSpec] = {
     "sms/create-otp": op(
@@ -222,4 +242,6 @@ SPECS: dict[str, OpSpec] = {
         INQUIRY_LIST, gsm=STR, sender=STR, startDate=STR, finishDate=STR, **PAGING
     ),
     "user/credit": op(CREDIT),
+    "mo/list-request": op(MO_REQUEST_LIST, **MO_FILTER),
+    "sms/get-mo": op(MO_REQUEST_LIST, **MO_FILTER),
 }

@@ -17,6 +17,7 @@ from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, parse_routes
 from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
 from service.delivery.dispatcher import Dispatcher, InboundHandler
+from service.delivery.inbound import StoredInbound
 from service.domain.carrier import split_links
 
 if TYPE_CHECKING:
@@ -67,5 +68,7 @@ def build_router(platform: Platform) -> Router:
 
 
 def make_dispatcher(platform: Platform, inbound: InboundHandler | None = None) -> Dispatcher:
-    """A dispatcher over the carriers configured by settings (default: the simulator)."""
-    return Dispatcher(platform, build_router(platform), inbound=inbound)
+    """A dispatcher over the carriers configured by settings (default: the simulator); MO
+    messages go to the MO store unless another `inbound` handler is given."""
+    handler = inbound if inbound is not None else StoredInbound(platform)
+    return Dispatcher(platform, build_router(platform), inbound=handler)

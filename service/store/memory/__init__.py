@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from service.domain.records import Item, LedgerEntry, Package, Sender, User
 from service.store.memory.accounts import MemorySenders, MemoryUsers
 from service.store.memory.ledger import MemoryLedger
+from service.store.memory.mo import MemoryMo
 from service.store.memory.packages import MemoryPackages
 from service.store.memory.queue import MemoryQueue
 
@@ -76,6 +77,11 @@ class MemoryTransaction:
     def queue(self) -> MemoryQueue:
         """The dispatcher's queue of items."""
         return MemoryQueue(self.db)
+
+    @cached_property
+    def mo(self) -> MemoryMo:
+        """MO messages, short numbers, keywords and opt-outs."""
+        return MemoryMo(self.db)
 
 
 class MemoryUnitOfWork:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.domain.carrier import gateway_uuid
+from service.domain.carrier import InboundMessage, gateway_uuid
+from service.services import mo
 from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 from tests.e2e.soap.helpers import data_of, err_of, same_as_json
@@ -140,6 +141,17 @@ def test_every_json_key_is_carried_by_soap(soap_server: SoapServer, json_api: Ap
         "/sms/create-otp", {"number": "905511034554", "sender": "BASLIK", "content": "Kod 9"}
     )
     since = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    mo.add_number(soap_server.platform, VENDOR_USER, "2222")
+    mo.add_keyword(soap_server.platform, VENDOR_USER, "IPTAL")
+    at = datetime(2026, 5, 4, 9, 0)
+    mo.receive(
+        soap_server.platform,
+        [
+            InboundMessage("905511034554", "2222", "İPTAL", at, "sim", "1"),
+            InboundMessage("905511034554", "FINSMS", "kim bu?", at, "sim", "2"),  # unrouted
+            InboundMessage("905433404971", "2222", "Merhaba", at, "sim", "3"),
+        ],
+    )
     pairs = [
         ("/sms/list", {}, "getSmsPackages", ""),
         ("/sms/list-item", {"pkgID": one_n}, "getSmsPackageItems", f"<pkgID>{one_n}</pkgID>"),
@@ -153,6 +165,8 @@ def test_every_json_key_is_carried_by_soap(soap_server: SoapServer, json_api: Ap
             "<gsm>905511034554</gsm>",
         ),
         ("/user/credit", {}, "getUserCredit", ""),
+        ("/mo/list-request", {}, "getMoRequests", ""),
+        ("/sms/get-mo", {"keyword": "iptal"}, "getMo", "<keyword>iptal</keyword>"),
     ]
     for path, body, op, xml in pairs:
         json_data = json_api.data(path, body)

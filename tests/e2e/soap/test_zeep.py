@@ -12,7 +12,9 @@ from zeep import xsd
 
 from service.api.node.registry import OPERATIONS, Operation
 from service.delivery.carriers.registry import make_dispatcher
+from service.delivery.carriers.simulator import SimulatorCarrier
 from service.domain.carrier import gateway_uuid
+from service.services import mo
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 
 AUTH = {"username": VENDOR_USER, "password": VENDOR_PASSWORD}
@@ -173,6 +175,28 @@ def inquiry(z: Zeep, server: SoapServer) -> None:
     assert data["list"]["item"][0]["username"] == VENDOR_USER
 
 
+def mo_requests(z: Zeep, server: SoapServer, op: str) -> None:
+    """The simulator's subscriber writes IPTAL to the vendor user's short number."""
+    mo.add_number(server.platform, VENDOR_USER, "2222")
+    mo.add_keyword(server.platform, VENDOR_USER, "iptal")
+    dispatcher = make_dispatcher(server.platform)
+    (simulator,) = dispatcher.router.carriers
+    assert isinstance(simulator, SimulatorCarrier)
+    simulator.inject("905511034554", "2222", "İptal")
+    dispatcher.drain()
+    data = z.data(op, keyword="iptal", pageIndex=0, pageSize=10)
+    (row,) = data["list"]["item"]
+    assert (row["gsm"], row["shortNr"], row["state"], row["exitType"]) == (
+        "905511034554",
+        "2222",
+        2,
+        0,
+    )
+    assert row["userInfo"]["username"] == VENDOR_USER
+    err = z.call(op, userUUID="no-such-user")["err"]
+    assert (err["code"], err["status"]) == ("ERR_USER_NOT_FOUND", 404)
+
+
 def credit(z: Zeep, server: SoapServer) -> None:
     assert z.data("getUserCredit")["credit"] == 100_000
 
@@ -189,6 +213,8 @@ CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
     "getSmsSummary": summary,
     "inquireSmsNumber": inquiry,
     "getUserCredit": credit,
+    "getMoRequests": lambda z, server: mo_requests(z, server, "getMoRequests"),
+    "getMo": lambda z, server: mo_requests(z, server, "getMo"),
 }
 
 
