@@ -87,8 +87,12 @@ def _simulator(name: str, options: Mapping[str, Any], platform: Platform) -> Car
 
 def check_smpp(options: Mapping[str, Any]) -> object:
     """An SMPP link's options, checked by the SMPP carrier's own parser."""
-    from service.delivery.carriers import smpp  # type: ignore[attr-defined,unused-ignore]
-
+    try:
+        from service.delivery.carriers import smpp  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # a build without the SMPP carrier
+        raise ValueError(
+            "this FinSMS has no SMPP carrier (service.delivery.carriers.smpp)"
+        ) from None
     return smpp.SmppOptions.from_mapping(options)
 
 
