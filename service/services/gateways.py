@@ -1,9 +1,9 @@
 """Sending gateways: the platform's carrier links, with the senders a caller may use.
 
 The links are the enabled links of the database (`finsms link`) in failover order, or,
-when it holds none, those of FINSMS_CARRIERS, in its order; each has a uuid derived from its name, so it stays the same across restarts and
-processes. Every link carries every approved sender of the caller: senders are approved
-per user, not per link.
+when it holds none, those of FINSMS_CARRIERS, in its order; each has a uuid derived from
+its name, so it stays the same across restarts and processes. Every link carries every
+approved sender of the caller: senders are approved per user, not per link.
 """
 
 from __future__ import annotations
