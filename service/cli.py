@@ -617,6 +617,11 @@ def sender_list(username: str) -> None:
     _output([sender_record(s, username) for s in found], _senders_text)
 
 
+from service.commands.links import link_group  # noqa: E402  (it uses the helpers above)
+
+cli.add_command(link_group)
+
+
 # --- the CLI's views of the services' records ---------------------------------------
 
 

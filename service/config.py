@@ -45,6 +45,7 @@ _AT_LEAST: dict[str, float] = {
     "batch_wait": 0,
     "simulator_report_delay": 0,
     "poll_interval": 0.001,
+    "link_reload_seconds": 0.01,
 }
 
 
@@ -97,6 +98,12 @@ class Settings:
     # (`0=sim-a,1=sim-b,*=simulator`; empty: every message on the first link). See README.
     carriers: str = "simulator"
     routes: str = ""
+    # Seconds between a dispatcher's heartbeats, at which it also takes up links added,
+    # changed or removed with `finsms link` (and its share of their TPS and binds).
+    link_reload_seconds: float = 10.0
+    # How a number's operator is found: `prefix` (the numbering plan's prefixes); a
+    # number-portability lookup registers another name (service.services.operators).
+    operator_lookup: str = "prefix"
     # Simulator carrier: seconds until a delivery report, and outcome rules (see README).
     simulator_report_delay: float = 1.0
     simulator_rules: str = ""

@@ -1,1 +1,1 @@
-"""Command groups of `finsms`, one module per area, registered in service/cli.py."""
+"""Command groups of `finsms`, one module per area, registered in service.cli."""

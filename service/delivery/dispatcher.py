@@ -20,17 +20,33 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from service.delivery.carriers.base import Carrier
-from service.delivery.carriers.router import Router
+from service.delivery.carriers.router import Router, held_results
 from service.domain.carrier import DeliveryReceipt, InboundMessage, SubmitResult
 from service.domain.packages import BULK_LANE, OTP_LANE
-from service.services import delivery, schedules
+from service.services import delivery, schedules, workers
 from service.services.platform import Platform
 
 log = logging.getLogger("finsms.dispatcher")
 HOUSEKEEPING_SECONDS = 60.0
 InboundHandler = Callable[[Sequence[InboundMessage]], None]
+
+
+@runtime_checkable
+class LinkSource(Protocol):
+    """Links that may change while the dispatcher runs (the registry's LinkSet)."""
+
+    router: Router
+
+    def refresh(self, workers: int | None = None) -> bool:
+        """Re-read the links, given how many workers share them; True if the router changed."""
+        ...
+
+    def close(self) -> None:
+        """Close every link."""
+        ...
 
 
 class LoggedInbound:
@@ -77,14 +93,21 @@ class Dispatcher:
     def __init__(
         self,
         platform: Platform,
-        carriers: Carrier | Router,
+        carriers: Carrier | Router | LinkSource,
         *,
         batch: int | None = None,
         owner: str | None = None,
         inbound: InboundHandler | None = None,
     ) -> None:
         self.platform = platform
-        self.router = carriers if isinstance(carriers, Router) else Router.single(carriers)
+        self.links: LinkSource | None = None
+        if isinstance(carriers, Router):
+            self.router = carriers
+        elif isinstance(carriers, LinkSource):  # reloaded, shared with the other workers
+            self.links = carriers
+            self.router = carriers.router
+        else:
+            self.router = Router.single(carriers)
         self.inbound = inbound or LoggedInbound()
         self.batch = batch or platform.settings.claim_batch
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -92,15 +115,19 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._maintenance_lock = threading.Lock()
         self._next_housekeeping = 0.0
+        self._next_reload = time.monotonic() + platform.settings.link_reload_seconds
+        self.live_workers = 1
 
     def send_lane(self, lane: int) -> int:
         """Claim and hand over one batch of a lane; how many items went."""
         claimed = delivery.claim(self.platform, self.owner, lane, self.batch)
         if not claimed:
             return 0
-        results: list[SubmitResult] = []
+        groups, held = self.router.route(claimed)
+        # No link of their route is up: back to waiting, due a little later.
+        results: list[SubmitResult] = held_results(held)
         failed: Exception | None = None
-        for carrier, group in self.router.split(claimed):
+        for carrier, group in groups:
             try:
                 results.extend(carrier.submit(group))
             except Exception as error:  # the other links' answers must still be recorded
@@ -122,6 +149,9 @@ class Dispatcher:
         with self._maintenance_lock:
             done = self._apply_receipts() + delivery.expire(self.platform)
             done += self._take_inbound()
+            if self.links is not None and time.monotonic() >= self._next_reload:
+                self._next_reload = time.monotonic() + self.platform.settings.link_reload_seconds
+                self.reload_links()
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 delivery.forget_old_fingerprints(self.platform)
@@ -130,6 +160,19 @@ class Dispatcher:
                 delivery.refund_due_items(self.platform)
                 schedules.create_due_runs(self.platform)  # created RUN_LEAD ahead: on time
             return done
+
+    def reload_links(self) -> None:
+        """Beat this worker's heartbeat and take up links added, changed or removed (and
+        each link's share of TPS and binds among the live workers)."""
+        if self.links is None:
+            return
+        every = self.platform.settings.link_reload_seconds
+        self.live_workers = workers.heartbeat(
+            self.platform, self.owner, socket.gethostname(), os.getpid(), every
+        )
+        if self.links.refresh(self.live_workers):
+            self.router = self.links.router
+            log.info("carrier links reloaded: %s", ", ".join(self.router.links) or "none")
 
     def _apply_receipts(self) -> int:
         polled = [(carrier, carrier.poll_receipts()) for carrier in self.router.carriers]
@@ -168,6 +211,8 @@ class Dispatcher:
 
     def start(self) -> None:
         """Run in background threads: one per lane, the bulk one also settles reports."""
+        if self.links is not None:
+            self.reload_links()  # counted among the live workers from the start
         for name, lane, settles in (("otp", OTP_LANE, False), ("bulk", BULK_LANE, True)):
             thread = threading.Thread(
                 target=self._loop, args=(lane, settles), name=f"finsms-dispatch-{name}", daemon=True
@@ -180,8 +225,15 @@ class Dispatcher:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
-        for carrier in self.router.carriers:
-            carrier.close()
+        if self.links is None:
+            for carrier in self.router.carriers:
+                carrier.close()
+            return
+        self.links.close()
+        try:  # the others take over this worker's share at once
+            workers.leave(self.platform, self.owner)
+        except Exception:
+            log.warning("could not sign this worker off", exc_info=True)
 
     def _loop(self, lane: int, settles: bool) -> None:
         settings = self.platform.settings

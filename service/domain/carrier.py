@@ -34,8 +34,13 @@ class SubmitResult:
 
     item_id: int
     accepted: bool
-    carrier_ref: str | None = None
+    carrier_ref: str | None = None  # the operator's message id (first part's if several)
     error: str | None = None
+    link: str = ""  # the link that answered (refs are unique per link only)
+    part_refs: tuple[str, ...] = ()  # every part's message id when the item went as >1 submit_sm
+    # Not accepted and certainly not sent (throttled, queue full, no link up): the item goes
+    # back to waiting, due a little later, never counted as failed.
+    retry: bool = False
 
 
 @dataclass(frozen=True)

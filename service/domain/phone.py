@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from service.domain.constants import Operator
 
@@ -53,3 +53,20 @@ def normalize(value: Any) -> str | None:
 def operator_of(number: str) -> Operator | None:
     """The operator by prefix of a normalised number; None for an unknown prefix."""
     return _PREFIXES.get(number[2:5])
+
+
+class OperatorLookup(Protocol):
+    """Who carries a number: the numbering plan's prefixes by default; a number-portability
+    lookup (which knows numbers that moved) can take its place (FINSMS_OPERATOR_LOOKUP)."""
+
+    def operator_of(self, number: str) -> Operator | None:
+        """The operator of a normalised number (905xxxxxxxxx); None when unknown."""
+        ...
+
+
+class PrefixLookup:
+    """The operator a number's prefix was allocated to (ignores portability)."""
+
+    def operator_of(self, number: str) -> Operator | None:
+        """The operator by prefix; None for an unknown prefix."""
+        return operator_of(number)

@@ -1,9 +1,9 @@
 """Sending gateways: the platform's carrier links, with the senders a caller may use.
 
-The links are those of FINSMS_CARRIERS (the carrier registry's configuration), in its
-order; each has a uuid derived from its name, so it stays the same across restarts and
-processes. Every link carries every approved sender of the caller: senders are approved
-per user, not per link.
+The links are the enabled links of the database (`finsms link`) in failover order, or,
+when it holds none, those of FINSMS_CARRIERS, in its order; each has a uuid derived from
+its name, so it stays the same across restarts and processes. Every link carries every
+approved sender of the caller: senders are approved per user, not per link.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ def list_gateways(platform: Platform, principal: Principal) -> list[Gateway]:
     """The platform's sending gateways, each with the caller's approved senders."""
     with platform.uow.read() as tx:
         titles = approved_titles(tx, principal)
-    names = dict.fromkeys(name for name, _ in split_links(platform.settings.carriers))
+        stored = tx.links.listing()
+    if stored:
+        names = dict.fromkeys(link.name for link in stored if link.enabled)
+    else:
+        names = dict.fromkeys(name for name, _ in split_links(platform.settings.carriers))
     return [Gateway(gateway_uuid(name), name, titles) for name in names]
 
 

@@ -9,6 +9,7 @@ from service.domain.principal import Principal
 from service.services.auth import ACCOUNT_FACTOR, Authenticator
 from service.services.cache import TtlCache
 from service.services.clock import Clock, LocalTime
+from service.services.operators import operator_lookup
 from service.services.ports import UnitOfWork
 from service.store.db import Store, UnusableDatabase
 from service.store.migrate import SchemaNotCurrent, require_current
@@ -40,6 +41,7 @@ class Platform:
         self.uow: UnitOfWork = uow if uow is not None else SqlUnitOfWork(_required(self.store))
         self.clock = clock or Clock()
         self.local = LocalTime(settings.timezone)
+        self.operators = operator_lookup(settings)  # who carries each number
         secret = (settings.secret_key or secrets.token_hex(32)).encode()
         self.auth = Authenticator(
             self.uow,

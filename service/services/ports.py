@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from service.domain.carrier import DeliveryReceipt, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
+from service.domain.links import Link
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.principal import Scope
 from service.domain.queries import (
@@ -367,6 +368,49 @@ class MoRepo(Protocol):
 
     def optouts(self, user_id: int) -> list[OptOut]:
         """The numbers that opted out of a user's messages, in order."""
+
+
+class LinkRepo(Protocol):
+    """Carrier links managed by operators."""
+
+    def listing(self) -> list[Link]:
+        """Every link, by priority then name."""
+        ...
+
+    def get(self, name: str) -> Link | None:
+        """A link by name."""
+        ...
+
+    def add(self, link: Link) -> bool:
+        """Insert a link; False when its name is taken."""
+        ...
+
+    def update(self, name: str, now: datetime, **values: Any) -> Link | None:
+        """Set fields of a link by name; the link, or None when there is none."""
+        ...
+
+    def remove(self, name: str) -> bool:
+        """Delete a link; False when there was none."""
+        ...
+
+
+class WorkerRepo(Protocol):
+    """Heartbeats of the dispatcher processes."""
+
+    def beat(self, worker_id: str, host: str, pid: int, now: datetime) -> None:
+        """Record that a worker is alive now."""
+        ...
+
+    def live(self, since: datetime) -> int:
+        """How many workers were seen since then."""
+        ...
+
+    def leave(self, worker_id: str) -> None:
+        """Forget a worker that stops."""
+        ...
+
+    def forget_before(self, before: datetime) -> int:
+        """Delete the rows of workers not seen since then; how many."""
         ...
 
 
@@ -401,6 +445,16 @@ class Tx(Protocol):
     @property
     def mo(self) -> MoRepo:
         """MO messages, short numbers, keywords and opt-outs."""
+        ...
+
+    @property
+    def links(self) -> LinkRepo:
+        """Carrier links."""
+        ...
+
+    @property
+    def workers(self) -> WorkerRepo:
+        """The dispatchers' heartbeats."""
         ...
 
 

@@ -26,7 +26,7 @@ from service.domain.constants import (
 )
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.ids import uuid7
-from service.domain.phone import operator_of
+from service.domain.phone import OperatorLookup
 from service.domain.pricing import NODE_PRICING, PricingPolicy, charged, policy_for
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
@@ -188,7 +188,7 @@ def draft_package(
         created_at=now,
         updated_at=now,
     )
-    return Draft(package, _items(req, priced, start), None)
+    return Draft(package, _items(req, priced, start, platform.operators), None)
 
 
 def _start(platform: Platform, req: SendRequest, now: datetime) -> datetime:
@@ -230,7 +230,9 @@ def _fingerprint(
     return rules.fingerprint(req.sender or "", pairs, start if start > now else None)
 
 
-def _items(req: SendRequest, priced: list[Priced], start: datetime) -> list[NewItem]:
+def _items(
+    req: SendRequest, priced: list[Priced], start: datetime, operators: OperatorLookup
+) -> list[NewItem]:
     lane = rules.lane_of(req.sms_type, req.otp)
     waiting = int(ItemState.WAITING)
     return [
@@ -238,7 +240,7 @@ def _items(req: SendRequest, priced: list[Priced], start: datetime) -> list[NewI
             p.recipient.target,
             p.recipient.msg,
             p.recipient.xid,
-            operator_of(p.recipient.target),
+            operators.operator_of(p.recipient.target),
             p.parts,
             p.price,
             p.encoding,

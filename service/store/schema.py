@@ -326,3 +326,33 @@ mo_optouts = Table(
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("user_id", "number", name="uq_mo_optouts_user_number"),
 )
+
+# Carrier links operators manage (`finsms link …`); when any exist, the dispatcher's
+# links come from here instead of FINSMS_CARRIERS/FINSMS_ROUTES. `options` is the kind's
+# settings as JSON text; `operators` the operators it serves, comma-separated ("0,1,*").
+carrier_links = Table(
+    "carrier_links",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("options", Text, nullable=False, server_default=text("'{}'")),
+    Column("operators", String(32), nullable=False),
+    Column("priority", Integer, nullable=False, server_default=text("100")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# Dispatcher processes alive now: each writes its row every few seconds, so a link's TPS
+# and binds (totals) are divided among the workers seen recently.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Index("ix_workers_last_seen", "last_seen"),
+)

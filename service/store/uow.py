@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from service.store.db import Store
 from service.store.repositories.ledger import SqlLedger
+from service.store.repositories.links import SqlLinks, SqlWorkers
 from service.store.repositories.mo import SqlMo
 from service.store.repositories.packages import SqlPackages
 from service.store.repositories.queue import SqlQueue
@@ -55,6 +56,16 @@ class SqlTransaction:
     def mo(self) -> SqlMo:
         """MO messages, short numbers, keywords and opt-outs."""
         return SqlMo(self.conn)
+
+    @cached_property
+    def links(self) -> SqlLinks:
+        """Carrier links."""
+        return SqlLinks(self.conn)
+
+    @cached_property
+    def workers(self) -> SqlWorkers:
+        """The dispatchers' heartbeats."""
+        return SqlWorkers(self.conn)
 
 
 class SqlUnitOfWork:

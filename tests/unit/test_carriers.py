@@ -79,9 +79,9 @@ def test_settings_build_routed_simulator_links_with_the_simulator_settings() -> 
         simulator_report_delay=3,
     )
     router = build_router(MemoryPlatform(settings=settings).as_platform)
-    assert router.link_for(Operator.TURKCELL).name == "sim-a"
-    assert router.link_for(Operator.NETGSM).name == "sim-b"
-    assert router.link_for(None).name == "sim-b"
+    assert router.chain(Operator.TURKCELL) == ("sim-a", "sim-b")
+    assert router.chain(Operator.NETGSM) == ("sim-b",)
+    assert router.chain(None) == ("sim-b",)
     sim = router.links["sim-a"]
     assert isinstance(sim, SimulatorCarrier)
     assert sim.rules == {"01": "undelivered"} and sim.report_delay == 3

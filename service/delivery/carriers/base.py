@@ -14,10 +14,31 @@ from service.domain.carrier import (
 )
 
 
+class LinkEvents(Protocol):
+    """Where a link hands what the operator sends back; callable from any thread."""
+
+    def receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """Return only once they are durably recorded (committed); raise if not."""
+        ...
+
+    def inbound(self, messages: Sequence[InboundMessage]) -> None:
+        """The same for MO messages."""
+        ...
+
+
 class Carrier(Protocol):
     """A link to an operator (or the simulator): submit now, receipts and MOs later."""
 
     name: str  # the link's name, as routes and inbound messages name it
+
+    def open(self, events: LinkEvents) -> None:
+        """Connect/bind; from now on hand receipts and MO messages to `events`."""
+        ...
+
+    def available(self) -> bool:
+        """False while the link is down (not bound): the router fails over to another link
+        of the same operator."""
+        ...
 
     def submit(self, batch: Sequence[Submission]) -> list[SubmitResult]:
         """Hand messages to the operator; one answer per message, in any order."""

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from service.delivery.carriers.base import LinkEvents
 from service.domain.carrier import (
     DeliveryReceipt,
     InboundMessage,
@@ -95,6 +96,15 @@ class SimulatorCarrier:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self.submitted = 0
+        self.events: LinkEvents | None = None
+
+    def open(self, events: LinkEvents) -> None:
+        """Nothing to connect: the simulator is up from the start."""
+        self.events = events
+
+    def available(self) -> bool:
+        """Always: nothing can go down."""
+        return True
 
     def outcome(self, number: str) -> str:
         """The outcome the rules choose for a number."""

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from service.domain.records import Item, LedgerEntry, Package, Sender, User
 from service.store.memory.accounts import MemorySenders, MemoryUsers
 from service.store.memory.ledger import MemoryLedger
+from service.store.memory.links import MemoryLinks, MemoryWorkers
 from service.store.memory.mo import MemoryMo
 from service.store.memory.packages import MemoryPackages
 from service.store.memory.queue import MemoryQueue
@@ -82,6 +83,16 @@ class MemoryTransaction:
     def mo(self) -> MemoryMo:
         """MO messages, short numbers, keywords and opt-outs."""
         return MemoryMo(self.db)
+
+    @cached_property
+    def links(self) -> MemoryLinks:
+        """Carrier links."""
+        return MemoryLinks(self.db)
+
+    @cached_property
+    def workers(self) -> MemoryWorkers:
+        """The dispatchers' heartbeats."""
+        return MemoryWorkers(self.db)
 
 
 class MemoryUnitOfWork:
