@@ -31,7 +31,8 @@ from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
 from service.domain.records import NewItem, NewPackage, Package
 from service.domain.sending import Recipient, SendRequest
-from service.services import credit
+from service.domain import webhooks as hooks
+from service.services import credit, webhooks
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
@@ -70,6 +71,9 @@ def create_package(
 ) -> int:
     """Resolve, filter, price and write a package, reserving its credit; its id."""
     now = platform.clock.now()
+    if req.push_url is not None:
+        allowed = hooks.parse_networks(platform.settings.webhook_allow_networks)
+        hooks.check_push_url(req.push_url, allowed)
     start = _start(platform, req, now)
     recipients = filter_recipients(resolve_recipients(req))
     rules.check_split_span(start, len(recipients), req.periodic, now)
@@ -253,6 +257,7 @@ def cancel(platform: Platform, principal: Principal, ref: PackageRef) -> None:
         if tx.packages.cancel_waiting(package.id, now) != package.recipients:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Gönderim başladı.")
         tx.packages.set_state(package.id, PackageState.CANCELLED, now)
+        webhooks.record_settled(tx, [package.id], now)  # cancelled items are reported too
         if package.credit:
             tx.ledger.credit(package.user_id, package.credit, now, "cancel", package.id)
         # A cancelled package was never sent: the same SMS may be sent again at once.
