@@ -180,8 +180,9 @@ def next_attempt(
     deadline = created_at + window
     if now >= deadline:
         return None
-    delay = min(MAX_DELAY, FIRST_DELAY * 2 ** max(attempts - 1, 0))
-    return min(now + delay * (0.5 + jitter / 2), deadline)
+    delay = min(MAX_DELAY, FIRST_DELAY * (1 << min(max(attempts - 1, 0), 20)))
+    jittered: timedelta = delay * (0.5 + jitter / 2)
+    return min(now + jittered, deadline)
 
 
 # --- payload --------------------------------------------------------------------------
@@ -292,7 +293,6 @@ def render(document: str, local: Callable[[datetime], str | None]) -> bytes:
             if item[key] is not None:
                 item[key] = local(datetime.fromisoformat(item[key]))
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-
 
 
 @dataclass(frozen=True)

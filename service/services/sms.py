@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from service.domain import encoding as enc
 from service.domain import packages as rules
+from service.domain import webhooks as hooks
 from service.domain.constants import (
     DUPLICATE_WINDOW_MINUTES,
     Encoding,
@@ -31,7 +32,6 @@ from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
 from service.domain.records import NewItem, NewPackage, Package
 from service.domain.sending import Recipient, SendRequest
-from service.domain import webhooks as hooks
 from service.services import credit, webhooks
 from service.services.platform import Platform
 from service.services.ports import Tx

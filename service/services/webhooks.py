@@ -17,6 +17,7 @@ from typing import Protocol
 from service.config import Settings
 from service.domain import webhooks as hooks
 from service.domain.errors import DomainError, Err
+from service.domain.records import PackageStats
 from service.domain.webhooks import Delivery, OutboxRow
 from service.services.clock import Clock, LocalTime
 from service.services.ports import Tx, UnitOfWork
@@ -63,11 +64,9 @@ def record_settled(tx: Tx, package_ids: Iterable[int], now: datetime) -> int:
     reports = []
     for package_id, package_items in sorted(by_package.items()):
         pkg = pushable[package_id]
-        counts = stats.get(package_id)
+        counts = stats.get(package_id, PackageStats())
         endpoint = _endpoint(pkg.url)
-        for document in hooks.documents(
-            pkg, counts.delivered if counts else 0, counts.undelivered if counts else 0, package_items
-        ):
+        for document in hooks.documents(pkg, counts.delivered, counts.undelivered, package_items):
             reports.append(hooks.NewReport(pkg.user_id, pkg.id, pkg.url, endpoint, document))
     tx.webhooks.enqueue(reports, now)
     return len(reports)

@@ -13,9 +13,9 @@ from service.store.db import Store
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.packages import SqlPackages
 from service.store.repositories.queue import SqlQueue
-from service.store.repositories.webhooks import SqlWebhooks
 from service.store.repositories.senders import SqlSenders
 from service.store.repositories.users import SqlUsers
+from service.store.repositories.webhooks import SqlWebhooks
 
 T = TypeVar("T")
 

@@ -52,12 +52,9 @@ class MemoryWebhooks:
         for i in sorted(self.db.items.values(), key=lambda i: i.id):
             if i.package_id in wanted and i.id not in self.pushed and i.state in FINAL_ITEM_STATES:
                 self.pushed.add(i.id)
-                found.append(
-                    SettledItem(
-                        i.id, i.package_id, i.xid, i.target, i.state, i.credit, i.operator,
-                        i.sending_date, i.due_at, i.delivery_date, i.error,
-                    )  # fmt: skip
-                )
+                fields = (i.id, i.package_id, i.xid, i.target, i.state, i.credit, i.operator)
+                dates = (i.sending_date, i.due_at, i.delivery_date)
+                found.append(SettledItem(*fields, *dates, i.error))
         return found
 
     def enqueue(self, reports: Sequence[NewReport], now: datetime) -> None:

@@ -27,7 +27,7 @@ from service.domain.webhooks import (
 from service.store.schema import items, packages, users, webhook_outbox, webhook_secrets
 
 _IN_CHUNK = 1000
-_ids = bindparam("b_ids", expanding=True)
+_ids: Any = bindparam("b_ids", expanding=True)
 _OUT = webhook_outbox.c
 
 _PUSHABLE = (
@@ -195,7 +195,8 @@ class SqlWebhooks:
         busy): its backlog then waits in the table, not in front of other customers'."""
         statement = (
             update(webhook_outbox)
-            .where(_OUT.endpoint == endpoint, _DUE, _OUT.next_at < until, _OUT.claim_owner.is_(None))
+            .where(_OUT.endpoint == endpoint, _DUE, _OUT.next_at < until)
+            .where(_OUT.claim_owner.is_(None))
             .values(next_at=until)
         )
         return int(self.conn.execute(statement).rowcount)
@@ -228,7 +229,7 @@ class SqlWebhooks:
 
     def listing(self, states: Sequence[int], user_id: int | None, limit: int) -> list[OutboxRow]:
         """The newest outbox rows in these states (of one user if given)."""
-        query = (
+        query: Any = (
             select(
                 _OUT.id,
                 _OUT.user_id,
@@ -252,5 +253,5 @@ class SqlWebhooks:
     def _each(self, statement: Any, values: Sequence[int]) -> Iterator[Any]:
         """The rows of a statement over a list (`b_ids`) of any length, a chunk at a time."""
         for offset in range(0, len(values), _IN_CHUNK):
-            yield from self.conn.execute(statement, {"b_ids": list(values[offset : offset + _IN_CHUNK])})
-
+            chunk = list(values[offset : offset + _IN_CHUNK])
+            yield from self.conn.execute(statement, {"b_ids": chunk})

@@ -1,0 +1,1 @@
+"""Command groups of `finsms`, one module per area, registered in service.cli."""
