@@ -131,7 +131,7 @@ def test_allowed_networks_open_only_themselves() -> None:
 
 
 def test_a_bad_network_setting_is_named() -> None:
-    with pytest.raises(ValueError, match="10.0.0.0/33"):
+    with pytest.raises(ValueError, match=r"10\.0\.0\.0/33"):
         hooks.parse_networks("127.0.0.0/8,10.0.0.0/33")
 
 
