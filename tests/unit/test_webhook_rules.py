@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from service.config import Settings, SettingsError
 from service.domain import webhooks as hooks
 from service.domain.errors import DomainError, Err
 from service.services.clock import LocalTime
@@ -218,3 +219,8 @@ def test_a_large_settlement_is_split_into_batches_of_items() -> None:
     documents = hooks.documents(_pkg(), 2501, 0, settled)
     sizes = [len(json.loads(d)["items"]) for d in documents]
     assert sizes == [1000, 1000, 501]
+
+
+def test_a_bad_allow_list_stops_the_start_naming_the_variable() -> None:
+    with pytest.raises(SettingsError, match="FINSMS_WEBHOOK_ALLOW_NETWORKS"):
+        Settings(webhook_allow_networks="localhost")
