@@ -49,7 +49,13 @@ def webhook_secret(username: str, rotate: bool) -> None:
     help="Which webhooks to list.",
 )
 @click.option("--user", "username", metavar="NAME", help="Only this user's webhooks.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="How many webhooks at most.",
+)
 @_common
 def webhook_list(state: str, username: str | None, limit: int) -> None:
     """List webhooks of the outbox, newest first."""
