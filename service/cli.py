@@ -387,15 +387,20 @@ def worker_command() -> None:
 
     Run any number, on any hosts, against PostgreSQL; the database must be migrated."""
     from service.delivery.carriers.registry import make_dispatcher
+    from service.delivery.webhooks import WebhookSender
 
-    dispatcher = make_dispatcher(_platform())
+    platform = _platform()
+    dispatcher = make_dispatcher(platform)
+    hooks = WebhookSender(platform)  # delivery reports to push URLs, beside the dispatcher
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     dispatcher.start()
+    hooks.start()
     click.echo(f"finsms worker {dispatcher.owner} running", err=True)
     stop.wait()
     dispatcher.stop()
+    hooks.stop()
 
 
 @cli.command("migrate")
@@ -662,8 +667,10 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
 def _add_groups() -> None:
     """Command groups of their own modules (they import this one's helpers: added last)."""
     from service.commands.mo import mo_group
+    from service.commands.webhooks import webhook_group
 
     cli.add_command(mo_group)
+    cli.add_command(webhook_group)
 
 
 _add_groups()

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from service.domain.webhooks import parse_networks
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"FINSMS_{name}", default)
@@ -46,6 +48,12 @@ _AT_LEAST: dict[str, float] = {
     "simulator_report_delay": 0,
     "poll_interval": 0.001,
     "link_reload_seconds": 0.01,
+    "webhook_concurrency": 1,
+    "webhook_per_endpoint": 1,
+    "webhook_connect_timeout": 0.1,
+    "webhook_read_timeout": 0.1,
+    "webhook_retry_hours": 0,
+    "webhook_lease_seconds": 1,
 }
 
 
@@ -137,6 +145,20 @@ class Settings:
     client_timeout: float = 10.0
     # Seconds `finsms serve` waits for its port while an earlier server still holds it.
     bind_wait: float = 60.0
+    # Delivery-report webhooks: networks a push URL may reach although private, loopback
+    # or otherwise not public ("127.0.0.0/8,10.0.0.0/8"; empty: public addresses only).
+    webhook_allow_networks: str = ""
+    # Webhooks in flight per worker process, and per endpoint (host:port) among them.
+    webhook_concurrency: int = 8
+    webhook_per_endpoint: int = 2
+    # Seconds to connect, and to wait for each read of the answer.
+    webhook_connect_timeout: float = 5.0
+    webhook_read_timeout: float = 10.0
+    # Hours a webhook is retried before it is marked failed.
+    webhook_retry_hours: float = 24.0
+    # Seconds a claimed webhook stays with its worker; then another worker may send it
+    # (the first one died). Longer than an attempt can take.
+    webhook_lease_seconds: int = 120
 
     def __post_init__(self) -> None:
         for name, least in _AT_LEAST.items():
@@ -151,6 +173,12 @@ class Settings:
             )
         if self.port > 65535:
             raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")
+        try:
+            parse_networks(self.webhook_allow_networks)
+        except ValueError as error:
+            raise SettingsError(
+                f"FINSMS_WEBHOOK_ALLOW_NETWORKS={self.webhook_allow_networks!r}: {error}"
+            ) from None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -240,6 +240,10 @@ def _start_dispatcher(worker: Any) -> None:
     dispatcher = make_dispatcher(platform)
     dispatcher.start()
     worker.wsgi.dispatcher = dispatcher
+    from service.delivery.webhooks import WebhookSender
+
+    worker.wsgi.webhooks = WebhookSender(platform)  # delivery reports to push URLs
+    worker.wsgi.webhooks.start()
 
 
 class PortBusy(RuntimeError):

@@ -23,6 +23,7 @@ from service.domain import packages as rules
 from service.domain.carrier import DeliveryReceipt, Submission, SubmitResult
 from service.domain.constants import ItemState
 from service.domain.pricing import HOLDING_POLICIES
+from service.services import webhooks
 from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
 
@@ -206,6 +207,9 @@ def settle(tx: Tx, package_ids: Iterable[int], now: datetime) -> int:
             package_id = reservation.package_id
             tx.ledger.credit(reservation.user_id, owed[package_id], now, "refund", package_id)
     tx.queue.refresh_packages(ids, now)
+    # After the refresh (a report carries its package's state); its item locks are on
+    # items this transaction made final, so the lock order above still holds.
+    webhooks.record_settled(tx, ids, now)
     return len(owed)
 
 

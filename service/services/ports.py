@@ -43,6 +43,7 @@ from service.domain.records import (
     User,
 )
 from service.domain.sending import Recipient
+from service.domain.webhooks import Claimed, NewReport, OutboxRow, PushPackage, SettledItem
 
 T = TypeVar("T")
 
@@ -163,6 +164,64 @@ class QueueRepo(Protocol):
 
     def forget_fingerprints(self, now: datetime, limit: int) -> int:
         """Delete up to `limit` duplicate-check entries whose window has passed."""
+
+
+class WebhookRepo(Protocol):
+    """The delivery-report webhook outbox and the users' signing secrets."""
+
+    def pushable(self, package_ids: Sequence[int]) -> dict[int, PushPackage]:
+        """The packages among these that carry a push URL, as their reports show them."""
+        ...
+
+    def settled_items(self, package_ids: Sequence[int]) -> list[SettledItem]:
+        """Mark the final, unreported items of these packages reported; them, by id."""
+        ...
+
+    def enqueue(self, reports: Sequence[NewReport], now: datetime) -> None:
+        """Write webhooks to the outbox, due now."""
+        ...
+
+    def any_due(self, now: datetime) -> bool:
+        """Whether any webhook is due."""
+        ...
+
+    def claim(self, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
+        """Take up to `limit` due webhooks, oldest due first, skipping rows others hold."""
+        ...
+
+    def claimed(self, outbox_ids: Sequence[int]) -> list[Claimed]:
+        """These outbox rows (as claim returned them), those that exist."""
+        ...
+
+    def finish(
+        self,
+        owner: str,
+        outbox_id: int,
+        *,
+        state: int,
+        tried: int,
+        next_at: datetime,
+        error: str | None,
+        sent_at: datetime | None,
+    ) -> bool:
+        """Record an attempt's outcome on a row `owner` still holds."""
+        ...
+
+    def defer_endpoint(self, endpoint: str, until: datetime) -> int:
+        """Postpone the unclaimed pending webhooks to an endpoint due before `until`."""
+        ...
+
+    def secrets(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """The signing secret of each of these users that has one."""
+        ...
+
+    def set_secret(self, user_id: int, secret: str, now: datetime, *, replace: bool) -> str:
+        """Give a user a secret (replacing an old one only if `replace`); its secret now."""
+        ...
+
+    def listing(self, states: Sequence[int], user_id: int | None, limit: int) -> list[OutboxRow]:
+        """The newest outbox rows in these states (of one user if given)."""
+        ...
 
 
 class UserRepo(Protocol):
@@ -455,6 +514,11 @@ class Tx(Protocol):
     @property
     def workers(self) -> WorkerRepo:
         """The dispatchers' heartbeats."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookRepo:
+        """The webhook outbox and signing secrets."""
         ...
 
 

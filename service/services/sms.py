@@ -16,6 +16,7 @@ from typing import NamedTuple
 from service.domain import encoding as enc
 from service.domain import packages as rules
 from service.domain import schedules
+from service.domain import webhooks as hooks
 from service.domain.constants import (
     DUPLICATE_WINDOW_MINUTES,
     Encoding,
@@ -32,7 +33,7 @@ from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
 from service.domain.records import NewItem, NewPackage, Package
 from service.domain.sending import Recipient, SendRequest
-from service.services import credit
+from service.services import credit, webhooks
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
@@ -71,6 +72,9 @@ def create_package(
 ) -> int:
     """Resolve, filter, price and write a package, reserving its credit; its id."""
     now = platform.clock.now()
+    if req.push_url is not None:
+        allowed = hooks.parse_networks(platform.settings.webhook_allow_networks)
+        hooks.check_push_url(req.push_url, allowed)
     start = _start(platform, req, now)
     recipients = filter_recipients(resolve_recipients(req))
     rules.check_split_span(start, len(recipients), req.periodic, now)
@@ -276,6 +280,7 @@ def cancel(platform: Platform, principal: Principal, ref: PackageRef) -> None:
         if not moved and not stopped:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Gönderilmemiş mesaj kalmadı.")
         tx.queue.refresh_packages(targets, now)
+        webhooks.record_settled(tx, targets, now)  # cancelled items are reported too
         if moved == package.recipients:
             # Nothing of it was ever sent: the same SMS may be sent again at once.
             tx.packages.forget_fingerprints(package.id)

@@ -164,6 +164,8 @@ items = Table(
     Column("delivery_date", DateTime, nullable=True),
     Column("expires_at", DateTime, nullable=True),
     Column("refunded", Boolean, nullable=False, server_default=text("false")),
+    # Its final state written to the webhook outbox (packages with a push URL only).
+    Column("pushed", Boolean, nullable=False, server_default=text("false")),
     Index("ix_items_package_state", "package_id", "state"),
     Index("ix_items_target", "target"),
 )
@@ -355,4 +357,41 @@ workers = Table(
     Column("started_at", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),
     Index("ix_workers_last_seen", "last_seen"),
+)
+
+# Delivery-report webhooks (service/delivery/webhooks.py): a signing secret per user, and
+# the outbox, written in the transaction that settles the items it reports.
+webhook_secrets = Table(
+    "webhook_secrets",
+    metadata,
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("package_id", BigId, nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("endpoint", String(300), nullable=False),  # host:port
+    Column("document", Text, nullable=False),  # the payload, dates in naive UTC
+    Column("state", SmallInteger, nullable=False),  # 0 pending, 1 delivered, -1 failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_at", DateTime, nullable=False),
+    Column("claim_owner", String(64), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime, nullable=True),
+    Index("ix_webhook_outbox_endpoint", "endpoint", "state"),
+    Index("ix_webhook_outbox_state_id", "state", "id"),
+)
+# The sender's queue: pending rows by due time.
+Index(
+    "ix_webhook_outbox_due",
+    webhook_outbox.c.next_at,
+    sqlite_where=webhook_outbox.c.state == 0,
+    postgresql_where=webhook_outbox.c.state == 0,
 )

@@ -17,6 +17,7 @@ from service.store.repositories.packages import SqlPackages
 from service.store.repositories.queue import SqlQueue
 from service.store.repositories.senders import SqlSenders
 from service.store.repositories.users import SqlUsers
+from service.store.repositories.webhooks import SqlWebhooks
 
 T = TypeVar("T")
 
@@ -66,6 +67,11 @@ class SqlTransaction:
     def workers(self) -> SqlWorkers:
         """The dispatchers' heartbeats."""
         return SqlWorkers(self.conn)
+
+    @cached_property
+    def webhooks(self) -> SqlWebhooks:
+        """The webhook outbox and signing secrets."""
+        return SqlWebhooks(self.conn)
 
 
 class SqlUnitOfWork:

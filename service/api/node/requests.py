@@ -42,7 +42,6 @@ from service.services.clock import LocalTime
 from service.services.senders import sender_state
 
 _XID_MAX = 64
-_URL_MAX = 2000
 
 
 def parse(params: Params, *, otp: bool) -> SendRequest:
@@ -159,12 +158,8 @@ def _periodic(settings: Params | None) -> rules.Periodic | None:
 
 
 def _push_url(settings: Params | None) -> str | None:
-    url = settings.str("url") if settings else None
-    if url is None:
-        return None
-    if not url.lower().startswith(("http://", "https://")) or len(url) > _URL_MAX:
-        raise invalid("pushSettings.url", "http(s) adresi olmalı")
-    return url
+    # Checked by the service (service.domain.webhooks.check_push_url).
+    return settings.str("url") if settings else None
 
 
 def _enum(kind: Any, value: int | None, name: str) -> Any:

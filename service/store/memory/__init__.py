@@ -24,6 +24,7 @@ from service.store.memory.links import MemoryLinks, MemoryWorkers
 from service.store.memory.mo import MemoryMo
 from service.store.memory.packages import MemoryPackages
 from service.store.memory.queue import MemoryQueue
+from service.store.memory.webhooks import MemoryWebhooks
 
 T = TypeVar("T")
 
@@ -93,6 +94,11 @@ class MemoryTransaction:
     def workers(self) -> MemoryWorkers:
         """The dispatchers' heartbeats."""
         return MemoryWorkers(self.db)
+
+    @cached_property
+    def webhooks(self) -> MemoryWebhooks:
+        """The webhook outbox and signing secrets."""
+        return MemoryWebhooks(self.db)
 
 
 class MemoryUnitOfWork:
