@@ -32,8 +32,13 @@ class SubmitResult:
 
     item_id: int
     accepted: bool
-    carrier_ref: str | None = None
+    carrier_ref: str | None = None  # the operator's message id (first part's if several)
     error: str | None = None
+    link: str = ""  # the link that answered (refs are unique per link only)
+    part_refs: tuple[str, ...] = ()  # every part's message id when the item went as >1 submit_sm
+    # Not accepted and certainly not sent (throttled, queue full): the item goes back to
+    # waiting, due a little later, never counted as failed.
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,10 @@ class DeliveryReceipt:
     """A delivery report: the carrier's reference and the final state it reports."""
 
     carrier_ref: str
-    state: ItemState  # DELIVERED or UNDELIVERED
-    at: datetime
+    state: ItemState  # DELIVERED (3), UNDELIVERED (4) or REJECTED (-1)
+    at: datetime  # the done date (naive UTC) -> the item's deliveryDate
     error: str | None = None
+    link: str = ""
 
 
 @dataclass(frozen=True)
