@@ -144,7 +144,7 @@ class _Session:
         opts = self.link.options
         client = smpplib.client.Client(
             opts.host, opts.port, timeout=opts.connect_timeout_seconds,
-            allow_unknown_opt_params=True,
+            allow_unknown_opt_params=True, logger_name=f"smpplib.{self.link.name}",
         )  # fmt: skip
         self.client = client
         client.connect()
@@ -371,6 +371,14 @@ class SmppCarrier:
                     SubmitResult(sub.item_id, False, error=f"SMPP_ENCODING: {e}", link=self.name)
                 )
                 continue
+            if len(parts) != sub.parts:  # the same function priced it: a bug somewhere
+                log.error(
+                    "smpp %s: item %s priced %s parts, sent as %s",
+                    self.name,
+                    sub.item_id,
+                    sub.parts,
+                    len(parts),
+                )
             slots = [_Slot(pdus.submit_fields(sub, part, self.options)) for part in parts]
             jobs.append(_Job(sub, slots))
         resend_until = time.monotonic() + 2 * self.options.submit_timeout_seconds
