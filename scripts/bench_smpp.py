@@ -24,10 +24,10 @@ import smpplib.smpp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.delivery.carriers.smpp import make_smpp_carrier  # noqa: E402
-from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission  # noqa: E402
-from service.services.clock import Clock  # noqa: E402
-from tests.smsc_fixture import Smsc, wait_for  # noqa: E402
+from service.delivery.carriers.smpp import make_smpp_carrier
+from service.domain.carrier import Submission
+from service.services.clock import Clock
+from tests.smsc_fixture import Smsc, wait_for
 
 
 class _NoEvents:
@@ -105,7 +105,8 @@ def main() -> None:
             ours_rates.append(ours(smsc, args.messages, args.binds, args.window))
             plain_rates.append(plain(smsc, args.messages, args.binds * args.window))
             smsc.call("POST", "/reset")
-            print(f"round {r + 1}: ours {ours_rates[-1]:.0f}/s, plain smpplib {plain_rates[-1]:.0f}/s")
+            rates = f"ours {ours_rates[-1]:.0f}/s, plain smpplib {plain_rates[-1]:.0f}/s"
+            print(f"round {r + 1}: {rates}")
     finally:
         smsc.stop()
     a, b = statistics.median(ours_rates), statistics.median(plain_rates)

@@ -292,3 +292,13 @@ def test_a_concatenated_mo_message_is_reassembled(smsc: Smsc, link: Factory) -> 
     wait_for(lambda: events.inbound_list, what="the whole MO")
     assert [m.text for m in events.inbound_list] == ["hello world"]
     wait_for(lambda: [d["status"] for d in smsc.deliveries()] == [0, 0], what="both answered")
+
+
+def test_an_idle_link_sends_enquire_link_and_stays_bound(smsc: Smsc, link: Factory) -> None:
+    carrier, _ = link(enquire_link_seconds=0.2)
+    wait_for(
+        lambda: sum(p["command"] == "enquire_link" for p in smsc.call("GET", "/pdus")) >= 3,
+        what="three enquire_link",
+    )
+    assert carrier.available()
+    assert len(smsc.call("GET", "/sessions")) == 1  # the same session all along

@@ -172,7 +172,10 @@ class _Session:
                 if asked:
                     log.warning("smpp %s: %s: no answer to enquire_link", self.link.name, self.role)
                     return
-                self.send(smpplib.smpp.make_pdu("enquire_link", client=self.client))
+                try:
+                    self.send(smpplib.smpp.make_pdu("enquire_link", client=self.client))
+                except Exception:  # the socket died while idle
+                    return
                 asked = True
                 continue
             except Exception as e:  # a closed or broken socket, or an unreadable PDU
@@ -180,8 +183,11 @@ class _Session:
                     log.warning("smpp %s: %s read failed: %r", self.link.name, self.role, e)
                 return
             asked = False
-            if not self._handle(pdu):
-                return
+            try:
+                if not self._handle(pdu):
+                    return
+            except Exception:  # a PDU we cannot make sense of must not stop the session
+                log.exception("smpp %s: %s: could not handle %s", self.link.name, self.role, pdu)
 
     def _handle(self, pdu: Any) -> bool:
         """Act on one PDU; False when the session is over (the SMSC unbound)."""
