@@ -21,6 +21,7 @@ if [ "${FINSMS_SKIP_INSTALL:-0}" != "1" ]; then
     scripts/install_soap_clients.sh
   fi
   scripts/install_deploy_tools.sh
+  scripts/install_test_smsc.sh
 fi
 
 if [ "${FINSMS_LINT:-0}" = "1" ]; then

@@ -314,3 +314,54 @@ def is_gsm7(text: str, encoding: Encoding | int) -> bool:
     if alpha is None:
         return set(text) <= _ALPHABETS[Encoding.DEFAULT].charset
     return set(text) - alpha.charset <= alpha.translit_keys
+
+
+# Septet codes of the tables above, for the links that put a part on the wire.
+_BASIC_CODES: dict[str, int] = {c: i for i, c in enumerate(_GSM7_BASIC) if c != _ESC}
+_SHIFT_CODES: dict[Encoding, dict[str, int]] = {
+    Encoding.DEFAULT: {c: code for code, c in _DEFAULT_EXTENSION.items()},
+    Encoding.TURKISH: {c: code for code, c in _TURKISH_SINGLE_SHIFT.items()},
+}
+
+
+def septets(part: str, encoding: Encoding | int) -> bytes:
+    """A part's GSM 7-bit codes, one per octet (unpacked), ESC before each shifted one.
+
+    `part` is one element of ``split`` for a 7-bit encoding; TURKISH uses the Turkish
+    single shift table for ESC codes (the UDH must say so). ValueError for a character
+    the alphabet cannot carry (the caller skipped ``split``).
+    """
+    shift = _SHIFT_CODES.get(_coerce(encoding))
+    if shift is None:
+        raise ValueError("septets: UNICODE is not a 7-bit encoding")
+    out = bytearray()
+    for c in part:
+        code = _BASIC_CODES.get(c)
+        if code is not None:
+            out.append(code)
+        elif c in shift:
+            out += bytes((0x1B, shift[c]))
+        else:
+            raise ValueError(f"septets: {c!r} is not in the 7-bit alphabet")
+    return bytes(out)
+
+
+def from_septets(data: bytes, encoding: Encoding | int) -> str:
+    """Text of unpacked GSM 7-bit codes (ESC codes via the encoding's shift table)."""
+    shift = _SHIFT_CODES.get(_coerce(encoding))
+    if shift is None:
+        raise ValueError("from_septets: UNICODE is not a 7-bit encoding")
+    table = {v: k for k, v in shift.items()}
+    out: list[str] = []
+    escaped = False
+    for code in data:
+        code &= 0x7F
+        if escaped:
+            # An unknown escape shows the basic character (TS 23.038 6.2.1.1).
+            out.append(table.get(code, _GSM7_BASIC[code]))
+            escaped = False
+        elif code == 0x1B:
+            escaped = True
+        else:
+            out.append(_GSM7_BASIC[code])
+    return "".join(out)
