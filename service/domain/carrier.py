@@ -48,9 +48,10 @@ class DeliveryReceipt:
     """A delivery report: the carrier's reference and the final state it reports."""
 
     carrier_ref: str
-    state: ItemState  # DELIVERED or UNDELIVERED
-    at: datetime
+    state: ItemState  # DELIVERED (3), UNDELIVERED (4) or REJECTED (-1)
+    at: datetime  # the done date (naive UTC) -> the item's deliveryDate
     error: str | None = None
+    link: str = ""
 
 
 @dataclass(frozen=True)
