@@ -29,6 +29,8 @@ from service.config import SettingsError
 from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, parse_routes
 from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
+from service.delivery.carriers.smpp import make_smpp_carrier
+from service.delivery.carriers.smpp_options import SmppOptions
 from service.delivery.dispatcher import Dispatcher, InboundHandler
 from service.delivery.inbound import StoredInbound
 from service.domain.carrier import split_links
@@ -88,21 +90,12 @@ def _simulator(name: str, options: Mapping[str, Any], platform: Platform) -> Car
 
 def check_smpp(options: Mapping[str, Any]) -> object:
     """An SMPP link's options, checked by the SMPP carrier's own parser."""
-    try:
-        from service.delivery.carriers import smpp  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # a build without the SMPP carrier
-        raise ValueError(
-            "this FinSMS has no SMPP carrier (service.delivery.carriers.smpp)"
-        ) from None
-    return smpp.SmppOptions.from_mapping(options)
+    return SmppOptions.from_mapping(options)
 
 
 def _smpp(name: str, options: Mapping[str, Any], platform: Platform) -> Carrier:
-    """An SMPP link (imported only when one is built: the module is optional here)."""
-    from service.delivery.carriers import smpp  # type: ignore[attr-defined,unused-ignore]
-
-    carrier: Carrier = smpp.make_smpp_carrier(name, options, platform.clock)
-    return carrier
+    """An SMPP link to an operator's SMSC."""
+    return make_smpp_carrier(name, options, platform.clock)
 
 
 KINDS: dict[str, LinkKind] = {

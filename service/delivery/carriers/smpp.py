@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import smpplib.client
@@ -27,23 +27,12 @@ import smpplib.exceptions
 import smpplib.smpp
 
 from service.delivery.carriers import smpp_pdus as pdus
+from service.delivery.carriers.base import LinkEvents
 from service.delivery.carriers.smpp_options import SmppOptions
 from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
 from service.services.clock import Clock
 
 log = logging.getLogger("finsms.smpp")
-
-
-class LinkEvents(Protocol):
-    """What the link needs of the dispatcher (the contract's LinkEvents)."""
-
-    def receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
-        """Record receipts durably; raise if not."""
-        ...
-
-    def inbound(self, messages: Sequence[InboundMessage]) -> None:
-        """Record MO messages durably; raise if not."""
-        ...
 
 
 # Outcomes of one part's submit_sm.
