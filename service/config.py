@@ -96,6 +96,8 @@ class Settings:
     # Simulator carrier: seconds until a delivery report, and outcome rules (see README).
     simulator_report_delay: float = 1.0
     simulator_rules: str = ""
+    # A file where the simulator appends each submission before answering (tests).
+    simulator_journal: str = ""
     # Most parts a single message may have.
     max_message_parts: int = 10
     # Argon2id cost; tests lower it.

@@ -13,6 +13,7 @@ from service.store.db import Store
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.packages import SqlPackages
 from service.store.repositories.queue import SqlQueue
+from service.store.repositories.receipts import SqlReceipts
 from service.store.repositories.senders import SqlSenders
 from service.store.repositories.users import SqlUsers
 
@@ -49,6 +50,11 @@ class SqlTransaction:
     def queue(self) -> SqlQueue:
         """The dispatcher's queue of items."""
         return SqlQueue(self.conn)
+
+    @cached_property
+    def receipts(self) -> SqlReceipts:
+        """The receipt inbox and parts of multipart items."""
+        return SqlReceipts(self.conn)
 
 
 class SqlUnitOfWork:

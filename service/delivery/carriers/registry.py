@@ -35,7 +35,13 @@ def _simulator(name: str, platform: Platform) -> Carrier:
         raise SettingsError(
             f"FINSMS_SIMULATOR_RULES={settings.simulator_rules!r}: {error}"
         ) from None
-    return SimulatorCarrier(platform.clock, rules, settings.simulator_report_delay, name=name)
+    return SimulatorCarrier(
+        platform.clock,
+        rules,
+        settings.simulator_report_delay,
+        name=name,
+        journal=settings.simulator_journal or None,
+    )
 
 
 KINDS: dict[str, CarrierFactory] = {"simulator": _simulator}

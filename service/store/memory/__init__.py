@@ -22,6 +22,7 @@ from service.store.memory.accounts import MemorySenders, MemoryUsers
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.packages import MemoryPackages
 from service.store.memory.queue import MemoryQueue
+from service.store.memory.receipts import MemoryReceipts
 
 T = TypeVar("T")
 
@@ -76,6 +77,11 @@ class MemoryTransaction:
     def queue(self) -> MemoryQueue:
         """The dispatcher's queue of items."""
         return MemoryQueue(self.db)
+
+    @cached_property
+    def receipts(self) -> MemoryReceipts:
+        """The receipt inbox and parts of multipart items."""
+        return MemoryReceipts(self.db)
 
 
 class MemoryUnitOfWork:
