@@ -17,8 +17,8 @@ from service.services import delivery
 from service.services.clock import FixedClock
 from service.store.repositories import queue
 from service.store.repositories.ledger import SqlLedger
-from tests.conftest import Database, SqlPlatform, add_customer, counted, make_platform
 from service.store.schema import receipt_inbox
+from tests.conftest import Database, SqlPlatform, add_customer, counted, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
