@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -294,8 +295,9 @@ def test_the_journal_has_a_line_per_submission_before_the_answer(tmp_path: Path)
     sim = SimulatorCarrier(FixedClock(T0), {"2": "rejected"}, name="sim-a", journal=str(journal))
     sim.submit([item(1, "905551234561"), item(2, "905551234562")])
     sim.submit([item(3, "905551234563")])
+    pid = os.getpid()
     assert journal.read_text().splitlines() == [
-        "1\tsim-a\tdelivered",
-        "2\tsim-a\trejected",
-        "3\tsim-a\tdelivered",
+        f"1\tsim-a\tdelivered\t{pid}",
+        f"2\tsim-a\trejected\t{pid}",
+        f"3\tsim-a\tdelivered\t{pid}",
     ]

@@ -11,7 +11,7 @@ by poll(). `inject` makes a subscriber write to us at once, as an operator's MO 
 
 What it was handed dies with its process, as an operator's SMSC does not: pending
 receipts are lost with a killed worker. FINSMS_SIMULATOR_JOURNAL names a file where each
-submission is appended (one line per item: item id, link, reference, outcome) before the
+submission is appended (one line per item: item id, link, outcome, process id) before the
 simulator answers, so a test can see from outside what the carrier was handed, and how
 often, across processes and crashes.
 """
@@ -152,8 +152,9 @@ class SimulatorCarrier:
         """Append the batch to the journal in one write, before anything is answered."""
         if not self.journal or not batch:
             return
+        pid = os.getpid()
         lines = "".join(
-            f"{item.item_id}\t{self.name}\t{outcome}\n"
+            f"{item.item_id}\t{self.name}\t{outcome}\t{pid}\n"
             for item, outcome in zip(batch, outcomes, strict=True)
         )
         fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
