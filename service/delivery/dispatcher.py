@@ -162,6 +162,7 @@ class Dispatcher:
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 delivery.forget_old_fingerprints(self.platform)
+                delivery.forget_settled_parts(self.platform)
                 # Refunds a policy holds back (facade: 48 hours) come due with no event
                 # that would settle their package: a minute late is soon enough.
                 delivery.refund_due_items(self.platform)

@@ -41,6 +41,7 @@ __all__ = [
     "claim",
     "expire",
     "forget_old_fingerprints",
+    "forget_settled_parts",
     "record_receipts",
     "record_submissions",
     "refund_due_items",
@@ -220,6 +221,16 @@ def expire(platform: Host, limit: int = 5000) -> int:
         expired = tx.queue.expire(now, limit)
         settle(tx, set(expired), now)
     return len(expired)
+
+
+def forget_settled_parts(platform: Host) -> int:
+    """Forget the recorded parts of multipart items that timed out before every part had
+    its receipt; how many parts."""
+    with platform.uow.read() as tx:  # a read first: see claim
+        if not tx.receipts.any_settled_parts():
+            return 0
+    with platform.uow.write() as tx:
+        return tx.receipts.forget_settled_parts()
 
 
 def forget_old_fingerprints(platform: Host) -> int:

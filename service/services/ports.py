@@ -215,6 +215,14 @@ class ReceiptRepo(Protocol):
         """Forget the parts of settled items."""
         ...
 
+    def any_settled_parts(self) -> bool:
+        """Whether parts of items settled without them (timed out) are left."""
+        ...
+
+    def forget_settled_parts(self) -> int:
+        """Forget the parts of items settled without them; how many."""
+        ...
+
 
 class UserRepo(Protocol):
     """Users, their hierarchy and credentials."""

@@ -99,6 +99,20 @@ def test_a_multipart_item_waits_for_its_last_part(platform: SqlPlatform, clock: 
         assert conn.execute(select(items.c.delivery_date)).scalar_one() == later
 
 
+def test_parts_of_an_item_that_timed_out_are_forgotten(
+    platform: SqlPlatform, clock: FixedClock
+) -> None:
+    create(platform, numbers=["905321111101"], content=LONG)
+    [sub] = delivery.claim(platform, "w", 1, 10)
+    answer = SubmitResult(sub.item_id, True, "m-1", link="smsc", part_refs=("m-1", "m-2"))
+    delivery.record_submissions(platform, "w", [answer])
+    assert delivery.forget_settled_parts(platform) == 0
+    clock.advance(minutes=1440 + 60)
+    assert delivery.expire(platform) == 1
+    assert delivery.forget_settled_parts(platform) == 2
+    assert count(platform, item_parts) == 0
+
+
 def test_a_rejected_receipt_rejects_the_item_and_refunds_it(
     platform: SqlPlatform, clock: FixedClock
 ) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome
+from service.domain.packages import FINAL_ITEM_STATES
 
 if TYPE_CHECKING:
     from service.store.memory import MemoryDatabase
@@ -70,6 +71,21 @@ class MemoryReceipts:
             if item_id in wanted:
                 found.setdefault(item_id, []).append(outcome)
         return found
+
+    def any_settled_parts(self) -> bool:
+        """Whether parts of settled items are left."""
+        return bool(self._settled())
+
+    def forget_settled_parts(self) -> int:
+        """Forget the parts of items settled without them; how many."""
+        settled = self._settled()
+        for key in settled:
+            del self.parts[key]
+        return len(settled)
+
+    def _settled(self) -> list[tuple[str, str]]:
+        final = {int(s) for s in FINAL_ITEM_STATES}
+        return [k for k, (i, _o) in self.parts.items() if self.db.items[i].state in final]
 
     def forget_parts(self, item_ids: Sequence[int]) -> None:
         """Forget the parts of settled items."""

@@ -14,12 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome
 from service.domain.constants import ItemState
-from service.store.schema import item_parts, receipt_inbox
+from service.domain.packages import FINAL_ITEM_STATES
+from service.store.schema import in_states, item_parts, items, receipt_inbox
 
 _IN_CHUNK = 1000  # values per IN (...): SQLite refuses more than 32766 parameters
 _INBOX = receipt_inbox.c
@@ -56,6 +57,12 @@ _PARTS_OF_ITEMS = select(_PARTS.item_id, _PARTS.state, _PARTS.done_at, _PARTS.er
     _PARTS.item_id.in_(bindparam("b_ids", expanding=True))
 )
 _FORGET_PARTS = delete(item_parts).where(_PARTS.item_id.in_(bindparam("b_ids", expanding=True)))
+# Parts of items settled without them: timed out, or a part's receipt that never came.
+_OF_SETTLED_ITEM = exists().where(
+    items.c.id == _PARTS.item_id, in_states(items.c.state, FINAL_ITEM_STATES)
+)
+_ANY_SETTLED_PART = select(_PARTS.item_id).where(_OF_SETTLED_ITEM).limit(1)
+_FORGET_SETTLED_PARTS = delete(item_parts).where(_OF_SETTLED_ITEM)
 _INSERT_PARTS = {
     "postgresql": postgresql.insert(item_parts).on_conflict_do_nothing(),
     "sqlite": sqlite.insert(item_parts).on_conflict_do_nothing(),
@@ -147,6 +154,14 @@ class SqlReceipts:
         """Forget the parts of items that are settled."""
         for chunk in _chunks(item_ids):
             self.conn.execute(_FORGET_PARTS, {"b_ids": chunk})
+
+    def any_settled_parts(self) -> bool:
+        """Whether parts of settled items are left (a read)."""
+        return self.conn.execute(_ANY_SETTLED_PART).first() is not None
+
+    def forget_settled_parts(self) -> int:
+        """Forget the parts of items settled without them (timed out); how many."""
+        return int(self.conn.execute(_FORGET_SETTLED_PARTS).rowcount)
 
     def _each(self, statement: Any, values: Sequence[Any]) -> Iterator[Any]:
         for chunk in _chunks(values):
