@@ -138,7 +138,9 @@ class SqlReceipts:
                         "b_at": r.at,
                         "b_err": r.error,
                     }
-                    for r in receipts
+                    # One lock order: two workers holding repeats of the same receipts never
+                    # wait for each other in a cycle.
+                    for r in sorted(receipts, key=lambda r: (r.link, r.carrier_ref))
                 ],
             )
 
