@@ -237,7 +237,8 @@ def _submit(carrier: Carrier, group: Sequence[Submission]) -> list[SubmitResult]
     anything: its items go back to waiting, to be tried again a little later."""
     if not carrier.available():
         return [
-            SubmitResult(s.item_id, False, "", "LINK_DOWN", carrier.name, retry=True) for s in group
+            SubmitResult(s.item_id, False, None, "LINK_DOWN", carrier.name, retry=True)
+            for s in group
         ]
     return [r if r.link else replace(r, link=carrier.name) for r in carrier.submit(group)]
 
