@@ -121,6 +121,8 @@ class Settings:
     # Tokens of the links that push MO messages over HTTP (/mo/push/<link>):
     # `LINK=TOKEN,...`, each token 16+ characters; empty: the endpoint refuses every call.
     mo_push_tokens: str = ""
+    # A file where the simulator appends each submission before answering (tests).
+    simulator_journal: str = ""
     # Most parts a single message may have.
     max_message_parts: int = 10
     # Argon2id cost; tests lower it.

@@ -2,9 +2,11 @@
 
 An adapter: the settlement service (service.services.delivery) decides what an item's
 state and refund become; the dispatcher moves messages between it and the carrier links,
-each claimed batch grouped by the route of its numbers' operators. Inbound (MO) messages
-polled from the links go to an inbound handler it is given, so SMPP and webhooks can plug
-in without touching settlement.
+each claimed batch grouped by the route of its numbers' operators. Each link is opened
+with a LinkEvents of its own: the receipts it hands over are committed to the durable
+receipt inbox before the call returns (a killed worker loses none), and the settle pass
+applies them from there; inbound (MO) messages go to the inbound handler the dispatcher
+is given, which must record them durably before returning too.
 
 Each lane runs in its own thread so an OTP never waits behind a bulk batch that is still
 being handed over. Any number of dispatchers (threads, processes, hosts) may share one
@@ -20,11 +22,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, held_results
-from service.domain.carrier import DeliveryReceipt, InboundMessage, SubmitResult
+from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
 from service.domain.packages import BULK_LANE, OTP_LANE
 from service.services import delivery, schedules, workers
 from service.services.platform import Platform
@@ -32,6 +35,8 @@ from service.services.platform import Platform
 log = logging.getLogger("finsms.dispatcher")
 HOUSEKEEPING_SECONDS = 60.0
 InboundHandler = Callable[[Sequence[InboundMessage]], None]
+# Receipt batches applied per settle pass at most (each RECEIPT_BATCH receipts).
+RECEIPT_ROUNDS = 10
 
 
 @runtime_checkable
@@ -39,6 +44,7 @@ class LinkSource(Protocol):
     """Links that may change while the dispatcher runs (the registry's LinkSet)."""
 
     router: Router
+    opener: Callable[[Carrier], None] | None  # called with every link built later
 
     def refresh(self, workers: int | None = None) -> bool:
         """Re-read the links, given how many workers share them; True if the router changed."""
@@ -87,6 +93,25 @@ def _retry(step: Callable[[], object], attempts: int = 5, pause: float = 0.05) -
             time.sleep(pause * 2**attempt)
 
 
+class DurableLinkEvents:
+    """A link's events: receipts committed to the receipt inbox, inbound messages handed
+    to the inbound handler, before either call returns. Callable from any thread."""
+
+    def __init__(self, platform: Platform, link: str, inbound: InboundHandler) -> None:
+        self.platform = platform
+        self.link = link
+        self.handler = inbound
+
+    def receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """Record receipts (as this link's) in the inbox, committed; raise if not."""
+        delivery.record_receipts(self.platform, self.link, receipts)
+
+    def inbound(self, messages: Sequence[InboundMessage]) -> None:
+        """Hand MO messages to the inbound handler."""
+        if messages:
+            self.handler(messages)
+
+
 class Dispatcher:
     """Drives items from waiting to a final state through carrier links."""
 
@@ -117,9 +142,26 @@ class Dispatcher:
         self._next_housekeeping = 0.0
         self._next_reload = time.monotonic() + platform.settings.link_reload_seconds
         self.live_workers = 1
+        self._open_lock = threading.Lock()
+        self._opened = False
+
+    def open(self) -> None:
+        """Open every link with its durable events (once; the first pass does it)."""
+        with self._open_lock:
+            if self._opened:
+                return
+            for carrier in self.router.carriers:
+                self._open_link(carrier)
+            if self.links is not None:  # links a reload builds are opened the same way
+                self.links.opener = self._open_link
+            self._opened = True
+
+    def _open_link(self, carrier: Carrier) -> None:
+        carrier.open(DurableLinkEvents(self.platform, carrier.name, self.inbound))
 
     def send_lane(self, lane: int) -> int:
         """Claim and hand over one batch of a lane; how many items went."""
+        self.open()
         claimed = delivery.claim(self.platform, self.owner, lane, self.batch)
         if not claimed:
             return 0
@@ -129,7 +171,7 @@ class Dispatcher:
         failed: Exception | None = None
         for carrier, group in groups:
             try:
-                results.extend(carrier.submit(group))
+                results.extend(_submit(carrier, group))
             except Exception as error:  # the other links' answers must still be recorded
                 log.exception("carrier link %s failed a submission", carrier.name)
                 failed = failed or error
@@ -144,17 +186,19 @@ class Dispatcher:
         return len(claimed)
 
     def settle(self) -> int:
-        """Apply the carriers' receipts, time out what never got one, take inbound
-        messages; once a minute, housekeeping."""
+        """Let the links hand over their receipts and inbound messages, apply the receipt
+        inbox, time out what never got one; once a minute, housekeeping."""
+        self.open()
         with self._maintenance_lock:
+            self._poll_links()
             done = self._apply_receipts() + delivery.expire(self.platform)
-            done += self._take_inbound()
             if self.links is not None and time.monotonic() >= self._next_reload:
                 self._next_reload = time.monotonic() + self.platform.settings.link_reload_seconds
                 self.reload_links()
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 delivery.forget_old_fingerprints(self.platform)
+                delivery.forget_settled_parts(self.platform)
                 # Refunds a policy holds back (facade: 48 hours) come due with no event
                 # that would settle their package: a minute late is soon enough.
                 delivery.refund_due_items(self.platform)
@@ -174,30 +218,27 @@ class Dispatcher:
             self.router = self.links.router
             log.info("carrier links reloaded: %s", ", ".join(self.router.links) or "none")
 
-    def _apply_receipts(self) -> int:
-        polled = [(carrier, carrier.poll_receipts()) for carrier in self.router.carriers]
-        receipts = [r for _, batch in polled for r in batch]
-        try:
-            applied = delivery.apply_reports(self.platform, receipts)
-        except Exception:
-            for carrier, batch in polled:  # not lost: the next pass applies them
-                if batch:
-                    carrier.requeue(batch)
-            raise
-        if applied.early:  # their submissions are not recorded yet: next pass
-            _requeue_to_their_links(polled, applied.early)
-        if applied.unknown:
-            log.warning("%d delivery reports for unknown references dropped", applied.unknown)
-        return applied.settled
-
-    def _take_inbound(self) -> int:
-        taken = 0
+    def _poll_links(self) -> None:
+        failed: Exception | None = None
         for carrier in self.router.carriers:
-            messages = carrier.poll_inbound()
-            if messages:
-                self.inbound(messages)
-                taken += len(messages)
-        return taken
+            try:
+                carrier.poll()
+            except Exception as error:  # the other links still hand theirs over
+                log.exception("carrier link %s failed to hand over its events", carrier.name)
+                failed = failed or error
+        if failed is not None:
+            raise failed
+
+    def _apply_receipts(self) -> int:
+        settled = 0
+        for _ in range(RECEIPT_ROUNDS):
+            applied = delivery.apply_receipts(self.platform)
+            settled += applied.settled
+            if applied.dropped:
+                log.warning("%d delivery reports for unknown references dropped", applied.dropped)
+            if applied.settled + applied.waiting + applied.dropped < delivery.RECEIPT_BATCH:
+                break
+        return settled
 
     def run_once(self) -> int:
         """One pass over both lanes, OTP first, then reports: how much work was done."""
@@ -250,15 +291,15 @@ class Dispatcher:
             )
 
 
-def _requeue_to_their_links(
-    polled: Sequence[tuple[Carrier, Sequence[DeliveryReceipt]]], back: Sequence[DeliveryReceipt]
-) -> None:
-    """Hand receipts back to the links they were polled from."""
-    wanted = {id(r) for r in back}  # the very objects polled: equal receipts may repeat
-    for carrier, batch in polled:
-        mine = [r for r in batch if id(r) in wanted]
-        if mine:
-            carrier.requeue(mine)
+def _submit(carrier: Carrier, group: Sequence[Submission]) -> list[SubmitResult]:
+    """The link's answers, each naming the link; a link that is down is not handed
+    anything: its items go back to waiting, to be tried again a little later."""
+    if not carrier.available():
+        return [
+            SubmitResult(s.item_id, False, None, "LINK_DOWN", carrier.name, retry=True)
+            for s in group
+        ]
+    return [r if r.link else replace(r, link=carrier.name) for r in carrier.submit(group)]
 
 
 def pause_after(sent: int, settled: int, batch: int, idle: float, batch_wait: float) -> float:

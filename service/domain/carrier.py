@@ -4,6 +4,7 @@ service and every carrier (service.delivery.carriers), so it lives with the doma
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,17 +31,16 @@ class Submission:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """What the carrier said about one submission: accepted with a reference, or rejected."""
+    """What the carrier said about one submission: accepted with a reference, rejected,
+    or (retry) refused for now and certainly not sent: it goes back to waiting."""
 
     item_id: int
     accepted: bool
-    carrier_ref: str | None = None  # the operator's message id (first part's if several)
+    carrier_ref: str | None = None  # the operator's message id (the first part's if several)
     error: str | None = None
-    link: str = ""  # the link that answered (refs are unique per link only)
-    part_refs: tuple[str, ...] = ()  # every part's message id when the item went as >1 submit_sm
-    # Not accepted and certainly not sent (throttled, queue full, no link up): the item goes
-    # back to waiting, due a little later, never counted as failed.
-    retry: bool = False
+    link: str = ""  # the link that answered: references are unique per link only
+    part_refs: tuple[str, ...] = ()  # every part's message id when sent as >1 submit_sm
+    retry: bool = False  # throttled, queue full: due again a little later, never failed
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,40 @@ class DeliveryReceipt:
     """A delivery report: the carrier's reference and the final state it reports."""
 
     carrier_ref: str
-    state: ItemState  # DELIVERED (3), UNDELIVERED (4) or REJECTED (-1)
-    at: datetime  # the done date (naive UTC) -> the item's deliveryDate
+    state: ItemState  # DELIVERED, UNDELIVERED or REJECTED
+    at: datetime  # the done date (naive UTC): the item's deliveryDate
     error: str | None = None
     link: str = ""
+
+
+@dataclass(frozen=True)
+class HeldReceipt:
+    """A receipt recorded in the durable inbox, waiting to be applied."""
+
+    id: int
+    receipt: DeliveryReceipt
+    received_at: datetime  # when the link handed it over: held at most REPORT_HOLD
+
+
+# The states a receipt may report, from best to worst: a multipart item takes its worst
+# part's.
+RECEIPT_STATES = (ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The final state a carrier reported for an item (or one part of it)."""
+
+    state: ItemState
+    at: datetime
+    error: str | None = None
+
+
+def combine_parts(parts: Sequence[Outcome]) -> Outcome:
+    """A multipart item's outcome from its parts': delivered only if every part was, else
+    the worst part's state and error; at the last part's done date."""
+    worst = max(parts, key=lambda p: RECEIPT_STATES.index(p.state))
+    return Outcome(worst.state, max(p.at for p in parts), worst.error)
 
 
 @dataclass(frozen=True)

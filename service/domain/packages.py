@@ -55,9 +55,17 @@ UNDELIVERED_ITEM_STATES = frozenset(
 # Legal item transitions: the dispatcher, the carrier's reports and cancel follow these.
 ITEM_TRANSITIONS: Mapping[ItemState, frozenset[ItemState]] = {
     ItemState.WAITING: frozenset({ItemState.SENDING, ItemState.CANCELLED}),
-    ItemState.SENDING: frozenset({ItemState.SENT, ItemState.REJECTED, ItemState.TIMED_OUT}),
-    ItemState.SENT: frozenset({ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.TIMED_OUT}),
+    # Back to waiting: the carrier asked to retry later (throttled), nothing was sent.
+    ItemState.SENDING: frozenset(
+        {ItemState.SENT, ItemState.REJECTED, ItemState.TIMED_OUT, ItemState.WAITING}
+    ),
+    # Rejected: the operator refused it after accepting the submission (a REJECTD receipt).
+    ItemState.SENT: frozenset(
+        {ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED, ItemState.TIMED_OUT}
+    ),
 }
+# How long an item the carrier asked to retry waits before it is due again.
+RETRY_DELAY = timedelta(seconds=5)
 # Package states a customer may still cancel from: nothing has been handed to a carrier.
 CANCELLABLE_PACKAGE_STATES = frozenset({PackageState.WAITING, PackageState.QUEUEING})
 # Package states from which /sms/recreate may copy a package: completed or wholly failed.
@@ -220,11 +228,11 @@ def expires_at(sent: datetime, validity: int) -> datetime:
     return sent + timedelta(minutes=validity + REPORT_GRACE_MINUTES)
 
 
-def stranded_before(now: datetime) -> datetime:
-    """Items left "sending" (claimed, perhaps handed over, never recorded: a crash) since
-    before this are timed out: never sent again, settled once even the longest validity
-    and its hour of grace have passed since the claim."""
-    return now - timedelta(minutes=NORMAL_VALIDITY[1] + REPORT_GRACE_MINUTES)
+def stranded_expiry(claimed: datetime, validity: int) -> datetime:
+    """When an item claimed at `claimed` and left "sending" (perhaps handed over, its answer
+    never recorded: its worker died) times out unless a receipt settles it: never sent
+    again, settled once its own validity and the hour of grace have passed."""
+    return expires_at(claimed, validity)
 
 
 def lane_of(sms_type: SmsType, otp: bool) -> int:

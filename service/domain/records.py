@@ -110,6 +110,7 @@ class Item:
     claim_owner: str | None = None
     lease_until: datetime | None = None
     carrier_ref: str | None = None
+    carrier_link: str | None = None
     expires_at: datetime | None = None
     refunded: bool = False
 

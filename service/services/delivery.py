@@ -14,14 +14,20 @@ repository's (service.store.repositories.queue), and unit tests run them in memo
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from service.config import Settings
 from service.domain import packages as rules
-from service.domain.carrier import DeliveryReceipt, Submission, SubmitResult
-from service.domain.constants import ItemState
+from service.domain.carrier import (
+    RECEIPT_STATES,
+    DeliveryReceipt,
+    Outcome,
+    Submission,
+    SubmitResult,
+    combine_parts,
+)
 from service.domain.pricing import HOLDING_POLICIES
 from service.services import webhooks
 from service.services.clock import Clock
@@ -32,17 +38,23 @@ __all__ = [
     "DeliveryReceipt",
     "Submission",
     "SubmitResult",
-    "apply_reports",
+    "apply_receipts",
     "claim",
     "expire",
     "forget_old_fingerprints",
+    "forget_settled_parts",
+    "record_receipts",
     "record_submissions",
     "refund_due_items",
     "settle",
 ]
 
-# How long a report for a reference not recorded yet is kept and tried again.
+# How long a report for a reference not recorded yet is kept and tried again, and how
+# long it waits between tries (it overtook its submit_sm_resp: usually milliseconds).
 REPORT_HOLD = timedelta(minutes=10)
+REPORT_RETRY = timedelta(seconds=2)
+# Receipts applied per transaction.
+RECEIPT_BATCH = 1000
 # Fingerprints deleted per transaction. A busy sender's minute of OTPs is ~60,000 rows at
 # random places of the key's index: deleted at once they held SQLite's write lock for ~1 s.
 FORGET_CHUNK = 1000
@@ -76,74 +88,150 @@ def claim(platform: Host, owner: str, lane: int, limit: int) -> list[Submission]
     with uow.write() as tx:
         claimed = tx.queue.claim(owner, lane, now, lease, limit)
         if claimed:
+            # If this worker dies before recording the carrier's answer, the item stays
+            # "sending" and times out at its own validity + grace, not the longest one.
+            tx.queue.set_expiry(
+                {c.item_id: rules.stranded_expiry(now, c.validity) for c in claimed}
+            )
             tx.queue.refresh_packages({c.package_id for c in claimed}, now)
     return claimed
 
 
 def record_submissions(platform: Host, owner: str, results: Sequence[SubmitResult]) -> int:
-    """Apply the carrier's answers to claimed items; rejected ones are settled (refunded
-    as their package's policy says)."""
+    """Apply the carrier's answers to claimed items: accepted ones are sent (with the refs
+    of their parts), rejected ones settled (refunded as their package's policy says), and
+    those to retry go back to waiting, due a little later, neither charged nor refunded."""
     now = platform.clock.now()
+    accepted = [r for r in results if r.accepted]
     with platform.uow.write() as tx:
-        validity = tx.queue.validities([r.item_id for r in results if r.accepted])
+        validity = tx.queue.validities([r.item_id for r in accepted])
         sent = [
-            (r.item_id, r.carrier_ref, rules.expires_at(now, validity.get(r.item_id, 0)))
-            for r in results
-            if r.accepted
+            (r.item_id, r.carrier_ref, r.link, rules.expires_at(now, validity.get(r.item_id, 0)))
+            for r in accepted
         ]
         tx.queue.mark_sent(owner, sent, now)
-        tx.queue.mark_rejected(
-            owner, [(r.item_id, r.error) for r in results if not r.accepted], now
+        tx.receipts.add_parts(
+            [
+                (r.link, ref, r.item_id)
+                for r in accepted
+                if len(r.part_refs) > 1
+                for ref in r.part_refs
+            ]
         )
+        tx.queue.mark_rejected(
+            owner, [(r.item_id, r.error) for r in results if not r.accepted and not r.retry], now
+        )
+        retries = [(r.item_id, r.error) for r in results if not r.accepted and r.retry]
+        tx.queue.mark_retry(owner, retries, now + rules.RETRY_DELAY)
         settle(tx, tx.queue.packages_of([r.item_id for r in results]), now)
     return len(results)
 
 
+def record_receipts(platform: Host, link: str, receipts: Sequence[DeliveryReceipt]) -> int:
+    """Durably record receipts a link handed over (committed when this returns); how many.
+    Receipts of other states than a final one (an intermediate ENROUTE) are not kept."""
+    final = [
+        replace(r, link=link) if r.link != link else r
+        for r in receipts
+        if r.state in RECEIPT_STATES
+    ]
+    if final:
+        with platform.uow.write() as tx:
+            tx.receipts.add(final, platform.clock.now())
+    return len(final)
+
+
 @dataclass(frozen=True)
 class Applied:
-    """What came of a batch of delivery reports."""
+    """What came of a pass over the receipt inbox."""
 
-    settled: int  # reports that found their item (or found it settled already)
-    early: list[DeliveryReceipt]  # their item not recorded as sent yet: to be applied again
-    unknown: int  # references never seen within REPORT_HOLD: dropped
+    settled: int  # receipts that found their item (or found it settled already)
+    waiting: int  # their item not recorded as sent yet: tried again a little later
+    dropped: int  # references never seen within REPORT_HOLD: dropped
 
 
-def apply_reports(platform: Host, reports: Sequence[DeliveryReceipt]) -> Applied:
-    """Settle sent items from delivery reports; a duplicate or late report changes nothing.
+def apply_receipts(platform: Host, limit: int = RECEIPT_BATCH) -> Applied:
+    """Apply a batch of recorded receipts to their items and settle them.
 
-    A report can overtake the carrier's own answer to the submission (a receipt before
-    submit_sm_resp, or a report polled between the two): its reference is not recorded
-    yet. Dropping it left a delivered item to time out and be refunded, so such reports
-    are handed back to be tried again, for REPORT_HOLD after the report's time.
+    A receipt can overtake the carrier's answer to its submission (a receipt before
+    submit_sm_resp): its reference is not recorded yet, so it stays in the inbox and is
+    tried again, for REPORT_HOLD after it was received; then it is dropped. A part of a
+    multipart item is recorded; the item is settled once every part has its receipt.
     """
-    final = [r for r in reports if r.state in (ItemState.DELIVERED, ItemState.UNDELIVERED)]
-    if not final:
-        return Applied(0, [], 0)
     now = platform.clock.now()
-    with platform.uow.write() as tx:
-        packages_of = tx.queue.packages_of_refs(sorted({r.carrier_ref for r in final}))
-        known = [r for r in final if r.carrier_ref in packages_of]
-        if known:
-            tx.queue.apply_receipts(known)
-            settle(tx, {packages_of[r.carrier_ref] for r in known}, now)
-    unmatched = [r for r in final if r.carrier_ref not in packages_of]
-    early = [r for r in unmatched if now - r.at < REPORT_HOLD]
-    return Applied(len(known), early, len(unmatched) - len(early))
+    uow = platform.uow
+    with uow.read() as tx:  # a read first: see claim
+        if not tx.receipts.any_due(now):
+            return Applied(0, 0, 0)
+    with uow.write() as tx:
+        held = tx.receipts.claim(now, limit)
+        matched, item_ids = _apply_held(tx, [h.receipt for h in held])
+        settle(tx, tx.queue.packages_of(item_ids), now)
+        unmatched = [h for h in held if _key(h.receipt) not in matched]
+        dropped = [h.id for h in unmatched if now - h.received_at >= REPORT_HOLD]
+        tx.receipts.delete([h.id for h in held if _key(h.receipt) in matched] + dropped)
+        waiting = [h.id for h in unmatched if now - h.received_at < REPORT_HOLD]
+        tx.receipts.postpone(waiting, now + REPORT_RETRY)
+    return Applied(len(held) - len(unmatched), len(waiting), len(dropped))
+
+
+def _key(receipt: DeliveryReceipt) -> tuple[str, str]:
+    return receipt.link, receipt.carrier_ref
+
+
+def _apply_held(
+    tx: Tx, receipts: Sequence[DeliveryReceipt]
+) -> tuple[set[tuple[str, str]], list[int]]:
+    """Apply receipts to their items, or to their parts; the (link, ref) keys that found
+    their item or part, and the ids of the items settled."""
+    keys = sorted({_key(r) for r in receipts})
+    part_of = tx.receipts.parts_of_refs(keys)
+    item_of = tx.queue.items_of_refs([k for k in keys if k not in part_of])
+    tx.receipts.record_parts([r for r in receipts if _key(r) in part_of])
+    complete = _complete_items(tx, sorted({part_of[k] for k in keys if k in part_of}))
+    outcomes = [
+        (item_of[_key(r)], Outcome(r.state, r.at, r.error)) for r in receipts if _key(r) in item_of
+    ]
+    tx.queue.apply_outcomes(outcomes + list(complete.items()))
+    tx.receipts.forget_parts(sorted(complete))
+    return set(part_of) | set(item_of), sorted({i for i, _ in outcomes} | set(complete))
+
+
+def _complete_items(tx: Tx, item_ids: Sequence[int]) -> dict[int, Outcome]:
+    """{item id: its outcome} of the multipart items whose every part has its receipt."""
+    if not item_ids:
+        return {}
+    complete: dict[int, Outcome] = {}
+    for item_id, parts in tx.receipts.parts_of_items(item_ids).items():
+        reported = [p for p in parts if p is not None]
+        if len(reported) == len(parts):
+            complete[item_id] = combine_parts(reported)
+    return complete
 
 
 def expire(platform: Host, limit: int = 5000) -> int:
-    """Time out items with no report past validity + 60 minutes (state 5), and items left
-    "sending" by a crash once even the longest validity has passed; settle them."""
+    """Time out items with no report past validity + 60 minutes (state 5): sent ones from
+    their sending, and ones left "sending" by a worker that died from their claim; settle
+    them."""
     now = platform.clock.now()
-    stranded = rules.stranded_before(now)
     uow = platform.uow
     with uow.read() as tx:  # a read first: see claim
-        if not tx.queue.any_expired(now, stranded):
+        if not tx.queue.any_expired(now):
             return 0
     with uow.write() as tx:
-        expired = tx.queue.expire(now, stranded, limit)
+        expired = tx.queue.expire(now, limit)
         settle(tx, set(expired), now)
     return len(expired)
+
+
+def forget_settled_parts(platform: Host) -> int:
+    """Forget the recorded parts of multipart items that timed out before every part had
+    its receipt; how many parts."""
+    with platform.uow.read() as tx:  # a read first: see claim
+        if not tx.receipts.any_settled_parts():
+            return 0
+    with platform.uow.write() as tx:
+        return tx.receipts.forget_settled_parts()
 
 
 def forget_old_fingerprints(platform: Host) -> int:

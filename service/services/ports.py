@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from service.domain.carrier import DeliveryReceipt, Submission
+from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
 from service.domain.links import Link
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
@@ -106,9 +106,9 @@ class QueueRepo(Protocol):
         ...
 
     def mark_sent(
-        self, owner: str, sent: Sequence[tuple[int, str | None, datetime]], now: datetime
+        self, owner: str, sent: Sequence[tuple[int, str | None, str, datetime]], now: datetime
     ) -> None:
-        """(item id, carrier reference, expiry): accepted; only items `owner` still
+        """(item id, carrier reference, link, expiry): accepted; only items `owner` still
         holds in "sending" move."""
         ...
 
@@ -122,21 +122,31 @@ class QueueRepo(Protocol):
         """The packages these items belong to."""
         ...
 
-    def packages_of_refs(self, refs: Sequence[str]) -> dict[str, int]:
-        """{carrier reference: package id} of the items recorded with these references."""
+    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
+        """{item id: when it times out if it stays "sending"} (stamped at the claim)."""
         ...
 
-    def apply_receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
-        """Move sent items to the state their receipts report; final items stay."""
+    def mark_retry(
+        self, owner: str, retries: Sequence[tuple[int, str | None]], due_at: datetime
+    ) -> None:
+        """(item id, error): not sent, to retry; "sending" items `owner` holds go back
+        to waiting, due at `due_at`."""
         ...
 
-    def any_expired(self, now: datetime, stranded_before: datetime) -> bool:
+    def items_of_refs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """{(link, carrier reference): item id} of the items recorded with these."""
+        ...
+
+    def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+        """(item id, outcome): sent items take the final state reported; final ones stay."""
+        ...
+
+    def any_expired(self, now: datetime) -> bool:
         """Whether any item is to be timed out."""
         ...
 
-    def expire(self, now: datetime, stranded_before: datetime, limit: int) -> list[int]:
-        """Time out sent items past their expiry and items "sending" since before
-        `stranded_before`; the package id of each one timed out."""
+    def expire(self, now: datetime, limit: int) -> list[int]:
+        """Time out items "sent" or "sending" past their expiry; the package id of each."""
         ...
 
     def claim_refunds(
@@ -221,6 +231,57 @@ class WebhookRepo(Protocol):
 
     def listing(self, states: Sequence[int], user_id: int | None, limit: int) -> list[OutboxRow]:
         """The newest outbox rows in these states (of one user if given)."""
+
+
+class ReceiptRepo(Protocol):
+    """The durable inbox of delivery receipts, and the parts of multipart items."""
+
+    def add(self, receipts: Sequence[DeliveryReceipt], now: datetime) -> None:
+        """Record receipts (each names its link) as received now."""
+        ...
+
+    def any_due(self, now: datetime) -> bool:
+        """Whether any receipt waits to be applied now."""
+        ...
+
+    def claim(self, now: datetime, limit: int) -> list[HeldReceipt]:
+        """Up to `limit` receipts due now, oldest first, locked (others skip them)."""
+        ...
+
+    def delete(self, ids: Sequence[int]) -> None:
+        """Forget receipts applied or dropped."""
+        ...
+
+    def postpone(self, ids: Sequence[int], until: datetime) -> None:
+        """Try these receipts again at `until`."""
+        ...
+
+    def add_parts(self, parts: Sequence[tuple[str, str, int]]) -> None:
+        """(link, part reference, item id) of items sent as several messages."""
+        ...
+
+    def parts_of_refs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """{(link, part reference): item id} of the known parts among these."""
+        ...
+
+    def record_parts(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """Each part takes the outcome of its first receipt."""
+        ...
+
+    def parts_of_items(self, item_ids: Sequence[int]) -> dict[int, list[Outcome | None]]:
+        """{item id: each part's outcome, None while a part has no receipt}."""
+        ...
+
+    def forget_parts(self, item_ids: Sequence[int]) -> None:
+        """Forget the parts of settled items."""
+        ...
+
+    def any_settled_parts(self) -> bool:
+        """Whether parts of items settled without them (timed out) are left."""
+        ...
+
+    def forget_settled_parts(self) -> int:
+        """Forget the parts of items settled without them; how many."""
         ...
 
 
@@ -519,6 +580,11 @@ class Tx(Protocol):
     @property
     def webhooks(self) -> WebhookRepo:
         """The webhook outbox and signing secrets."""
+        ...
+
+    @property
+    def receipts(self) -> ReceiptRepo:
+        """The receipt inbox and parts of multipart items."""
         ...
 
 

@@ -159,6 +159,8 @@ items = Table(
     Column("claim_owner", String(64), nullable=True),
     Column("lease_until", DateTime, nullable=True),
     Column("carrier_ref", String(64), nullable=True),
+    # The link that accepted it: carrier references are unique per link only.
+    Column("carrier_link", String(32), nullable=True),
     Column("sending_date", DateTime, nullable=True),
     Column("processing_date", DateTime, nullable=True),
     Column("delivery_date", DateTime, nullable=True),
@@ -394,4 +396,36 @@ Index(
     webhook_outbox.c.next_at,
     sqlite_where=webhook_outbox.c.state == 0,
     postgresql_where=webhook_outbox.c.state == 0,
+)
+
+# Delivery receipts as the carrier links hand them over, committed before the link
+# acknowledges them (an SMPP deliver_sm_resp): a worker killed later loses none. The
+# settlement pass applies them to their items and deletes them; one whose item is not
+# recorded yet (it overtook its submit_sm_resp) waits here until `attempt_after`.
+receipt_inbox = Table(
+    "receipt_inbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("link", String(32), nullable=False),
+    Column("carrier_ref", String(64), nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    Column("done_at", DateTime, nullable=False),
+    Column("error", String(64), nullable=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("attempt_after", DateTime, nullable=False),
+    Index("ix_receipt_inbox_attempt", "attempt_after", "id"),
+)
+
+# The parts of items sent as several submit_sm (concatenated SMS), written with the
+# carrier's answer: an item is settled once every part has its receipt.
+item_parts = Table(
+    "item_parts",
+    metadata,
+    Column("link", String(32), primary_key=True),
+    Column("carrier_ref", String(64), primary_key=True),
+    Column("item_id", BigId, nullable=False),
+    Column("state", SmallInteger, nullable=True),  # NULL: no receipt yet
+    Column("done_at", DateTime, nullable=True),
+    Column("error", String(64), nullable=True),
+    Index("ix_item_parts_item", "item_id"),
 )

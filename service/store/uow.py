@@ -15,6 +15,7 @@ from service.store.repositories.links import SqlLinks, SqlWorkers
 from service.store.repositories.mo import SqlMo
 from service.store.repositories.packages import SqlPackages
 from service.store.repositories.queue import SqlQueue
+from service.store.repositories.receipts import SqlReceipts
 from service.store.repositories.senders import SqlSenders
 from service.store.repositories.users import SqlUsers
 from service.store.repositories.webhooks import SqlWebhooks
@@ -72,6 +73,11 @@ class SqlTransaction:
     def webhooks(self) -> SqlWebhooks:
         """The webhook outbox and signing secrets."""
         return SqlWebhooks(self.conn)
+
+    @cached_property
+    def receipts(self) -> SqlReceipts:
+        """The receipt inbox and parts of multipart items."""
+        return SqlReceipts(self.conn)
 
 
 class SqlUnitOfWork:

@@ -17,11 +17,13 @@ from service.services import delivery
 from service.services.clock import FixedClock
 from service.store.repositories import queue
 from service.store.repositories.ledger import SqlLedger
+from service.store.schema import receipt_inbox
 from tests.conftest import Database, SqlPlatform, add_customer, counted, make_platform
 from tests.integration.helpers import (
     SMS,
     balance,
     call,
+    count,
     item_states,
     ledger_sum,
     package_row,
@@ -240,10 +242,12 @@ def test_report_for_unknown_reference_changes_nothing(setup: Setup, clock: Fixed
     platform, _, _ = setup
     pkg = create(platform, numbers=["905321111101"])
     report = DeliveryReceipt("no-such-ref", ItemState.DELIVERED, clock.now())
-    assert delivery.apply_reports(platform, [report]) == delivery.Applied(0, [report], 0)
+    delivery.record_receipts(platform, "simulator", [report])
+    assert delivery.apply_receipts(platform) == delivery.Applied(0, 1, 0)
     assert item_states(platform, pkg) == {"905321111101": ItemState.WAITING}
     clock.advance(minutes=10)  # never recorded within the hold: dropped
-    assert delivery.apply_reports(platform, [report]) == delivery.Applied(0, [], 1)
+    assert delivery.apply_receipts(platform) == delivery.Applied(0, 0, 1)
+    assert count(platform, receipt_inbox) == 0
 
 
 def test_a_report_that_overtakes_its_submission_settles_the_item_later(
@@ -258,8 +262,10 @@ def test_a_report_that_overtakes_its_submission_settles_the_item_later(
     results = carrier.submit(claimed)
     clock.advance(seconds=5)
     dispatcher.settle()  # the report comes in; its reference is not recorded yet
+    assert count(platform, receipt_inbox) == 1
     delivery.record_submissions(platform, "test-worker", results)
     assert item_states(platform, pkg) == {"905321111101": ItemState.SENT}
+    clock.advance(seconds=2)  # the inbox tries it again a little later
     dispatcher.settle()
     assert item_states(platform, pkg) == {"905321111101": ItemState.DELIVERED}
     assert balance(platform) == 99
@@ -346,7 +352,6 @@ def test_idle_dispatcher_takes_no_write_lock(setup: Setup, monkeypatch: pytest.M
 def test_expired_duplicate_fingerprints_are_forgotten(setup: Setup, clock: FixedClock) -> None:
     platform, _, _ = setup
     from service.store.schema import recent_sends
-    from tests.integration.helpers import count
 
     create(platform, numbers=["905321111101"])
     assert count(platform, recent_sends) == 1
@@ -365,11 +370,11 @@ def test_reports_survive_a_failed_settle_pass(
     pkg = create(platform, numbers=["905321111101"])
     dispatcher.run_once()
     clock.advance(seconds=5)
-    real = delivery.apply_reports
-    monkeypatch.setattr(delivery, "apply_reports", lambda *a: 1 / 0)
+    real = delivery.apply_receipts
+    monkeypatch.setattr(delivery, "apply_receipts", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         dispatcher.settle()
-    monkeypatch.setattr(delivery, "apply_reports", real)
+    monkeypatch.setattr(delivery, "apply_receipts", real)
     dispatcher.settle()
     assert item_states(platform, pkg) == {"905321111101": ItemState.DELIVERED}
     assert balance(platform) == 99
@@ -478,7 +483,6 @@ def test_expired_fingerprints_are_forgotten_a_chunk_per_transaction(
     from sqlalchemy import insert
 
     from service.store.schema import recent_sends
-    from tests.integration.helpers import count
 
     user_id = principal(platform).user_id
     expired, fresh = clock.now(), clock.now() + timedelta(minutes=30)

@@ -4,7 +4,6 @@ dispatcher between them and the settlement service (in memory)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -13,8 +12,9 @@ from service.delivery.carriers.registry import build_router, parse_links
 from service.delivery.carriers.router import Router, parse_routes
 from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
 from service.delivery.dispatcher import Dispatcher, LoggedInbound
-from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission
+from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
 from service.domain.constants import ItemState, Operator, PackageState
+from tests.carrier_events import events_of, opened, polled_inbound
 from tests.unit.memory_platform import T0, MemoryPlatform
 
 
@@ -114,13 +114,14 @@ def test_a_route_to_a_missing_link_is_refused() -> None:
 def test_an_optout_recipient_is_delivered_then_replies_iptal() -> None:
     assert parse_rules("01=optout") == {"01": "optout"}
     platform = MemoryPlatform()
-    sim = SimulatorCarrier(platform.clock, {"01": "optout"}, report_delay=5, name="sim-a")
+    sim = opened(SimulatorCarrier(platform.clock, {"01": "optout"}, report_delay=5, name="sim-a"))
     [result] = sim.submit([submission(1, 0)])
-    assert sim.poll_inbound() == []
+    assert polled_inbound(sim) == []
     platform.clock.advance(seconds=5)
-    [delivered] = sim.poll_receipts()
+    sim.poll()
+    [delivered] = events_of(sim).got_receipts
     assert (delivered.carrier_ref, delivered.state) == (result.carrier_ref, ItemState.DELIVERED)
-    [mo] = sim.poll_inbound()
+    [mo] = events_of(sim).got_inbound
     assert (mo.source, mo.destination, mo.text, mo.link) == (
         "905320000001",
         "ACME",
@@ -128,18 +129,19 @@ def test_an_optout_recipient_is_delivered_then_replies_iptal() -> None:
         "sim-a",
     )
     assert mo.received_at == delivered.at
-    assert sim.poll_inbound() == []
+    sim.poll()
+    assert events_of(sim).got_inbound == [mo]  # handed over once
 
 
 def test_an_injected_message_is_polled_once() -> None:
     platform = MemoryPlatform()
-    sim = SimulatorCarrier(platform.clock)
+    sim = opened(SimulatorCarrier(platform.clock))
     sent = sim.inject("905321234567", "4540", "BILGI")
     assert sent == InboundMessage(
         "905321234567", "4540", "BILGI", T0, "simulator", sent.carrier_ref
     )
-    assert sim.poll_inbound() == [sent]
-    assert sim.poll_inbound() == []
+    assert polled_inbound(sim) == [sent]
+    assert polled_inbound(sim) == []
 
 
 def test_the_default_inbound_handler_logs_and_counts(caplog: pytest.LogCaptureFixture) -> None:
@@ -188,32 +190,54 @@ def test_the_dispatcher_hands_inbound_messages_to_its_handler() -> None:
     assert sorted(m.text for m in got) == ["IPTAL", "MERHABA"]
 
 
-def test_an_early_receipt_goes_back_to_the_link_it_came_from() -> None:
+def test_an_early_receipt_waits_in_the_inbox_until_its_submission_is_recorded() -> None:
     from service.services import delivery
 
     platform = MemoryPlatform()
     sims = {n: SimulatorCarrier(platform.clock, report_delay=0, name=n) for n in ("a", "b")}
-    requeued: dict[str, int] = {"a": 0, "b": 0}
-
-    def counting(
-        name: str, real: Callable[[Sequence[DeliveryReceipt]], None]
-    ) -> Callable[[Sequence[DeliveryReceipt]], None]:
-        def requeue(receipts: Sequence[DeliveryReceipt]) -> None:
-            requeued[name] += len(receipts)
-            real(receipts)
-
-        return requeue
-
-    for name, sim in sims.items():
-        sim.requeue = counting(name, sim.requeue)  # type: ignore[method-assign,assignment]
     router = Router(sims, {Operator.TURKCELL: "a"}, "b")
     dispatcher = Dispatcher(platform.as_platform, router, owner="w")
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001"], operators=[0])
     claimed = delivery.claim(platform, "w", 1, 10)
     results = sims["a"].submit(claimed)
-    dispatcher.settle()  # its receipt comes before the answer is recorded
-    assert requeued == {"a": 1, "b": 0}
+    dispatcher.settle()  # its receipt comes before the answer is recorded: kept
+    [(held, _after)] = platform.db.extra["inbox"].values()
+    assert (held.receipt.link, held.receipt.carrier_ref) == ("a", results[0].carrier_ref)
     delivery.record_submissions(platform, "w", results)
+    platform.clock.advance(seconds=2)  # tried again a little later
     dispatcher.settle()
+    assert platform.states(pkg) == {"905320000001": ItemState.DELIVERED}
+    assert platform.db.extra["inbox"] == {}
+
+
+def test_a_receipt_matches_its_item_only_on_the_link_that_accepted_it() -> None:
+    from service.services import delivery
+
+    platform = MemoryPlatform()
+    user = platform.add_user(10)
+    pkg = platform.add_package(user, ["905320000001"])
+    [sub] = delivery.claim(platform, "w", 1, 10)
+    delivery.record_submissions(platform, "w", [SubmitResult(sub.item_id, True, "r-1", link="a")])
+    delivery.record_receipts(platform, "b", [DeliveryReceipt("r-1", ItemState.UNDELIVERED, T0)])
+    assert delivery.apply_receipts(platform) == delivery.Applied(0, 1, 0)
+    delivery.record_receipts(platform, "a", [DeliveryReceipt("r-1", ItemState.DELIVERED, T0)])
+    assert delivery.apply_receipts(platform) == delivery.Applied(1, 0, 0)
+    assert platform.states(pkg) == {"905320000001": ItemState.DELIVERED}
+
+
+def test_a_link_that_is_down_is_handed_nothing_and_its_items_wait() -> None:
+    platform = MemoryPlatform()
+    sim = SimulatorCarrier(platform.clock, report_delay=0)
+    sim.available = lambda: False  # type: ignore[method-assign]
+    user = platform.add_user(10)
+    pkg = platform.add_package(user, ["905320000001"])
+    dispatcher = Dispatcher(platform.as_platform, sim, owner="w")
+    dispatcher.send_lane(1)
+    assert sim.submitted == 0
+    assert platform.states(pkg) == {"905320000001": ItemState.WAITING}
+    assert platform.balance(user) == 9  # still reserved, not refunded
+    del sim.available
+    platform.clock.advance(seconds=5)
+    dispatcher.drain()
     assert platform.states(pkg) == {"905320000001": ItemState.DELIVERED}

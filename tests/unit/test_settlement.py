@@ -15,6 +15,7 @@ from tests.unit.memory_platform import T0, MemoryPlatform
 
 VALIDITY_AND_GRACE = timedelta(minutes=1440 + 60)
 FACADE = PackageSource.FACADE
+LINK = "sim"
 
 
 @pytest.fixture
@@ -32,9 +33,9 @@ def send(
     accepted reference "ref-<item id>"; the claimed submissions."""
     claimed = delivery.claim(platform, owner, lane, 100)
     results = [
-        SubmitResult(c.item_id, False, error="NO")
+        SubmitResult(c.item_id, False, error="NO", link=LINK)
         if (outcomes or {}).get(c.target[-2:]) == "rejected"
-        else SubmitResult(c.item_id, True, carrier_ref=f"ref-{c.item_id}")
+        else SubmitResult(c.item_id, True, carrier_ref=f"ref-{c.item_id}", link=LINK)
         for c in claimed
     ]
     delivery.record_submissions(platform, owner, results)
@@ -47,6 +48,12 @@ def receipt(
     return DeliveryReceipt(f"ref-{submission.item_id}", state, platform.clock.now())
 
 
+def report(platform: MemoryPlatform, receipts: list[DeliveryReceipt]) -> delivery.Applied:
+    """The link hands receipts over (to the inbox), then the settle pass applies them."""
+    delivery.record_receipts(platform, LINK, receipts)
+    return delivery.apply_receipts(platform)
+
+
 def test_every_final_state_refunds_all_but_delivered(platform: MemoryPlatform) -> None:
     user = platform.add_user(100)
     pkg = platform.add_package(
@@ -55,7 +62,7 @@ def test_every_final_state_refunds_all_but_delivered(platform: MemoryPlatform) -
     assert platform.balance(user) == 96
     by_target = {c.target: c for c in send(platform, outcomes={"03": "rejected"})}
     assert platform.balance(user) == 97  # the rejected one at once
-    delivery.apply_reports(
+    report(
         platform,
         [
             receipt(platform, by_target["905320000001"], ItemState.DELIVERED),
@@ -104,8 +111,8 @@ def test_a_duplicate_receipt_refunds_once(platform: MemoryPlatform) -> None:
     platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
     failed = receipt(platform, sub, ItemState.UNDELIVERED)
-    assert delivery.apply_reports(platform, [failed]).settled == 1
-    assert delivery.apply_reports(platform, [failed]).settled == 1  # found, already final
+    assert report(platform, [failed]).settled == 1
+    assert report(platform, [failed]).settled == 1  # found, already final
     assert platform.balance(user) == 10
 
 
@@ -116,7 +123,7 @@ def test_a_receipt_after_the_timeout_changes_nothing(platform: MemoryPlatform) -
     platform.clock.advance(minutes=1440 + 60)
     delivery.expire(platform)
     assert platform.balance(user) == 10
-    delivery.apply_reports(platform, [receipt(platform, sub, ItemState.DELIVERED)])
+    report(platform, [receipt(platform, sub, ItemState.DELIVERED)])
     assert platform.states(pkg) == {"905320000001": ItemState.TIMED_OUT}
     assert platform.balance(user) == 10
 
@@ -128,9 +135,10 @@ def test_a_receipt_before_its_submission_is_handed_back_then_dropped_after_the_h
     platform.add_package(user, ["905320000001"])
     [sub] = delivery.claim(platform, "w", 1, 10)
     early = receipt(platform, sub)
-    assert delivery.apply_reports(platform, [early]) == delivery.Applied(0, [early], 0)
+    assert report(platform, [early]) == delivery.Applied(0, 1, 0)
     platform.clock.advance(minutes=10)
-    assert delivery.apply_reports(platform, [early]) == delivery.Applied(0, [], 1)
+    assert delivery.apply_receipts(platform) == delivery.Applied(0, 0, 1)
+    assert platform.db.extra["inbox"] == {}
 
 
 def test_a_worker_without_the_claim_cannot_record_the_carriers_answer(
@@ -176,7 +184,7 @@ def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(
     user = platform.add_user(10)
     pkg = platform.add_package(user, ["905320000001", "905320000002"], source=FACADE)
     subs = send(platform, outcomes={"02": "rejected"})
-    delivery.apply_reports(platform, [receipt(platform, subs[0], ItemState.UNDELIVERED)])
+    report(platform, [receipt(platform, subs[0], ItemState.UNDELIVERED)])
     assert platform.balance(user) == 8
     assert platform.package_state(pkg) == PackageState.COMPLETED  # state moves on at once
     platform.clock.advance(hours=47, minutes=59)
@@ -216,7 +224,7 @@ def test_node_refunds_do_not_wait_for_the_sweep(platform: MemoryPlatform) -> Non
     user = platform.add_user(10)
     platform.add_package(user, ["905320000001"])
     [sub] = send(platform)
-    delivery.apply_reports(platform, [receipt(platform, sub, ItemState.UNDELIVERED)])
+    report(platform, [receipt(platform, sub, ItemState.UNDELIVERED)])
     assert platform.balance(user) == 10
     platform.clock.advance(hours=49)
     assert delivery.refund_due_items(platform) == 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -11,6 +13,7 @@ from service.delivery.carriers.simulator import OUTCOMES, SimulatorCarrier, pars
 from service.domain.carrier import DeliveryReceipt, Submission, SubmitResult
 from service.domain.constants import ItemState
 from service.services.clock import FixedClock
+from tests.carrier_events import events_of, opened, polled_receipts
 
 T0 = datetime(2025, 1, 1, 12, 0, 0)
 
@@ -32,7 +35,7 @@ def item(item_id: int, target: str) -> Submission:
 
 def carrier(rules: str = "", delay: float = 5.0) -> tuple[SimulatorCarrier, FixedClock]:
     clock = FixedClock(T0)
-    return SimulatorCarrier(clock, parse_rules(rules), report_delay=delay), clock
+    return opened(SimulatorCarrier(clock, parse_rules(rules), report_delay=delay)), clock
 
 
 # --- rules ----------------------------------------------------------------------------
@@ -118,7 +121,9 @@ def test_unmatched_number_without_star_is_delivered() -> None:
 def test_rejected_item_is_refused_without_carrier_ref() -> None:
     sim, _ = carrier("0001=rejected")
     [result] = sim.submit([item(10, "905551230001")])
-    assert result == SubmitResult(10, False, carrier_ref=None, error="SIM_REJECTED")
+    assert result == SubmitResult(
+        10, False, carrier_ref=None, error="SIM_REJECTED", link="simulator"
+    )
 
 
 def test_accepted_items_get_distinct_carrier_refs() -> None:
@@ -157,18 +162,22 @@ def test_silent_and_undelivered_items_are_accepted_at_submission() -> None:
 def test_no_report_before_the_delay() -> None:
     sim, clock = carrier("", delay=5)
     sim.submit([item(1, "905551234567")])
-    assert sim.poll_receipts() == []
+    assert polled_receipts(sim) == []
     clock.advance(seconds=4.9)
-    assert sim.poll_receipts() == []
+    assert polled_receipts(sim) == []
 
 
 def test_delivered_report_arrives_after_the_delay() -> None:
     sim, clock = carrier("", delay=5)
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=5)
-    assert sim.poll_receipts() == [
+    assert polled_receipts(sim) == [
         DeliveryReceipt(
-            cast(str, sub.carrier_ref), ItemState.DELIVERED, T0 + timedelta(seconds=5), None
+            cast(str, sub.carrier_ref),
+            ItemState.DELIVERED,
+            T0 + timedelta(seconds=5),
+            None,
+            "simulator",
         )
     ]
 
@@ -177,12 +186,13 @@ def test_undelivered_report_carries_an_error() -> None:
     sim, clock = carrier("7=undelivered", delay=2)
     [sub] = sim.submit([item(1, "905551234567")])
     clock.advance(seconds=3)
-    assert sim.poll_receipts() == [
+    assert polled_receipts(sim) == [
         DeliveryReceipt(
             cast(str, sub.carrier_ref),
             ItemState.UNDELIVERED,
             T0 + timedelta(seconds=2),
             "SIM_UNDELIVERED",
+            "simulator",
         )
     ]
 
@@ -191,9 +201,9 @@ def test_a_report_is_given_once() -> None:
     sim, clock = carrier("", delay=1)
     sim.submit([item(1, "905551234567")])
     clock.advance(seconds=1)
-    assert len(sim.poll_receipts()) == 1
+    assert len(polled_receipts(sim)) == 1
     clock.advance(seconds=100)
-    assert sim.poll_receipts() == []
+    assert polled_receipts(sim) == []
 
 
 def test_silent_never_reports() -> None:
@@ -201,14 +211,14 @@ def test_silent_never_reports() -> None:
     [sub] = sim.submit([item(1, "905551234567")])
     assert sub.accepted is True
     clock.advance(days=30)
-    assert sim.poll_receipts() == []
+    assert polled_receipts(sim) == []
 
 
 def test_rejected_never_reports() -> None:
     sim, clock = carrier("*=rejected", delay=1)
     sim.submit([item(1, "905551234567")])
     clock.advance(hours=1)
-    assert sim.poll_receipts() == []
+    assert polled_receipts(sim) == []
 
 
 def test_reports_come_in_time_order_and_only_when_due() -> None:
@@ -217,15 +227,15 @@ def test_reports_come_in_time_order_and_only_when_due() -> None:
     clock.advance(seconds=5)
     [second] = sim.submit([item(2, "905551234562")])
     clock.advance(seconds=5)  # t = 10: only the first is due
-    assert [r.carrier_ref for r in sim.poll_receipts()] == [first.carrier_ref]
+    assert [r.carrier_ref for r in polled_receipts(sim)] == [first.carrier_ref]
     clock.advance(seconds=5)  # t = 15: the second
-    assert [r.carrier_ref for r in sim.poll_receipts()] == [second.carrier_ref]
+    assert [r.carrier_ref for r in polled_receipts(sim)] == [second.carrier_ref]
 
 
 def test_zero_delay_reports_at_once() -> None:
     sim, _ = carrier("", delay=0)
     sim.submit([item(1, "905551234567"), item(2, "905551234568")])
-    reports = sim.poll_receipts()
+    reports = polled_receipts(sim)
     assert [r.state for r in reports] == [ItemState.DELIVERED, ItemState.DELIVERED]
     assert all(r.at == T0 for r in reports)
 
@@ -234,7 +244,7 @@ def test_mixed_batch_reports_only_delivered_and_undelivered() -> None:
     sim, clock = carrier("1=delivered,2=undelivered,3=rejected,4=silent", delay=1)
     results = sim.submit([item(i, f"90555123456{i}") for i in range(1, 5)])
     clock.advance(seconds=1)
-    reports = {r.carrier_ref: r.state for r in sim.poll_receipts()}
+    reports = {r.carrier_ref: r.state for r in polled_receipts(sim)}
     assert reports == {
         results[0].carrier_ref: ItemState.DELIVERED,
         results[1].carrier_ref: ItemState.UNDELIVERED,
@@ -246,3 +256,48 @@ def test_default_rules_and_delay() -> None:
     assert sim.rules == {}
     assert sim.report_delay == 1.0
     assert sim.name == "simulator"
+
+
+def test_receipts_the_events_refuse_are_handed_over_again_at_the_next_poll() -> None:
+    sim, clock = carrier("", delay=1)
+    [sub] = sim.submit([item(1, "905551234567")])
+    clock.advance(seconds=1)
+    events_of(sim).refuse = True
+    with pytest.raises(RuntimeError):
+        sim.poll()
+    events_of(sim).refuse = False
+    assert [r.carrier_ref for r in polled_receipts(sim)] == [sub.carrier_ref]
+
+
+def test_answers_and_receipts_name_the_link() -> None:
+    clock = FixedClock(T0)
+    sim = opened(SimulatorCarrier(clock, {}, report_delay=0, name="sim-a"))
+    [sub] = sim.submit([item(1, "905551234567")])
+    assert sub.link == "sim-a"
+    assert [r.link for r in polled_receipts(sim)] == ["sim-a"]
+
+
+def test_split_parts_give_every_part_a_reference_and_a_receipt_the_last_failing() -> None:
+    clock = FixedClock(T0)
+    sim = opened(SimulatorCarrier(clock, {"7": "undelivered"}, report_delay=0, split_parts=True))
+    long = Submission(1, 1, "905551234567", "x" * 300, 0, 2, 0, "BASLIK", 1440, None)
+    [sub] = sim.submit([long])
+    ref = cast(str, sub.carrier_ref)
+    assert ref.endswith(".1") and sub.part_refs == (ref, f"{ref[:-2]}.2")
+    assert {r.carrier_ref: r.state for r in polled_receipts(sim)} == {
+        sub.part_refs[0]: ItemState.DELIVERED,
+        sub.part_refs[1]: ItemState.UNDELIVERED,
+    }
+
+
+def test_the_journal_has_a_line_per_submission_before_the_answer(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    sim = SimulatorCarrier(FixedClock(T0), {"2": "rejected"}, name="sim-a", journal=str(journal))
+    sim.submit([item(1, "905551234561"), item(2, "905551234562")])
+    sim.submit([item(3, "905551234563")])
+    pid = os.getpid()
+    assert journal.read_text().splitlines() == [
+        f"1\tsim-a\tdelivered\t{pid}",
+        f"2\tsim-a\trejected\t{pid}",
+        f"3\tsim-a\tdelivered\t{pid}",
+    ]

@@ -46,13 +46,16 @@ def settle_all(platform: MemoryPlatform, *, expire: bool = True) -> None:
         platform,
         "w",
         [
-            SubmitResult(c.item_id, c.target[-2:] != rejected, carrier_ref=f"r{c.item_id}")
+            SubmitResult(
+                c.item_id, c.target[-2:] != rejected, carrier_ref=f"r{c.item_id}", link="sim"
+            )
             for c in claimed
         ],
     )
     now = platform.clock.now()
-    delivery.apply_reports(
+    delivery.record_receipts(
         platform,
+        "sim",
         [
             DeliveryReceipt(
                 f"r{c.item_id}",
@@ -63,6 +66,7 @@ def settle_all(platform: MemoryPlatform, *, expire: bool = True) -> None:
             if c.target[-2:] not in (rejected, "04")
         ],
     )
+    delivery.apply_receipts(platform)
     if expire:
         platform.clock.advance(minutes=1440 + 61)
         delivery.expire(platform)

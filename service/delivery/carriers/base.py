@@ -1,4 +1,5 @@
-"""What a carrier is: takes submissions, later gives delivery receipts and inbound messages."""
+"""What a carrier link is: takes submissions, and hands what the operator sends back
+(delivery receipts, inbound messages) to the LinkEvents it was opened with."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ class LinkEvents(Protocol):
     """Where a link hands what the operator sends back; callable from any thread."""
 
     def receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
-        """Return only once they are durably recorded (committed); raise if not."""
+        """Return only once they are durably recorded (committed); raise if not.
+
+        An SMPP link answers deliver_sm_resp only after this returned (on an exception it
+        answers a temporary error status, e.g. ESME_RX_T_APPN, so the SMSC redelivers)."""
         ...
 
     def inbound(self, messages: Sequence[InboundMessage]) -> None:
@@ -29,31 +33,26 @@ class LinkEvents(Protocol):
 class Carrier(Protocol):
     """A link to an operator (or the simulator): submit now, receipts and MOs later."""
 
-    name: str  # the link's name, as routes and inbound messages name it
+    name: str  # the link's name, as routes, receipts and inbound messages name it
 
     def open(self, events: LinkEvents) -> None:
         """Connect/bind; from now on hand receipts and MO messages to `events`."""
         ...
 
-    def available(self) -> bool:
-        """False while the link is down (not bound): the router fails over to another link
-        of the same operator."""
-        ...
-
     def submit(self, batch: Sequence[Submission]) -> list[SubmitResult]:
-        """Hand messages to the operator; one answer per message, in any order."""
+        """Hand messages over; one result per submission that got an answer. A submission
+        with no result (timeout, link died mid-way) stays "sending" and is never sent
+        again: its receipt settles it or it times out."""
         ...
 
-    def poll_receipts(self) -> list[DeliveryReceipt]:
-        """Delivery receipts that arrived since the last poll."""
+    def poll(self) -> None:
+        """Periodic hook, called by the dispatcher's settle pass (the simulator emits its
+        due receipts and MO messages to `events` here; an SMPP link may do nothing)."""
         ...
 
-    def requeue(self, receipts: Sequence[DeliveryReceipt]) -> None:
-        """Take back receipts that could not be applied; the next poll returns them."""
-        ...
-
-    def poll_inbound(self) -> list[InboundMessage]:
-        """Inbound (MO) messages that arrived since the last poll."""
+    def available(self) -> bool:
+        """False while the link is down (not bound): its items are not handed to it, the
+        router fails over to another link of the same operator."""
         ...
 
     def close(self) -> None:

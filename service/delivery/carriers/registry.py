@@ -85,7 +85,8 @@ def _simulator(name: str, options: Mapping[str, Any], platform: Platform) -> Car
                 f"FINSMS_SIMULATOR_RULES={settings.simulator_rules!r}: {error}"
             ) from None
     report_delay = settings.simulator_report_delay if delay is None else delay
-    return SimulatorCarrier(platform.clock, rules, report_delay, name=name)
+    journal = settings.simulator_journal or None
+    return SimulatorCarrier(platform.clock, rules, report_delay, name=name, journal=journal)
 
 
 def check_smpp(options: Mapping[str, Any]) -> object:

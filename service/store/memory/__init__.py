@@ -24,6 +24,7 @@ from service.store.memory.links import MemoryLinks, MemoryWorkers
 from service.store.memory.mo import MemoryMo
 from service.store.memory.packages import MemoryPackages
 from service.store.memory.queue import MemoryQueue
+from service.store.memory.receipts import MemoryReceipts
 from service.store.memory.webhooks import MemoryWebhooks
 
 T = TypeVar("T")
@@ -99,6 +100,11 @@ class MemoryTransaction:
     def webhooks(self) -> MemoryWebhooks:
         """The webhook outbox and signing secrets."""
         return MemoryWebhooks(self.db)
+
+    @cached_property
+    def receipts(self) -> MemoryReceipts:
+        """The receipt inbox and parts of multipart items."""
+        return MemoryReceipts(self.db)
 
 
 class MemoryUnitOfWork:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from service.domain import packages as rules
-from service.domain.carrier import DeliveryReceipt, Submission
+from service.domain.carrier import Outcome, Submission
 from service.domain.constants import ItemState, PackageState
 from service.domain.pricing import HELD_REFUND_SOURCES, REFUND_SWEEP_WINDOW
 from service.domain.records import Item, Reservation
@@ -72,16 +72,17 @@ class MemoryQueue:
         return {i.id: self.db.packages[i.package_id].validity for i in found if i is not None}
 
     def mark_sent(
-        self, owner: str, sent: Sequence[tuple[int, str | None, datetime]], now: datetime
+        self, owner: str, sent: Sequence[tuple[int, str | None, str, datetime]], now: datetime
     ) -> None:
         """Accepted items move to "sent", if `owner` still holds them "sending"."""
-        for item_id, ref, expires in sent:
+        for item_id, ref, link, expires in sent:
             item = self._fenced(item_id, owner)
             if item is not None:
                 self._put(
                     item,
                     state=int(ItemState.SENT),
                     carrier_ref=ref,
+                    carrier_link=link,
                     sending_date=now,
                     expires_at=expires,
                     lease_until=None,
@@ -106,35 +107,61 @@ class MemoryQueue:
         """The packages these items belong to."""
         return {self.db.items[i].package_id for i in item_ids if i in self.db.items}
 
-    def packages_of_refs(self, refs: Sequence[str]) -> dict[str, int]:
-        """{carrier reference: package id} of the items recorded with these references."""
-        wanted = set(refs)
-        return {
-            i.carrier_ref: i.package_id
-            for i in self.db.items.values()
-            if i.carrier_ref is not None and i.carrier_ref in wanted
-        }
+    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
+        """{item id: when it times out if it stays "sending"}."""
+        for item_id, at in expiries.items():
+            if item_id in self.db.items:
+                self._put(self.db.items[item_id], expires_at=at)
 
-    def apply_receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
-        """Sent items take the state their receipts report; final items stay."""
-        by_ref = {i.carrier_ref: i.id for i in self.db.items.values() if i.carrier_ref}
-        for receipt in receipts:
-            item_id = by_ref.get(receipt.carrier_ref)
-            if item_id is None:
+    def mark_retry(
+        self, owner: str, retries: Sequence[tuple[int, str | None]], due_at: datetime
+    ) -> None:
+        """Items `owner` holds "sending" go back to waiting, due at `due_at`."""
+        for item_id, error in retries:
+            item = self.db.items.get(item_id)
+            if item is None or item.claim_owner != owner:
                 continue
-            item = self.db.items[item_id]
-            if _movable_to(item, ItemState.DELIVERED, ItemState.UNDELIVERED):
+            if _movable_to(item, ItemState.WAITING):
                 self._put(
-                    item, state=int(receipt.state), delivery_date=receipt.at, error=receipt.error
+                    item,
+                    state=int(ItemState.WAITING),
+                    due_at=due_at,
+                    error=error,
+                    claim_owner=None,
+                    lease_until=None,
+                    processing_date=None,
+                    expires_at=None,
                 )
 
-    def any_expired(self, now: datetime, stranded_before: datetime) -> bool:
-        """Whether any item is to be timed out."""
-        return any(self._expired(i, now, stranded_before) for i in self.db.items.values())
+    def items_of_refs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """{(link, carrier reference): item id}; an item with no link matches any link."""
+        wanted = set(keys)
+        found: dict[tuple[str, str], int] = {}
+        for item in self.db.items.values():
+            if item.carrier_ref is None:
+                continue
+            for key in wanted:
+                if key[1] == item.carrier_ref and item.carrier_link in (key[0], None):
+                    found[key] = item.id
+        return found
 
-    def expire(self, now: datetime, stranded_before: datetime, limit: int) -> list[int]:
-        """Time out up to `limit` expired or stranded items; the package of each."""
-        found = [i for i in self.db.items.values() if self._expired(i, now, stranded_before)]
+    def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+        """Sent items take the final state reported; final ones stay."""
+        targets = (ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED)
+        for item_id, outcome in outcomes:
+            item = self.db.items.get(item_id)
+            if item is not None and _movable_to(item, *targets):
+                self._put(
+                    item, state=int(outcome.state), delivery_date=outcome.at, error=outcome.error
+                )
+
+    def any_expired(self, now: datetime) -> bool:
+        """Whether any item is to be timed out."""
+        return any(self._expired(i, now) for i in self.db.items.values())
+
+    def expire(self, now: datetime, limit: int) -> list[int]:
+        """Time out up to `limit` expired items; the package of each."""
+        found = [i for i in self.db.items.values() if self._expired(i, now)]
         for item in found[:limit]:
             self._put(item, state=int(ItemState.TIMED_OUT), lease_until=None)
         return [i.package_id for i in found[:limit]]
@@ -219,12 +246,9 @@ class MemoryQueue:
         return item if _movable_to(item, ItemState.SENT, ItemState.REJECTED) else None
 
     @staticmethod
-    def _expired(item: Item, now: datetime, stranded_before: datetime) -> bool:
-        if item.state == ItemState.SENT:
-            return item.expires_at is not None and item.expires_at <= now
-        if item.state == ItemState.SENDING:
-            return item.processing_date is not None and item.processing_date <= stranded_before
-        return False
+    def _expired(item: Item, now: datetime) -> bool:
+        in_flight = item.state in rules.IN_FLIGHT_ITEM_STATES
+        return in_flight and item.expires_at is not None and item.expires_at <= now
 
     @staticmethod
     def _refund_pending(item: Item) -> bool:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 
 from service.domain import packages as rules
-from service.domain.carrier import DeliveryReceipt, Submission
+from service.domain.carrier import Outcome, Submission
 from service.domain.constants import ItemState, PackageState
 from service.domain.pricing import REFUND_SWEEP_WINDOW
 from service.domain.records import Reservation
@@ -118,6 +118,7 @@ _MARK_SENT = (
     .values(
         state=int(ItemState.SENT),
         carrier_ref=bindparam("b_ref"),
+        carrier_link=bindparam("b_link"),
         sending_date=bindparam("b_now"),
         expires_at=bindparam("b_exp"),
         lease_until=None,
@@ -134,21 +135,44 @@ _MARK_REJECTED = (
     )
 )
 _PACKAGES_OF_ITEMS = select(items.c.package_id).where(items.c.id.in_(_ids())).distinct()
-_APPLY_RECEIPT = (
+# A receipt settles only an item still "sent"; a duplicate or late one finds it final.
+_APPLY_OUTCOME = (
     update(items)
     .where(
-        items.c.carrier_ref == bindparam("b_ref"),
-        movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED),
+        items.c.id == bindparam("b_id"),
+        movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED),
     )
     .values(state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
 )
-_ITEMS_OF_REFS = select(items.c.carrier_ref, items.c.package_id).where(
+_ITEMS_OF_REFS = select(items.c.carrier_link, items.c.carrier_ref, items.c.id).where(
     items.c.carrier_ref.in_(_ids())
 )
-_IS_EXPIRED = (
-    (items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= bindparam("b_now"))
-) | (
-    (items.c.state == int(ItemState.SENDING)) & (items.c.processing_date <= bindparam("b_stranded"))
+_SET_EXPIRY = update(items).where(items.c.id.in_(_ids())).values(expires_at=bindparam("b_exp"))
+_MARK_RETRY = (
+    update(items)
+    .where(
+        items.c.id == bindparam("b_id"),
+        items.c.claim_owner == bindparam("b_owner"),
+        movable_to(ItemState.WAITING),
+    )
+    .values(
+        state=int(ItemState.WAITING),
+        due_at=bindparam("b_due"),
+        error=bindparam("b_err"),
+        claim_owner=None,
+        lease_until=None,
+        processing_date=None,
+        expires_at=None,
+    )
+)
+# Sent items past their expiry, and items left "sending" by a worker that died, past
+# their own validity + the grace hour since the claim (stamped at the claim): one
+# condition on expires_at, which ix_items_expiring holds for exactly these states. The
+# states as literals, as in the index's condition: SQLite uses a partial index only
+# when it can see that the query implies the index's condition.
+_IS_EXPIRED = and_(
+    items.c.state.in_([literal_column(str(s)) for s in sorted(rules.IN_FLIGHT_ITEM_STATES)]),
+    items.c.expires_at <= bindparam("b_now"),
 )
 _EXPIRED = select(items.c.id).where(_IS_EXPIRED)
 _ANY_EXPIRED = _EXPIRED.limit(1)
@@ -310,16 +334,23 @@ class SqlQueue:
         return {r.id: r.validity for r in self._each(_VALIDITY, item_ids)}
 
     def mark_sent(
-        self, owner: str, sent: Sequence[tuple[int, str | None, datetime]], now: datetime
+        self, owner: str, sent: Sequence[tuple[int, str | None, str, datetime]], now: datetime
     ) -> None:
-        """(item id, carrier reference, expiry): accepted by the carrier; only items still
-        claimed by `owner` and "sending" move (the fence of a late worker)."""
+        """(item id, carrier reference, link, expiry): accepted by the carrier; only items
+        still claimed by `owner` and "sending" move (the fence of a late worker)."""
         if sent:
             self.conn.execute(
                 _MARK_SENT,
                 [
-                    {"b_id": i, "b_ref": ref, "b_owner": owner, "b_now": now, "b_exp": exp}
-                    for i, ref, exp in sent
+                    {
+                        "b_id": i,
+                        "b_ref": ref,
+                        "b_link": link,
+                        "b_owner": owner,
+                        "b_now": now,
+                        "b_exp": exp,
+                    }
+                    for i, ref, link, exp in sent
                 ],
             )
 
@@ -337,38 +368,16 @@ class SqlQueue:
         """The packages these items belong to."""
         return {r.package_id for r in self._each(_PACKAGES_OF_ITEMS, item_ids)}
 
-    def packages_of_refs(self, refs: Sequence[str]) -> dict[str, int]:
-        """{carrier reference: package id} of the items recorded with these references."""
-        return {r.carrier_ref: r.package_id for r in self._each(_ITEMS_OF_REFS, refs)}
-
-    def apply_receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
-        """Move sent items to the state their receipts report; items already final (a
-        duplicate or late receipt) stay as they are."""
-        if receipts:
-            self.conn.execute(
-                _APPLY_RECEIPT,
-                [
-                    {
-                        "b_ref": r.carrier_ref,
-                        "b_state": int(r.state),
-                        "b_at": r.at,
-                        "b_err": r.error,
-                    }
-                    for r in receipts
-                ],
-            )
-
     # --- timing out ------------------------------------------------------------------
 
-    def any_expired(self, now: datetime, stranded_before: datetime) -> bool:
+    def any_expired(self, now: datetime) -> bool:
         """Whether any item is to be timed out (a read, for idle dispatchers)."""
-        params = {"b_now": now, "b_stranded": stranded_before}
-        return self.conn.execute(_ANY_EXPIRED, params).first() is not None
+        return self.conn.execute(_ANY_EXPIRED, {"b_now": now}).first() is not None
 
-    def expire(self, now: datetime, stranded_before: datetime, limit: int) -> list[int]:
-        """Time out up to `limit` sent items past their expiry and items left "sending"
-        since before `stranded_before`; the package id of each one timed out."""
-        params = {"b_now": now, "b_stranded": stranded_before, "b_limit": limit}
+    def expire(self, now: datetime, limit: int) -> list[int]:
+        """Time out up to `limit` items "sent" or "sending" whose expiry has passed; the
+        package id of each one timed out."""
+        params = {"b_now": now, "b_limit": limit}
         return [r.package_id for r in self.conn.execute(_EXPIRE, params)]
 
     # --- refunds and package states ----------------------------------------------------
@@ -424,6 +433,56 @@ class SqlQueue:
         if changes:  # one statement for the batch: a pass of OTPs touches a package per item
             self.conn.execute(_SET_PACKAGE_STATE, changes)
 
+    # --- durable receipts, retries, stranded items (issue #10) ----------------------------
+
+    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
+        """{item id: when it times out}: claimed items that stay "sending" (their worker
+        died before recording the carrier's answer) time out then. One statement per
+        distinct time (a claim's items mostly share their package's validity)."""
+        by_time: dict[datetime, list[int]] = defaultdict(list)
+        for item_id, at in expiries.items():
+            by_time[at].append(item_id)
+        for at, ids in sorted(by_time.items()):
+            ids.sort()
+            for offset in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[offset : offset + _IN_CHUNK]
+                self.conn.execute(_SET_EXPIRY, {"b_exp": at, "b_ids": chunk})
+
+    def mark_retry(
+        self, owner: str, retries: Sequence[tuple[int, str | None]], due_at: datetime
+    ) -> None:
+        """(item id, error): the carrier asked to retry (nothing sent); "sending" items
+        `owner` holds go back to waiting, due at `due_at`. Nothing is charged or refunded."""
+        if retries:
+            self.conn.execute(
+                _MARK_RETRY,
+                [{"b_id": i, "b_owner": owner, "b_due": due_at, "b_err": e} for i, e in retries],
+            )
+
+    def items_of_refs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """{(link, carrier reference): item id} of the items recorded with these references
+        on these links (an item recorded before links were, with no link, matches any)."""
+        wanted = set(keys)
+        found: dict[tuple[str, str], int] = {}
+        refs = sorted({ref for _link, ref in wanted})
+        for link, ref, item_id in self._each(_ITEMS_OF_REFS, refs):
+            for key in ((link, ref),) if link is not None else _any_link(wanted, ref):
+                if key in wanted:
+                    found[key] = item_id
+        return found
+
+    def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+        """(item id, outcome): "sent" items take the final state their receipts report;
+        items already final (a duplicate or late receipt) stay as they are."""
+        if outcomes:
+            self.conn.execute(
+                _APPLY_OUTCOME,
+                [
+                    {"b_id": i, "b_state": int(o.state), "b_at": o.at, "b_err": o.error}
+                    for i, o in sorted(outcomes, key=lambda pair: pair[0])  # one lock order
+                ],
+            )
+
     # --- duplicate fingerprints ----------------------------------------------------------
 
     def any_old_fingerprint(self, now: datetime) -> bool:
@@ -443,3 +502,8 @@ class SqlQueue:
         for offset in range(0, len(values), _IN_CHUNK):
             chunk = list(values[offset : offset + _IN_CHUNK])
             yield from self.conn.execute(statement, {**(params or {}), "b_ids": chunk})
+
+
+def _any_link(wanted: Iterable[tuple[str, str]], ref: str) -> list[tuple[str, str]]:
+    """The wanted keys with this reference on any link (an item with no link recorded)."""
+    return [key for key in wanted if key[1] == ref]
