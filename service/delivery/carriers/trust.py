@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from service.delivery.carriers.base import Carrier, SimSwapCheck
+from service.delivery.carriers.base import Carrier, LinkEvents, SimSwapCheck
 from service.domain import trust
 from service.domain.carrier import Submission, SubmitResult
 
@@ -55,9 +54,23 @@ class TrustGuard:
             log.warning("SIM-change check failed on link %s", self.name, exc_info=True)
             return None
 
-    def __getattr__(self, attr: str) -> Any:
-        # Everything but submit is the link's own (open, poll, close...).
-        return getattr(self.link, attr)
+    # Everything but submit is the link's own.
+
+    def open(self, events: LinkEvents) -> None:
+        """The link's."""
+        self.link.open(events)
+
+    def poll(self) -> None:
+        """The link's."""
+        self.link.poll()
+
+    def available(self) -> bool:
+        """The link's."""
+        return self.link.available()
+
+    def close(self) -> None:
+        """The link's."""
+        self.link.close()
 
 
 def guarded(link: Carrier, batch: Sequence[Submission], send_unchecked: bool) -> Carrier:
