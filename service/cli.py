@@ -654,5 +654,9 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
+from service.commands import allowlist as _allowlist  # noqa: E402 (it imports this module)
+
+_allowlist.register(user_group)
+
 if __name__ == "__main__":
     sys.exit(main())
