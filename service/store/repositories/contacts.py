@@ -53,10 +53,14 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
 
 
 def _inserted(conn: Connection, statement: Any) -> Any:
-    """The result of an insert, or None when a unique constraint refused it."""
+    """The RETURNING value of a write (True without one), or None when a unique
+    constraint refused it (only the write is undone: it ran in a savepoint)."""
     try:
         with conn.begin_nested():
-            return conn.execute(statement)
+            result = conn.execute(statement)
+            # Read before the savepoint is released: SQLite refuses to release it while
+            # a RETURNING cursor is open.
+            return result.scalar_one() if result.returns_rows else True
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
@@ -127,7 +131,7 @@ class SqlContacts:
             "updated_at": now,
         }
         result = _inserted(self.conn, insert(contacts).values(values).returning(contacts.c.id))
-        return None if result is None else int(result.scalar_one())
+        return None if result is None else int(result)
 
     def by_number(self, user_id: int, gsm: str) -> Contact | None:
         """A user's contact by number, archived or not."""
@@ -359,7 +363,7 @@ class SqlGroups:
         }
         statement = insert(contact_groups).values(values).returning(contact_groups.c.id)
         result = _inserted(self.conn, statement)
-        return None if result is None else int(result.scalar_one())
+        return None if result is None else int(result)
 
     def find(self, scope: Scope, uuid: str) -> Group | None:
         """A group in scope by uuid."""
