@@ -78,14 +78,11 @@ def _add_missing(
     exit_type: int | None,
     now: datetime,
 ) -> None:
-    known = tx.contacts.ids_by_number(user_id, numbers)
+    # Archived contacts count as known: their status moved with set_status.
+    known = tx.contacts.ids_by_number(user_id, numbers, archived=True)
     for gsm in numbers:
-        if gsm in known:
-            continue
-        archived = tx.contacts.by_number(user_id, gsm)
-        if archived is not None:  # in the archive: its status moved with set_status
-            continue
-        tx.contacts.add(uuid7(), user_id, _bare(gsm), int(status), exit_type, now)
+        if gsm not in known:
+            tx.contacts.add(uuid7(), user_id, _bare(gsm), int(status), exit_type, now)
 
 
 def _bare(gsm: str) -> ContactFields:

@@ -314,8 +314,11 @@ class ContactRepo(Protocol):
         ones too)."""
         ...
 
-    def ids_by_number(self, user_id: int, gsms: Sequence[str]) -> dict[str, int]:
-        """{number: id} of the user's live contacts among `gsms`."""
+    def ids_by_number(
+        self, user_id: int, gsms: Sequence[str], *, archived: bool = False
+    ) -> dict[str, int]:
+        """{number: id} of the user's live contacts among `gsms` (with `archived`,
+        archived ones too)."""
         ...
 
     def update(self, contact_id: int, fields: ContactFields, status: int,

@@ -95,13 +95,15 @@ class MemoryContacts:
             and in_scope(self.db, c.user_id, scope)
         }
 
-    def ids_by_number(self, user_id: int, gsms: Sequence[str]) -> dict[str, int]:
-        """{number: id} of the user's live contacts among `gsms`."""
+    def ids_by_number(
+        self, user_id: int, gsms: Sequence[str], *, archived: bool = False
+    ) -> dict[str, int]:
+        """{number: id} of the user's live (with `archived`, all) contacts among `gsms`."""
         wanted = set(gsms)
         return {
             c.gsm: c.id
             for c in self.rows.values()
-            if c.user_id == user_id and c.gsm in wanted and not c.archived
+            if c.user_id == user_id and c.gsm in wanted and (archived or not c.archived)
         }
 
     def update(

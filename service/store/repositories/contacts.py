@@ -159,13 +159,17 @@ class SqlContacts:
             found.update({r.uuid: r.id for r in self.conn.execute(query)})
         return found
 
-    def ids_by_number(self, user_id: int, gsms: Sequence[str]) -> dict[str, int]:
-        """{number: id} of the user's live contacts among `gsms`."""
+    def ids_by_number(
+        self, user_id: int, gsms: Sequence[str], *, archived: bool = False
+    ) -> dict[str, int]:
+        """{number: id} of the user's live (with `archived`, all) contacts among `gsms`."""
         found: dict[str, int] = {}
         for chunk in _chunks(list(gsms)):
             query = select(contacts.c.gsm, contacts.c.id).where(
-                contacts.c.user_id == user_id, contacts.c.gsm.in_(chunk), _LIVE
+                contacts.c.user_id == user_id, contacts.c.gsm.in_(chunk)
             )
+            if not archived:
+                query = query.where(_LIVE)
             found.update({r.gsm: r.id for r in self.conn.execute(query)})
         return found
 
