@@ -4,6 +4,7 @@ numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -319,3 +320,28 @@ def test_commercial_package_of_only_blacklisted_numbers_is_empty(platform: Platf
     contacts.set_blacklist(platform, who, True, [], [A])
     refused("ERR_EMPTY_SMS_PACKAGE", sms.create_package, platform, who, request(A, commercial=True))
     assert credit.balance(platform, who) == 100
+
+
+def test_iys_waits_for_sync_on_creation_and_on_updates_that_ask_for_it(platform: Platform) -> None:
+    from service.domain.contacts import Iys, IysRecipientType, IysSource, IysState
+
+    who = customer(platform)
+    iys = Iys(IysRecipientType.INDIVIDUAL, IysSource.HS_WEB, send=False)
+    made = contacts.create_contact(platform, who, ContactInput(A, iys=iys))
+    assert (made.iys_state, made.iys_source) == (IysState.WAITING, IysSource.HS_WEB)
+    with platform.uow.write() as tx:  # as the later İYS sync will: accepted
+        tx.contacts.set_status(who.user_id, [A], 1, None, NOW)
+        row = tx.contacts.by_number(who.user_id, A)
+        assert row is not None
+        fields = contacts._fields(ContactInput(None), row)
+        tx.contacts.update(row.id, dataclasses.replace(fields, iys_state=2), 1, None, NOW)
+    contacts.update_contact(platform, who, made.uuid, ContactInput(None, iys=iys))
+    assert listed_iys(platform, who) == 2  # send: false changes the data, not the state
+    again = Iys(IysRecipientType.MERCHANT, IysSource.HS_WEB, send=True)
+    contacts.update_contact(platform, who, made.uuid, ContactInput(None, iys=again))
+    assert listed_iys(platform, who) == IysState.WAITING
+
+
+def listed_iys(platform: Platform, who: Principal) -> int | None:
+    (row,) = contacts.list_contacts(platform, who, ContactFilter(), None, PAGE).rows
+    return row.iys_state
