@@ -654,9 +654,7 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-from service.commands import allowlist as _allowlist  # noqa: E402 (it imports this module)
-
-_allowlist.register(user_group)
+import service.commands.allowlist  # noqa: E402, F401 (adds its commands to `user`)
 
 if __name__ == "__main__":
     sys.exit(main())

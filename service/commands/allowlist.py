@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from service.cli import _common, _output, _platform
+from service.cli import _common, _output, _platform, user_group
 from service.services import allowlist
 
 
@@ -46,7 +46,7 @@ def allowed_ips(username: str) -> None:
     _output({"username": username, "allowed": allowlist.allowed_ips(_platform(), username)}, _text)
 
 
-def register(group: click.Group) -> None:
-    """Add the allow-list commands to the `user` group."""
-    for command in (allow_ip, deny_ip, allowed_ips):
-        group.add_command(command)
+# Registered here, when this module is imported (cli.py imports it at its end): the
+# same whichever of the two modules is imported first.
+for _command in (allow_ip, deny_ip, allowed_ips):
+    user_group.add_command(_command)
