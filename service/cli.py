@@ -622,11 +622,6 @@ def sender_list(username: str) -> None:
     _output([sender_record(s, username) for s in found], _senders_text)
 
 
-from service.commands.links import link_group  # noqa: E402  (it uses the helpers above)
-
-cli.add_command(link_group)
-
-
 # --- the CLI's views of the services' records ---------------------------------------
 
 
@@ -666,9 +661,12 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
 
 def _add_groups() -> None:
     """Command groups of their own modules (they import this one's helpers: added last)."""
+    import service.commands.allowlist  # noqa: F401 (adds its commands to `user`)
+    from service.commands.links import link_group
     from service.commands.mo import mo_group
     from service.commands.webhooks import webhook_group
 
+    cli.add_command(link_group)
     cli.add_command(mo_group)
     cli.add_command(webhook_group)
 

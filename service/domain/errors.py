@@ -93,6 +93,9 @@ class Err(Enum):
     ERR_REQUEST_TOO_LARGE = ErrorSpec("SMS71", 413, "İstek gövdesi çok büyük.")
     ERR_METHOD_NOT_ALLOWED = ErrorSpec("SMS72", 405, "Bu adres bu HTTP yöntemini desteklemiyor.")
 
+    # Contacts (#11): codes from SMS80 up, apart from the other issues' additions.
+    ERR_CONTACT_NOT_FOUND = ErrorSpec("SMS80", 404, "Rehber kişisi bulunamadı.")
+
     # fmt: on
 
     @property

@@ -20,6 +20,8 @@ class Principal:
     user_type: UserType
     unlimited: bool
     duplicate_check: bool
+    # The user's IP allow-list (addresses and CIDRs, canonical); empty: any address.
+    allowed_ips: tuple[str, ...] = ()
 
     @property
     def is_reseller(self) -> bool:

@@ -16,6 +16,7 @@ from limits import RateLimitItemPerSecond
 from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from service.domain.allowlist import address_allowed
 from service.domain.errors import DomainError, Err
 from service.domain.principal import Principal
 from service.domain.text import is_storable
@@ -180,7 +181,20 @@ class Authenticator:
     def authenticate(
         self, username: str | None, password: str | None, remote_addr: str | None = None
     ) -> Principal:
-        """The principal for these credentials; one identical error for every wrong guess."""
+        """The principal for these credentials, if its IP allow-list admits the address;
+        one identical error for every wrong guess."""
+        principal = self._identify(username, password, remote_addr)
+        # After the password: the allow-list tells nothing to someone who does not know it,
+        # and a right password from the wrong address is no failed guess.
+        if not address_allowed(remote_addr, principal.allowed_ips):
+            raise DomainError(
+                Err.ERR_USER_NOT_AUTHORIZED, "İstek izin verilen bir IP adresinden gelmiyor."
+            )
+        return principal
+
+    def _identify(
+        self, username: str | None, password: str | None, remote_addr: str | None
+    ) -> Principal:
         username, password = username or "", password or ""
         # Text no user can have (NUL, a lone surrogate) is a wrong guess like any other, on
         # every adapter and database: it must reach neither the user lookup (PostgreSQL

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
+from service.domain.contacts import Contact, ContactFields, ContactFilter, Group, GroupFilter
 from service.domain.links import Link
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.principal import Scope
@@ -531,6 +532,156 @@ class WorkerRepo(Protocol):
 
     def forget_before(self, before: datetime) -> int:
         """Delete the rows of workers not seen since then; how many."""
+
+
+class ContactRepo(Protocol):
+    """Contacts of users' books (archived ones included where a method says so)."""
+
+    def add(self, uuid: str, user_id: int, fields: ContactFields, status: int,
+            exit_type: int | None, now: datetime) -> int | None:  # fmt: skip
+        """Insert a contact; its id, or None when the user has that number already."""
+        ...
+
+    def by_number(self, user_id: int, gsm: str) -> Contact | None:
+        """A user's contact by number, archived or not."""
+        ...
+
+    def find(self, scope: Scope, uuid: str) -> Contact | None:
+        """A live contact in scope by uuid."""
+        ...
+
+    def ids(self, scope: Scope, uuids: Sequence[str], *, archived: bool) -> dict[str, int]:
+        """{uuid: id} of the contacts in scope among `uuids` (with `archived`, archived
+        ones too)."""
+        ...
+
+    def ids_by_number(
+        self, user_id: int, gsms: Sequence[str], *, archived: bool = False
+    ) -> dict[str, int]:
+        """{number: id} of the user's live contacts among `gsms` (with `archived`,
+        archived ones too)."""
+        ...
+
+    def update(self, contact_id: int, fields: ContactFields, status: int,
+               exit_type: int | None, now: datetime) -> bool:  # fmt: skip
+        """Write a contact's fields, restoring it from the archive; False when the new
+        number belongs to another contact of the user."""
+        ...
+
+    def set_status(self, user_id: int, gsms: Sequence[str], status: int,
+                   exit_type: int | None, now: datetime) -> None:  # fmt: skip
+        """Set the status and exit type of the user's contacts with these numbers."""
+        ...
+
+    def set_groups(self, contact_id: int, group_ids: Sequence[int]) -> None:
+        """Replace a contact's group links."""
+        ...
+
+    def link(self, group_id: int, contact_ids: Sequence[int]) -> None:
+        """Link contacts to a group (links that exist stay)."""
+        ...
+
+    def in_group(self, group_id: int, contact_ids: Sequence[int]) -> list[int]:
+        """The contacts among `contact_ids` linked to the group."""
+        ...
+
+    def ungrouped(self, contact_ids: Sequence[int]) -> list[int]:
+        """The live contacts among `contact_ids` linked to no group."""
+        ...
+
+    def archive(self, contact_ids: Sequence[int], now: datetime) -> None:
+        """Move contacts to the archive; their group links go."""
+        ...
+
+    def purge(self, contact_ids: Sequence[int]) -> None:
+        """Delete contacts for good, with their group links."""
+        ...
+
+    def listing(self, scope: Scope, filters: ContactFilter, page: PageRequest) -> Page[Contact]:
+        """One page of the live contacts in scope, oldest first, with their groups."""
+        ...
+
+
+class GroupRepo(Protocol):
+    """Contact groups."""
+
+    def add(
+        self, uuid: str, user_id: int, title: str, parent_id: int | None, now: datetime
+    ) -> int | None:
+        """Insert a group; its id, or None when the user has that title already."""
+        ...
+
+    def find(self, scope: Scope, uuid: str) -> Group | None:
+        """A group in scope by uuid."""
+        ...
+
+    def update(self, group_id: int, title: str, parent_id: int | None) -> bool:
+        """Rename or move a group; False when the user has that title already."""
+        ...
+
+    def has_contacts(self, group_id: int) -> bool:
+        """Whether any contact is linked to the group."""
+        ...
+
+    def subtree(self, group_ids: Sequence[int]) -> list[int]:
+        """The groups and all their sub-groups, descendants first."""
+        ...
+
+    def members(self, group_ids: Sequence[int]) -> list[int]:
+        """The contacts linked to any of these groups."""
+        ...
+
+    def delete(self, group_ids: Sequence[int]) -> None:
+        """Delete groups (descendants given first) with their links."""
+        ...
+
+    def listing(self, scope: Scope, filters: GroupFilter, page: PageRequest) -> Page[Group]:
+        """One page of the groups in scope, by title."""
+        ...
+
+
+class BlacklistRepo(Protocol):
+    """Blacklisted numbers per user, contacts or not."""
+
+    def blocked(self, user_id: int, gsms: Sequence[str]) -> set[str]:
+        """The numbers among `gsms` on the user's blacklist: one set-based query."""
+        ...
+
+    def add(self, user_id: int, gsms: Sequence[str], exit_type: int | None, now: datetime) -> None:
+        """Put numbers on the blacklist (those already there take the new exit type)."""
+        ...
+
+    def remove(self, user_id: int, gsms: Sequence[str]) -> None:
+        """Take numbers off the blacklist."""
+        ...
+
+
+class AllowlistRepo(Protocol):
+    """Users' IP allow-lists."""
+
+    def networks(self, user_id: int) -> list[str]:
+        """A user's allowed addresses and networks, sorted."""
+        ...
+
+    def add(self, user_id: int, network: str, now: datetime) -> bool:
+        """Allow a network; False when it was allowed already."""
+        ...
+
+    def remove(self, user_id: int, network: str) -> bool:
+        """Stop allowing a network; False when it was not allowed."""
+        ...
+
+
+class LockRepo(Protocol):
+    """Leases of operations a user may run one at a time."""
+
+    def acquire(self, user_id: int, name: str, token: str, now: datetime,
+                until: datetime) -> bool:  # fmt: skip
+        """Take the lease unless someone holds it beyond `now`."""
+        ...
+
+    def release(self, user_id: int, name: str, token: str) -> None:
+        """Give the lease back if `token` still holds it."""
         ...
 
 
@@ -585,6 +736,31 @@ class Tx(Protocol):
     @property
     def receipts(self) -> ReceiptRepo:
         """The receipt inbox and parts of multipart items."""
+        ...
+
+    @property
+    def contacts(self) -> ContactRepo:
+        """Contacts."""
+        ...
+
+    @property
+    def groups(self) -> GroupRepo:
+        """Contact groups."""
+        ...
+
+    @property
+    def blacklist(self) -> BlacklistRepo:
+        """Blacklisted numbers."""
+        ...
+
+    @property
+    def allowlist(self) -> AllowlistRepo:
+        """IP allow-lists."""
+        ...
+
+    @property
+    def locks(self) -> LockRepo:
+        """One-at-a-time leases."""
         ...
 
 

@@ -2,12 +2,15 @@
 
 Creation runs as explicit steps, each a function a later feature extends:
 resolve the recipients (numbers today; contact groups and placeholders next) → filter
-them (repeats today; blacklist and İYS consent next) → price them under the package
-source's policy → write the package, its items and the debit in one transaction.
+them (repeats; İYS consent next) → price them under the package source's policy →
+write the package, its items and the debit in one transaction, which first drops the
+numbers on the user's blacklist from a commercial package (the blacklist is read in
+that same transaction, so a number blacklisted before the package commits never gets it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -113,9 +116,39 @@ def resolve_recipients(req: SendRequest) -> list[Recipient]:
     return list(req.recipients)
 
 
-def filter_recipients(recipients: Sequence[Recipient]) -> list[Recipient]:
-    """Step 2: who of them gets it: the same recipient twice is sent once."""
-    return list(dict.fromkeys(recipients))
+def filter_recipients(
+    recipients: Sequence[Recipient], blocked: frozenset[str] | set[str] = frozenset()
+) -> list[Recipient]:
+    """Step 2: who of them gets it: the same recipient twice is sent once, and no
+    number in `blocked` (the user's blacklist, for a commercial package)."""
+    unique = dict.fromkeys(recipients)
+    return [r for r in unique if r.target not in blocked] if blocked else list(unique)
+
+
+def drop_blacklisted(tx: Tx, principal: Principal, draft: Draft) -> Draft:
+    """Step 2, in the writing transaction: a commercial package loses the numbers on the
+    user's blacklist (one set-based query). They are neither written nor charged, and
+    count as invalid numbers in the package's statistics; a package left with no number
+    is ERR_EMPTY_SMS_PACKAGE. Other packages (OTPs, informational) are sent as asked:
+    the blacklist is an opt-out from commercial messages (İYS, MO "RET")."""
+    package = draft.package
+    if not package.commercial:
+        return draft
+    blocked = tx.blacklist.blocked(principal.user_id, [i.target for i in draft.items])
+    if not blocked:
+        return draft
+    kept = [i for i in draft.items if i.target not in blocked]
+    if not kept:
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, "Tüm numaralar kara listede.")
+    price = sum(i.credit for i in kept)
+    package = dataclasses.replace(
+        package,
+        recipients=len(kept),
+        invalid_count=package.invalid_count + len(draft.items) - len(kept),
+        parts=sum(i.parts for i in kept),
+        credit=charged(price, principal.unlimited),
+    )
+    return Draft(package, kept, draft.fingerprint)
 
 
 def price_recipients(
@@ -129,6 +162,7 @@ def write_package(
     platform: Platform, tx: Tx, principal: Principal, draft: Draft, now: datetime
 ) -> int:
     """Step 4: the package, its duplicate-check slot, its items and its debit; its id."""
+    draft = drop_blacklisted(tx, principal, draft)
     package = draft.package
     require_approved(platform, tx, principal.user_id, package.sender)
     taken = Err.ERR_SMS_PKG_CUSTOM_ID_DUPLICATION

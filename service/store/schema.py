@@ -429,3 +429,95 @@ item_parts = Table(
     Column("error", String(64), nullable=True),
     Index("ix_item_parts_item", "item_id"),
 )
+
+# --- Contacts (#11) ---------------------------------------------------------------------
+# A book of up to millions of contacts per user. Lists filter by status, İYS state and
+# exit type and page by id, each through an index that starts with the user and leaves
+# archived (deleted) contacts out; custom fields are one JSON text per contact (an import
+# writes one row per contact, and no list filters by them).
+LIVE = text("deleted_at IS NULL")
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("gsm", String(15), nullable=False),
+    Column("first_name", String(100), nullable=True),
+    Column("last_name", String(100), nullable=True),
+    Column("details", Text, nullable=True),  # JSON object of custom fields
+    # 1 white, 2 black (mirrors the blacklist table for the list filter), 3 invalid.
+    Column("status", SmallInteger, nullable=False),
+    Column("exit_type", SmallInteger, nullable=True),  # 1 MO, 2 WEB
+    Column("iys_state", SmallInteger, nullable=True),
+    Column("iys_type", SmallInteger, nullable=True),
+    Column("iys_source", SmallInteger, nullable=True),
+    Column("query_call", Boolean, nullable=True),
+    Column("query_email", Boolean, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime, nullable=True),  # set: in the archive
+    # One contact per number and user, archived ones included (creating it again restores).
+    UniqueConstraint("user_id", "gsm", name="uq_contacts_user_gsm"),
+)
+Index("ix_contacts_user_live", contacts.c.user_id, contacts.c.id,
+      sqlite_where=LIVE, postgresql_where=LIVE)  # fmt: skip
+Index("ix_contacts_user_status", contacts.c.user_id, contacts.c.status, contacts.c.id,
+      sqlite_where=LIVE, postgresql_where=LIVE)  # fmt: skip
+Index("ix_contacts_user_iys", contacts.c.user_id, contacts.c.iys_state, contacts.c.id,
+      sqlite_where=LIVE, postgresql_where=LIVE)  # fmt: skip
+# Few contacts ever exit: a partial index holds only those.
+HAS_EXIT = text("exit_type IS NOT NULL AND deleted_at IS NULL")
+Index("ix_contacts_user_exit", contacts.c.user_id, contacts.c.exit_type, contacts.c.id,
+      sqlite_where=HAS_EXIT, postgresql_where=HAS_EXIT)  # fmt: skip
+
+contact_groups = Table(
+    "contact_groups",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("parent_id", BigId, ForeignKey("contact_groups.id"), nullable=True, index=True),
+    Column("title", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "title", name="uq_contact_groups_user_title"),
+)
+
+# Group membership: by group (list a group, count it), and by contact (its groups).
+contact_group_members = Table(
+    "contact_group_members",
+    metadata,
+    Column("group_id", BigId, ForeignKey("contact_groups.id"), primary_key=True),
+    Column("contact_id", BigId, ForeignKey("contacts.id"), primary_key=True),
+    Index("ix_contact_group_members_contact", "contact_id"),
+)
+
+# The blacklist: numbers per user, whether or not they are contacts. Package creation
+# reads it by (user, number), set-based, in the transaction that writes the package.
+blacklist = Table(
+    "blacklist",
+    metadata,
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("gsm", String(15), primary_key=True),
+    Column("exit_type", SmallInteger, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# The IP allow-list of a user: addresses and CIDR networks, canonical text.
+user_allowed_ips = Table(
+    "user_allowed_ips",
+    metadata,
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("network", String(64), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Leases of operations a user may run one at a time (the contact deletes: SMS50).
+user_locks = Table(
+    "user_locks",
+    metadata,
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("token", String(36), nullable=False),
+    Column("until", DateTime, nullable=False),
+)

@@ -10,6 +10,13 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from service.store.db import Store
+from service.store.repositories.contacts import (
+    SqlAllowlist,
+    SqlBlacklist,
+    SqlContacts,
+    SqlGroups,
+    SqlLocks,
+)
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.links import SqlLinks, SqlWorkers
 from service.store.repositories.mo import SqlMo
@@ -78,6 +85,31 @@ class SqlTransaction:
     def receipts(self) -> SqlReceipts:
         """The receipt inbox and parts of multipart items."""
         return SqlReceipts(self.conn)
+
+    @cached_property
+    def contacts(self) -> SqlContacts:
+        """Contacts."""
+        return SqlContacts(self.conn)
+
+    @cached_property
+    def groups(self) -> SqlGroups:
+        """Contact groups."""
+        return SqlGroups(self.conn)
+
+    @cached_property
+    def blacklist(self) -> SqlBlacklist:
+        """Blacklisted numbers."""
+        return SqlBlacklist(self.conn)
+
+    @cached_property
+    def allowlist(self) -> SqlAllowlist:
+        """IP allow-lists."""
+        return SqlAllowlist(self.conn)
+
+    @cached_property
+    def locks(self) -> SqlLocks:
+        """One-at-a-time leases."""
+        return SqlLocks(self.conn)
 
 
 class SqlUnitOfWork:

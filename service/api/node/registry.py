@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from service.api.node import contacts as book
 from service.api.node import functions as fn
 from service.api.node.params import Params
 from service.domain.principal import Principal
@@ -52,6 +53,16 @@ OPERATIONS: tuple[Operation, ...] = (
     # MO messages; /sms/get-mo is the path some clients use for the same list.
     Operation("mo/list-request", "getMoRequests", BOTH, fn.list_mo_requests),
     Operation("sms/get-mo", "getMo", BOTH, fn.list_mo_requests),
+    # Contacts (#11)
+    Operation("contact/create", "createContact", POST, book.create),
+    Operation("contact/update", "updateContact", POST, book.update),
+    Operation("contact/delete", "deleteContacts", POST, book.delete),
+    Operation("contact/list", "getContacts", BOTH, book.list_contacts),
+    Operation("contact/create-group", "createContactGroup", POST, book.create_group),
+    Operation("contact/update-group", "updateContactGroup", POST, book.update_group),
+    Operation("contact/delete-group", "deleteContactGroups", POST, book.delete_group),
+    Operation("contact/list-group", "getContactGroups", BOTH, book.list_groups),
+    Operation("contact/set-blacklist", "setContactBlacklist", POST, book.set_blacklist),
 )
 
 BY_PATH = {op.path: op for op in OPERATIONS}

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from service.api.soap.model import ANY, BOOL, INT, LONG, STR, Struct, list_of, struct
+from service.api.soap.model import ANY, BOOL, INT, LONG, OBJECT, STR, Struct, list_of, struct
 from service.api.soap.protocol import MAX_ELEMENTS
 
 # Elements a request may hold, the envelope and any header included. The largest
@@ -184,6 +184,64 @@ MO_REQUEST = struct(
 )
 MO_REQUEST_LIST = struct("MoRequestList", stats=STATS, list=list_of(MO_REQUEST, "MoRequestArray"))
 MO_FILTER = {"keyword": STR, "userUUID": STR, "startDate": STR, "finishDate": STR, **PAGING}
+# --- contacts (#11) ----------------------------------------------------------------------
+GROUP_REF = struct("ContactGroupRef", uuid=STR, title=STR)
+CONTACT = struct(
+    "Contact",
+    uuid=STR,
+    firstName=STR,
+    lastName=STR,
+    gsm=STR,
+    details=OBJECT,
+    groups=list_of(GROUP_REF, "ContactGroupRefList"),
+    isInBlacklist=INT,
+    status=INT,
+    exitType=INT,
+    iys=struct("ContactIys", st=INT, c=INT, src=INT),
+    queryCall=BOOL,
+    queryEmail=BOOL,
+)
+CONTACT_LIST = struct("ContactList", stats=STATS, list=list_of(CONTACT, "ContactArray"))
+GROUP = struct(
+    "ContactGroup",
+    uuid=STR,
+    title=STR,
+    stats=struct("ContactGroupStats", contactCount=LONG),
+    isParent=INT,
+    isShared=INT,
+    parentInfo=struct("ContactGroupParent", uuid=STR, title=STR),
+)
+GROUP_LIST = struct("ContactGroupList", stats=STATS, list=list_of(GROUP, "ContactGroupArray"))
+BLACKLIST_STATUS = struct("BlacklistStatus", status=INT, invalids=list_of(STR, "InvalidNumberList"))
+IYS_INPUT = struct("ContactIysInput", c=INT, src=INT, send=BOOL)
+CONTACT_INPUTS: dict[str, object] = {
+    "gsm": STR,
+    "firstName": STR,
+    "lastName": STR,
+    "groupUUIDs": list_of(STR, "GroupUuidInputList"),
+    "isInBlacklist": BOOL,
+    "details": OBJECT,
+    "iys": IYS_INPUT,
+    "queryCall": BOOL,
+    "queryEmail": BOOL,
+}
+UUIDS = list_of(STR, "UuidInputList")
+GSMS = list_of(STR, "GsmInputList")
+CONTACT_SPECS: dict[str, OpSpec] = {
+    "contact/create": op(CONTACT, uuid=STR, **CONTACT_INPUTS),
+    "contact/update": op(STATUS, uuid=STR, **CONTACT_INPUTS),
+    "contact/delete": op(STATUS, uuids=UUIDS, permanent=INT, groupUUID=STR),
+    "contact/list": op(
+        CONTACT_LIST, status=INT, iysState=INT, exitType=STR, groupUUID=STR, **PAGING
+    ),
+    "contact/create-group": op(GROUP, uuid=STR, title=STR, parentUUID=STR, gsms=GSMS),
+    "contact/update-group": op(STATUS, uuid=STR, title=STR, parentUUID=STR, gsms=GSMS),
+    "contact/delete-group": op(STATUS, uuid=STR, uuids=UUIDS, includeContacts=BOOL),
+    "contact/list-group": op(GROUP_LIST, keyword=STR, parentUUID=STR, **PAGING),
+    "contact/set-blacklist": op(
+        BLACKLIST_STATUS, status=BOOL, uuids=UUIDS, gsms=GSMS, returnInvalids=BOOL
+    ),
+}
 
 # --- the operations, by JSON path -----------------------------------------------------
 SPECS: dict[str, OpSpec] = {
@@ -244,4 +302,5 @@ SPECS: dict[str, OpSpec] = {
     "user/credit": op(CREDIT),
     "mo/list-request": op(MO_REQUEST_LIST, **MO_FILTER),
     "sms/get-mo": op(MO_REQUEST_LIST, **MO_FILTER),
+    **CONTACT_SPECS,
 }

@@ -19,6 +19,13 @@ from typing import Any, TypeVar
 
 from service.domain.records import Item, LedgerEntry, Package, Sender, User
 from service.store.memory.accounts import MemorySenders, MemoryUsers
+from service.store.memory.contacts import (
+    MemoryAllowlist,
+    MemoryBlacklist,
+    MemoryContacts,
+    MemoryGroups,
+    MemoryLocks,
+)
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.links import MemoryLinks, MemoryWorkers
 from service.store.memory.mo import MemoryMo
@@ -105,6 +112,31 @@ class MemoryTransaction:
     def receipts(self) -> MemoryReceipts:
         """The receipt inbox and parts of multipart items."""
         return MemoryReceipts(self.db)
+
+    @cached_property
+    def contacts(self) -> MemoryContacts:
+        """Contacts."""
+        return MemoryContacts(self.db)
+
+    @cached_property
+    def groups(self) -> MemoryGroups:
+        """Contact groups."""
+        return MemoryGroups(self.db)
+
+    @cached_property
+    def blacklist(self) -> MemoryBlacklist:
+        """Blacklisted numbers."""
+        return MemoryBlacklist(self.db)
+
+    @cached_property
+    def allowlist(self) -> MemoryAllowlist:
+        """IP allow-lists."""
+        return MemoryAllowlist(self.db)
+
+    @cached_property
+    def locks(self) -> MemoryLocks:
+        """One-at-a-time leases."""
+        return MemoryLocks(self.db)
 
 
 class MemoryUnitOfWork:

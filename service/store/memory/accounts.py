@@ -40,7 +40,9 @@ class MemoryUsers:
         user = self.by_name(username)
         if user is None:
             return None
-        return Credential(user.principal, user.active, self.db.credentials[user.id])
+        allowed = tuple(sorted(n for u, n in self.db.extra.get("allowlist", {}) if u == user.id))
+        principal = dataclasses.replace(user.principal, allowed_ips=allowed)
+        return Credential(principal, user.active, self.db.credentials[user.id])
 
     def by_name(self, username: str) -> User | None:
         """A user by name."""

@@ -13,7 +13,7 @@ from service.domain.principal import Principal, Scope
 from service.domain.records import Credential, User
 from service.store.errors import is_unique_violation
 from service.store.repositories.scope import visible
-from service.store.schema import users
+from service.store.schema import user_allowed_ips, users
 
 _PARENT = users.alias("parent")
 _USER = select(users, _PARENT.c.username.label("parent_name")).outerjoin(
@@ -30,6 +30,11 @@ _CREDENTIAL = select(
     users.c.active,
     users.c.password_hash,
 ).where(users.c.username == bindparam("name"))
+_ALLOWED_IPS = (
+    select(user_allowed_ips.c.network)
+    .where(user_allowed_ips.c.user_id == bindparam("uid"))
+    .order_by(user_allowed_ips.c.network)
+)
 
 
 class SqlUsers:
@@ -50,6 +55,7 @@ class SqlUsers:
             UserType(row.user_type),
             bool(row.unlimited),
             bool(row.duplicate_check),
+            tuple(self.conn.execute(_ALLOWED_IPS, {"uid": row.id}).scalars()),
         )
         return Credential(principal, bool(row.active), row.password_hash)
 

@@ -14,7 +14,7 @@ from service.api.node.registry import OPERATIONS, Operation
 from service.delivery.carriers.registry import make_dispatcher
 from service.delivery.carriers.simulator import SimulatorCarrier
 from service.domain.carrier import gateway_uuid
-from service.services import mo
+from service.services import allowlist, mo
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 
 AUTH = {"username": VENDOR_USER, "password": VENDOR_PASSWORD}
@@ -201,6 +201,86 @@ def credit(z: Zeep, server: SoapServer) -> None:
     assert z.data("getUserCredit")["credit"] == 100_000
 
 
+def create_contact(z: Zeep, server: SoapServer) -> None:
+    group = z.data("createContactGroup", title="Zeep grubu")
+    made = z.data(
+        "createContact",
+        gsm="905511034554",
+        firstName="Zafer",
+        groupUUIDs={"item": [group["uuid"]]},
+        iys={"c": 0, "src": 7, "send": False},
+    )
+    assert made["gsm"] == "905511034554" and made["groups"]["item"][0]["title"] == "Zeep grubu"
+    err = z.call("createContact", gsm="905511034554")["err"]
+    assert err["code"] == "ERR_CONTACT_ALREADY_EXISTS"
+
+
+def update_contact(z: Zeep, server: SoapServer) -> None:
+    made = z.data("createContact", gsm="905511034555")
+    assert z.data("updateContact", uuid=made["uuid"], lastName="Altun")["status"] == 1
+    (row,) = z.data("getContacts")["list"]["item"]
+    assert row["lastName"] == "Altun"
+
+
+def delete_contacts(z: Zeep, server: SoapServer) -> None:
+    made = z.data("createContact", gsm="905511034556")
+    err = z.call("deleteContacts", uuids={"item": [made["uuid"]]})["err"]
+    assert err["code"] == "ERR_USER_NOT_AUTHORIZED"
+    allowlist.allow_ip(server.platform, VENDOR_USER, "127.0.0.1")
+    assert z.data("deleteContacts", uuids={"item": [made["uuid"]]}, permanent=1)["status"] == 1
+
+
+def get_contacts(z: Zeep, server: SoapServer) -> None:
+    z.data("createContact", gsm="905511034557")
+    data = z.data("getContacts", status=1, exitType=None, pageIndex=0, pageSize=10)
+    assert data["stats"]["totalRecord"] == 1
+
+
+def create_group(z: Zeep, server: SoapServer) -> None:
+    parent = z.data("createContactGroup", title="Ana")
+    child = z.data("createContactGroup", title="Alt", parentUUID=parent["uuid"])
+    assert child["parentInfo"]["uuid"] == parent["uuid"]
+    err = z.call("createContactGroup", title="Ana")["err"]
+    assert err["code"] == "ERR_CONTACT_GROUP_ALREADY_EXISTS"
+
+
+def update_group(z: Zeep, server: SoapServer) -> None:
+    z.data("createContact", gsm="905511034558")
+    group = z.data("createContactGroup", title="Eski")
+    result = z.data(
+        "updateContactGroup", uuid=group["uuid"], title="Yeni", gsms={"item": ["905511034558"]}
+    )
+    assert result["status"] == 1
+    (listed,) = z.data("getContactGroups", keyword="Yeni")["list"]["item"]
+    assert listed["stats"]["contactCount"] == 1
+
+
+def delete_groups(z: Zeep, server: SoapServer) -> None:
+    group = z.data("createContactGroup", title="Silinecek")
+    allowlist.allow_ip(server.platform, VENDOR_USER, "127.0.0.1")
+    assert z.data("deleteContactGroups", uuid=group["uuid"], includeContacts=True)["status"] == 1
+    assert z.data("getContactGroups")["stats"]["totalRecord"] == 0
+
+
+def get_groups(z: Zeep, server: SoapServer) -> None:
+    z.data("createContactGroup", title="Liste")
+    (group,) = z.data("getContactGroups", pageSize=10)["list"]["item"]
+    # zeep shows a nil struct as one whose fields are all None.
+    assert (group["title"], group["isShared"], group["parentInfo"]["uuid"]) == ("Liste", 0, None)
+
+
+def set_blacklist(z: Zeep, server: SoapServer) -> None:
+    data = z.data(
+        "setContactBlacklist",
+        status=True,
+        gsms={"item": ["905511034559", "12"]},
+        returnInvalids=True,
+    )
+    assert data["invalids"]["item"] == ["12"]
+    (row,) = z.data("getContacts", status=2)["list"]["item"]
+    assert row["isInBlacklist"] == 1 and row["exitType"] == 2
+
+
 CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
     "sendOtp": send_otp,
     "sendSms": send_sms,
@@ -215,6 +295,15 @@ CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
     "getUserCredit": credit,
     "getMoRequests": lambda z, server: mo_requests(z, server, "getMoRequests"),
     "getMo": lambda z, server: mo_requests(z, server, "getMo"),
+    "createContact": create_contact,
+    "updateContact": update_contact,
+    "deleteContacts": delete_contacts,
+    "getContacts": get_contacts,
+    "createContactGroup": create_group,
+    "updateContactGroup": update_group,
+    "deleteContactGroups": delete_groups,
+    "getContactGroups": get_groups,
+    "setContactBlacklist": set_blacklist,
 }
 
 
