@@ -159,10 +159,12 @@ class MoState(IntEnum):
 
 
 class ExitType(IntEnum):
-    """How a contact opted out (`exitType`); the spec names MO and WEB without values."""
+    """How a number left the sending list (`exitType`); the spec names MO and WEB and
+    gives no values: these are ours (none is 0, so a missing exit type is never mistaken
+    for one). WEB: through the API or the panel; MO: an opt-out SMS to a short number."""
 
-    MO = 0
-    WEB = 1
+    MO = 1
+    WEB = 2
 
 
 class UserType(IntEnum):

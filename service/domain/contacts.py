@@ -77,15 +77,6 @@ class IysSource(IntEnum):
     HS_SOSYAL_MEDYA = 12
 
 
-class ExitType(IntEnum):
-    """How a number left the sending list (`exitType`); the spec names MO and WEB and
-    gives no values: these are ours. WEB: through the API or the panel; MO: an opt-out
-    SMS to a short number."""
-
-    MO = 1
-    WEB = 2
-
-
 @dataclass(frozen=True)
 class GroupRef:
     """A group as a contact or a sub-group shows it."""

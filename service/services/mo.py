@@ -33,6 +33,7 @@ from service.domain.phone import normalize
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PageRequest
 from service.domain.records import Page, User
+from service.services import contacts
 from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
 from service.services.reports import descendant_scope
@@ -58,19 +59,18 @@ class OptOutSink(Protocol):
         ...
 
 
-class RecordedOptOuts:
-    """The opt-outs as rows of their own (mo_optouts), queryable with `optouts`.
-
-    The blacklist (contacts) and the İYS refusal take them at merge: an OptOutSink that
-    blacklists the number with exit type MO replaces this one as DEFAULT_SINK.
-    """
+class BlacklistingOptOuts:
+    """An opt-out blacklists the number for the user with exit type MO (a contact is made
+    if it was none, as the spec says), and is kept as a row of its own (mo_optouts), the
+    history `optouts` lists."""
 
     def opt_out(self, tx: Tx, user_id: int, number: str, at: datetime) -> None:
-        """Insert the opt-out unless the number has opted out of this user before."""
+        """Blacklist the number and record the opt-out, in the MO's transaction."""
         tx.mo.add_optout(user_id, number, int(ExitType.MO), at)
+        contacts.blacklist_numbers(tx, user_id, [number], ExitType.MO, at)
 
 
-DEFAULT_SINK: OptOutSink = RecordedOptOuts()
+DEFAULT_SINK: OptOutSink = BlacklistingOptOuts()
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def test_mo_is_listed_with_every_documented_field(acme: SqlPlatform) -> None:
         "IPTAL lütfen",
         2,
         "iptal",
-        0,
+        1,
     )
     assert row["userInfo"] == {"uuid": user.uuid, "username": "acme"}
     assert row["date"] == "2026-05-04T12:00:00" == row["processInfo"]["create"]["date"]

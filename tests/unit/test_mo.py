@@ -100,7 +100,13 @@ def test_an_opt_out_keyword_records_the_opt_out_with_exit_type_mo(host: MemoryPl
         ).rows
         (optout,) = tx.mo.optouts(1)
     assert (row.state, row.keyword, row.exit_type) == (MoState.COMPLETED, "iptal", ExitType.MO)
-    assert (optout.number, optout.exit_type, optout.created_at) == ("905321234567", 0, T0)
+    assert (optout.number, optout.exit_type, optout.created_at) == ("905321234567", ExitType.MO, T0)
+
+
+def test_an_opt_out_blacklists_the_number_though_it_was_no_contact(host: MemoryPlatform) -> None:
+    mo.receive(host, [mo_message("IPTAL", "a")])
+    with host.uow.read() as tx:
+        assert tx.blacklist.blocked(1, ["905321234567", "905321234568"]) == {"905321234567"}
 
 
 def test_a_keyword_of_another_user_is_no_opt_out(host: MemoryPlatform) -> None:
