@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from service.domain.constants import ExitType
 from service.domain.contacts import (
     Contact,
     ContactFields,
     ContactFilter,
     ContactInput,
     ContactStatus,
-    ExitType,
     Group,
     GroupFilter,
     GroupInput,

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.domain.constants import Encoding, SendingType, SmsType
-from service.domain.contacts import ContactFilter, ContactInput, ContactStatus, ExitType, GroupInput
+from service.domain.constants import Encoding, ExitType, SendingType, SmsType
+from service.domain.contacts import ContactFilter, ContactInput, ContactStatus, GroupInput
 from service.domain.errors import DomainError
 from service.domain.queries import ItemFilter, PackageRef, PageRequest
 from service.domain.sending import Recipient, SendRequest

@@ -11,12 +11,11 @@ import pytest
 
 from service.config import Settings
 from service.domain.allowlist import address_allowed, parse_network
-from service.domain.constants import SenderState, UserType
+from service.domain.constants import ExitType, SenderState, UserType
 from service.domain.contacts import (
     ContactFilter,
     ContactInput,
     ContactStatus,
-    ExitType,
     GroupInput,
     check_details,
 )

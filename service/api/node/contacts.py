@@ -7,12 +7,12 @@ from typing import Any
 
 from service.api.node import requests
 from service.api.node.params import Params, is_blank
+from service.domain.constants import ExitType
 from service.domain.contacts import (
     Contact,
     ContactFilter,
     ContactInput,
     ContactStatus,
-    ExitType,
     Group,
     GroupInput,
     GroupRef,
