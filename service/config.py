@@ -45,6 +45,7 @@ _AT_LEAST: dict[str, float] = {
     "batch_wait": 0,
     "simulator_report_delay": 0,
     "poll_interval": 0.001,
+    "kvkk_link_days": 1,
 }
 
 
@@ -130,6 +131,10 @@ class Settings:
     client_timeout: float = 10.0
     # Seconds `finsms serve` waits for its port while an earlier server still holds it.
     bind_wait: float = 60.0
+    # KVKK consent links (/sms/create-kvkk, the page at /k/<token>): days a link stays
+    # answerable, and the consent text the page shows (empty: a generic text).
+    kvkk_link_days: int = 30
+    kvkk_text: str = ""
 
     def __post_init__(self) -> None:
         for name, least in _AT_LEAST.items():

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from service.domain.carrier import DeliveryReceipt, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
+from service.domain.kvkk import KvkkLink, NewLink
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.principal import Scope
 from service.domain.queries import (
@@ -370,6 +371,35 @@ class MoRepo(Protocol):
         ...
 
 
+class KvkkRepo(Protocol):
+    """KVKK consent links and their answers."""
+
+    def add(self, link: NewLink) -> bool:
+        """Store a link; False when its token is taken (nothing written)."""
+        ...
+
+    def by_token(self, token: str) -> KvkkLink | None:
+        """The link of a token, or None."""
+        ...
+
+    def answer(
+        self,
+        token: str,
+        answer: str,
+        at: datetime,
+        client_address: str | None,
+        user_agent: str | None,
+    ) -> bool:
+        """Record the answer of an unanswered link not expired at `at`; whether this call
+        recorded it."""
+        ...
+
+    def record_consent(self, user_id: int, number: str, source: str, at: datetime) -> int:
+        """Stamp the consent's source on the user's links to `number` answered at `at`;
+        how many rows."""
+        ...
+
+
 class Tx(Protocol):
     """One transaction and the repositories that work inside it."""
 
@@ -401,6 +431,11 @@ class Tx(Protocol):
     @property
     def mo(self) -> MoRepo:
         """MO messages, short numbers, keywords and opt-outs."""
+        ...
+
+    @property
+    def kvkk(self) -> KvkkRepo:
+        """KVKK consent links."""
         ...
 
 

@@ -8,7 +8,7 @@ source's policy → write the package, its items and the debit in one transactio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -36,6 +36,10 @@ from service.services import credit
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
+
+# Something written with a package, in its transaction, given the package's id (a KVKK
+# consent link): a refusal by it undoes the package.
+OnWritten = Callable[[Tx, int], None]
 
 # Above this many recipients, a package's credit is checked before the write lock is taken.
 _PRECHECK_RECIPIENTS = 1000
@@ -68,8 +72,10 @@ def create_package(
     policy: PricingPolicy = NODE_PRICING,
     check_duplicates: bool = True,
     recreated_from: int | None = None,
+    on_written: OnWritten | None = None,
 ) -> int:
-    """Resolve, filter, price and write a package, reserving its credit; its id."""
+    """Resolve, filter, price and write a package, reserving its credit; its id.
+    `on_written(tx, package_id)` runs in the package's transaction."""
     now = platform.clock.now()
     start = _start(platform, req, now)
     recipients = filter_recipients(resolve_recipients(req))
@@ -80,7 +86,9 @@ def create_package(
     if check_duplicates and principal.duplicate_check:
         draft = Draft(draft.package, draft.items, _fingerprint(req, recipients, start, now))
     _precheck_credit(platform, principal, draft.package)
-    return platform.uow.write_job(lambda tx: write_package(platform, tx, principal, draft, now))
+    return platform.uow.write_job(
+        lambda tx: write_package(platform, tx, principal, draft, now, on_written)
+    )
 
 
 def _start_series(platform: Platform, draft: Draft) -> Draft:
@@ -122,7 +130,12 @@ def price_recipients(
 
 
 def write_package(
-    platform: Platform, tx: Tx, principal: Principal, draft: Draft, now: datetime
+    platform: Platform,
+    tx: Tx,
+    principal: Principal,
+    draft: Draft,
+    now: datetime,
+    on_written: OnWritten | None = None,
 ) -> int:
     """Step 4: the package, its duplicate-check slot, its items and its debit; its id."""
     package = draft.package
@@ -140,6 +153,8 @@ def write_package(
         ):
             raise DomainError(Err.ERR_SMS_PKG_DUPLICATION)
     tx.packages.add_items(package_id, draft.items)
+    if on_written is not None:
+        on_written(tx, package_id)
     # Last: the debit locks the user's row until commit, so it is held briefly.
     if package.credit:
         credit.debit(tx, principal.user_id, package.credit, now, "package", package_id)
