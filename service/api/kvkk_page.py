@@ -57,25 +57,25 @@ def make_kvkk_blueprint(platform: Platform) -> Blueprint:
 
     @bp.post("/k/<token>")
     def answer(token: str) -> Response:
-        choice = request.form.get("answer", "")
-        if choice not in (Answer.APPROVED.value, Answer.REFUSED.value):
-            return _problem(_BAD_FORM, 400)
+        # The link first: a forged or expired link is 404/410 whatever the form holds.
         try:
-            signed = signer().loads(request.form.get("csrf_token", ""), max_age=FORM_MAX_AGE)
-        except BadSignature:
-            signed = None
-        if signed != token:
-            return _problem(_BAD_FORM, 400)
-        try:
-            opened = kvkk.answer(
-                platform,
-                token,
-                choice == Answer.APPROVED.value,
-                request.remote_addr,
-                request.user_agent.string,
-            )
+            opened = kvkk.open_link(platform, token)
         except DomainError:
             return _problem(_NOT_FOUND, 404)
+        if opened.state is not LinkState.OPEN:
+            return _render(opened, signer().dumps(token))
+        choice = request.form.get("answer", "")
+        if choice not in (Answer.APPROVED.value, Answer.REFUSED.value) or not _signed_for(
+            signer(), request.form.get("csrf_token", ""), token
+        ):
+            return _problem(_BAD_FORM, 400)
+        opened = kvkk.answer(
+            platform,
+            token,
+            choice == Answer.APPROVED.value,
+            request.remote_addr,
+            request.user_agent.string,
+        )
         return _render(opened, signer().dumps(token))
 
     @bp.errorhandler(Exception)
@@ -102,6 +102,14 @@ def make_kvkk_blueprint(platform: Platform) -> Blueprint:
         )
 
     return bp
+
+
+def _signed_for(signer: URLSafeTimedSerializer, form_token: str, token: str) -> bool:
+    """Whether the form's token was signed by this server, recently, for this link."""
+    try:
+        return bool(signer.loads(form_token, max_age=FORM_MAX_AGE) == token)
+    except BadSignature:
+        return False
 
 
 def _problem(message: str, status: int, brand: str | None = None) -> Response:
