@@ -74,6 +74,14 @@ def test_json_create_sends_a_link_the_page_answers_once(live: SoapServer, api: A
     assert stored_answer(live) == "approved"
 
 
+def test_page_escapes_the_names_it_shows(api: Api) -> None:
+    names = {"FIRST_NAME": "<script>alert(1)</script>", "LAST_NAME": "O'Neil & Co"}
+    body = {**BODY, "number": {"nr": NUMBER, "cfs": names}}
+    page = requests.get(sent_link(api, api.data("/sms/create-kvkk", body)["pkgID"]), timeout=10)
+    assert "<script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; O&#39;Neil &amp; Co" in page.text
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
