@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.exceptions import HTTPException
 
 from service.domain.errors import DomainError
 from service.domain.kvkk import Answer, LinkState
@@ -77,6 +78,11 @@ def make_kvkk_blueprint(platform: Platform) -> Blueprint:
             request.user_agent.string,
         )
         return _render(opened, signer().dumps(token))
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        # E.g. a form body over FINSMS_MAX_BODY_BYTES (413): still a page, with its status.
+        return _problem(_BAD_FORM, exc.code or 400)
 
     @bp.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -74,6 +74,22 @@ def test_json_create_sends_a_link_the_page_answers_once(live: SoapServer, api: A
     assert stored_answer(live) == "approved"
 
 
+def test_page_turns_an_oversized_form_and_a_broken_database_into_pages(
+    live: SoapServer, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = sent_link(api, api.data("/sms/create-kvkk", BODY)["pkgID"])
+    live.app.flask.config["MAX_CONTENT_LENGTH"] = 1000
+    big = requests.post(link, data={"answer": "approved", "csrf_token": "x" * 5000}, timeout=10)
+    assert big.status_code == 413 and big.headers["Content-Type"].startswith("text/html")
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr("service.services.kvkk.open_link", broken)
+    down = requests.get(link, timeout=10)
+    assert down.status_code == 503 and "biraz sonra tekrar deneyin" in down.text
+
+
 def test_page_escapes_the_names_it_shows(api: Api) -> None:
     names = {"FIRST_NAME": "<script>alert(1)</script>", "LAST_NAME": "O'Neil & Co"}
     body = {**BODY, "number": {"nr": NUMBER, "cfs": names}}
