@@ -2,7 +2,7 @@
 # Install everything the test suite needs, then run it. Arguments go to pytest.
 #   FINSMS_REQUIRE_POSTGRES=1  fail (not skip) when PostgreSQL is unreachable
 #   FINSMS_REQUIRE_REDIS=1     fail (not skip) when Redis (127.0.0.1:6379) is unreachable
-#   FINSMS_REQUIRE_CLIENTS=1   fail (not skip) when PHP, Java or Node SOAP clients are missing
+#   FINSMS_REQUIRE_CLIENTS=1   fail (not skip) when PHP, Java or Node SOAP clients or chromium are missing
 #   FINSMS_SKIP_INSTALL=1      run the tests without installing anything
 #   FINSMS_LINT=1              first ruff (lint and format) and mypy (strict), failing on any finding
 set -euo pipefail
@@ -22,6 +22,7 @@ if [ "${FINSMS_SKIP_INSTALL:-0}" != "1" ]; then
   fi
   scripts/install_deploy_tools.sh
   scripts/install_test_smsc.sh
+  scripts/install_browser.sh
 fi
 
 if [ "${FINSMS_LINT:-0}" = "1" ]; then

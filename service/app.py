@@ -11,6 +11,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.api.json.blueprint import envelope, make_blueprint, method_not_allowed
+from service.api.kvkk_page import make_kvkk_blueprint
 from service.api.mo_push import make_mo_push_blueprint
 from service.api.soap import make_soap_app
 from service.config import Settings
@@ -32,6 +33,7 @@ def create_flask(platform: Platform) -> Flask:
     app.extensions["finsms.platform"] = platform
     app.register_blueprint(make_blueprint(platform))
     app.register_blueprint(make_mo_push_blueprint(platform))
+    app.register_blueprint(make_kvkk_blueprint(platform))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -54,6 +54,7 @@ _AT_LEAST: dict[str, float] = {
     "webhook_read_timeout": 0.1,
     "webhook_retry_hours": 0,
     "webhook_lease_seconds": 1,
+    "kvkk_link_days": 1,
 }
 
 
@@ -161,6 +162,10 @@ class Settings:
     # Seconds a claimed webhook stays with its worker; then another worker may send it
     # (the first one died). Longer than an attempt can take.
     webhook_lease_seconds: int = 120
+    # KVKK consent links (/sms/create-kvkk, the page at /k/<token>): days a link stays
+    # answerable, and the consent text the page shows (empty: a generic text).
+    kvkk_link_days: int = 30
+    kvkk_text: str = ""
 
     def __post_init__(self) -> None:
         for name, least in _AT_LEAST.items():

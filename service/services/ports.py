@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
 from service.domain.contacts import Contact, ContactFields, ContactFilter, Group, GroupFilter
+from service.domain.kvkk import KvkkLink, NewLink
 from service.domain.links import Link
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.principal import Scope
@@ -685,6 +686,35 @@ class LockRepo(Protocol):
         ...
 
 
+class KvkkRepo(Protocol):
+    """KVKK consent links and their answers."""
+
+    def add(self, link: NewLink) -> bool:
+        """Store a link; False when its token is taken (nothing written)."""
+        ...
+
+    def by_token(self, token: str) -> KvkkLink | None:
+        """The link of a token, or None."""
+        ...
+
+    def answer(
+        self,
+        token: str,
+        answer: str,
+        at: datetime,
+        client_address: str | None,
+        user_agent: str | None,
+    ) -> bool:
+        """Record the answer of an unanswered link not expired at `at`; whether this call
+        recorded it."""
+        ...
+
+    def record_consent(self, user_id: int, number: str, source: str, at: datetime) -> int:
+        """Stamp the consent's source on the user's links to `number` answered at `at`;
+        how many rows."""
+        ...
+
+
 class Tx(Protocol):
     """One transaction and the repositories that work inside it."""
 
@@ -761,6 +791,11 @@ class Tx(Protocol):
     @property
     def locks(self) -> LockRepo:
         """One-at-a-time leases."""
+        ...
+
+    @property
+    def kvkk(self) -> KvkkRepo:
+        """KVKK consent links."""
         ...
 
 

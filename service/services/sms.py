@@ -11,7 +11,7 @@ that same transaction, so a number blacklisted before the package commits never 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -40,6 +40,10 @@ from service.services import credit, webhooks
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
+
+# Something written with a package, in its transaction, given the package's id (a KVKK
+# consent link): a refusal by it undoes the package.
+OnWritten = Callable[[Tx, int], None]
 
 # Above this many recipients, a package's credit is checked before the write lock is taken.
 _PRECHECK_RECIPIENTS = 1000
@@ -72,8 +76,10 @@ def create_package(
     policy: PricingPolicy = NODE_PRICING,
     check_duplicates: bool = True,
     recreated_from: int | None = None,
+    on_written: OnWritten | None = None,
 ) -> int:
-    """Resolve, filter, price and write a package, reserving its credit; its id."""
+    """Resolve, filter, price and write a package, reserving its credit; its id.
+    `on_written(tx, package_id)` runs in the package's transaction."""
     now = platform.clock.now()
     if req.push_url is not None:
         allowed = hooks.parse_networks(platform.settings.webhook_allow_networks)
@@ -87,7 +93,9 @@ def create_package(
     if check_duplicates and principal.duplicate_check:
         draft = Draft(draft.package, draft.items, _fingerprint(req, recipients, start, now))
     _precheck_credit(platform, principal, draft.package)
-    return platform.uow.write_job(lambda tx: write_package(platform, tx, principal, draft, now))
+    return platform.uow.write_job(
+        lambda tx: write_package(platform, tx, principal, draft, now, on_written)
+    )
 
 
 def _start_series(platform: Platform, draft: Draft) -> Draft:
@@ -159,7 +167,12 @@ def price_recipients(
 
 
 def write_package(
-    platform: Platform, tx: Tx, principal: Principal, draft: Draft, now: datetime
+    platform: Platform,
+    tx: Tx,
+    principal: Principal,
+    draft: Draft,
+    now: datetime,
+    on_written: OnWritten | None = None,
 ) -> int:
     """Step 4: the package, its duplicate-check slot, its items and its debit; its id."""
     draft = drop_blacklisted(tx, principal, draft)
@@ -178,6 +191,8 @@ def write_package(
         ):
             raise DomainError(Err.ERR_SMS_PKG_DUPLICATION)
     tx.packages.add_items(package_id, draft.items)
+    if on_written is not None:
+        on_written(tx, package_id)
     # Last: the debit locks the user's row until commit, so it is held briefly.
     if package.credit:
         credit.debit(tx, principal.user_id, package.credit, now, "package", package_id)

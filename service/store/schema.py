@@ -521,3 +521,27 @@ user_locks = Table(
     Column("token", String(36), nullable=False),
     Column("until", DateTime, nullable=False),
 )
+
+# --- KVKK consent links (service/services/kvkk.py) ---------------------------------------
+# One row per link sent by /sms/create-kvkk; the page at /k/<token> answers it once.
+# consent_source is set by the ConsentSink that recorded the answer (HS_WEB).
+kvkk_links = Table(
+    "kvkk_links",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("token", String(16), nullable=False, unique=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("package_id", BigId, ForeignKey("packages.id"), nullable=False, index=True),
+    Column("number", String(20), nullable=False),
+    Column("first_name", String(50), nullable=False),
+    Column("last_name", String(50), nullable=False),
+    Column("sender", String(11), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("answered_at", DateTime, nullable=True),
+    Column("answer", String(10), nullable=True),  # domain.kvkk.Answer
+    Column("client_address", String(45), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Column("consent_source", String(20), nullable=True),
+    Index("ix_kvkk_links_user_number", "user_id", "number"),
+)

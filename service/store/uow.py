@@ -17,6 +17,7 @@ from service.store.repositories.contacts import (
     SqlGroups,
     SqlLocks,
 )
+from service.store.repositories.kvkk import SqlKvkk
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.links import SqlLinks, SqlWorkers
 from service.store.repositories.mo import SqlMo
@@ -110,6 +111,11 @@ class SqlTransaction:
     def locks(self) -> SqlLocks:
         """One-at-a-time leases."""
         return SqlLocks(self.conn)
+
+    @cached_property
+    def kvkk(self) -> SqlKvkk:
+        """KVKK consent links."""
+        return SqlKvkk(self.conn)
 
 
 class SqlUnitOfWork:

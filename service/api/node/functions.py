@@ -14,7 +14,7 @@ from service.domain.errors import invalid
 from service.domain.phone import normalize
 from service.domain.principal import Principal
 from service.domain.records import Page
-from service.services import credit, gateways, mo, reports, senders, sms
+from service.services import credit, gateways, kvkk, mo, reports, senders, sms
 from service.services.platform import Platform
 
 
@@ -28,6 +28,12 @@ def create(platform: Platform, principal: Principal, params: Params) -> dict[str
     """/sms/create: single, 1-N or N-N package, now or at sendingDate."""
     req = requests.parse(params, otp=False)
     return {"pkgID": sms.create_package(platform, principal, req)}
+
+
+def create_kvkk(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
+    """/sms/create-kvkk: one SMS carrying a KVKK consent link to a named person."""
+    req = requests.parse_kvkk(params)
+    return {"pkgID": kvkk.create(platform, principal, req)}
 
 
 def cancel(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:

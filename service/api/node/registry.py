@@ -41,6 +41,7 @@ class Operation:
 OPERATIONS: tuple[Operation, ...] = (
     Operation("sms/create-otp", "sendOtp", POST, fn.create_otp),
     Operation("sms/create", "sendSms", POST, fn.create),
+    Operation("sms/create-kvkk", "sendKvkkSms", POST, fn.create_kvkk),
     Operation("sms/list", "getSmsPackages", BOTH, fn.list_packages),
     Operation("sms/list-item", "getSmsPackageItems", BOTH, fn.list_items),
     Operation("sms/list-sender", "getSmsSenders", BOTH, fn.list_senders),

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from service.api.node.params import Params, to_int
+from service.domain import kvkk
 from service.domain import packages as rules
 from service.domain.constants import (
     PAGE_SIZE_DEFAULT,
@@ -73,6 +74,49 @@ def parse(params: Params, *, otp: bool) -> SendRequest:
     if sending_type != SendingType.MANY_TO_MANY and not content:
         raise invalid("content", "zorunlu")
     return SendRequest(**fields, recipients=recipients, invalid_count=invalid_count)
+
+
+def parse_kvkk(params: Params) -> kvkk.KvkkRequest:
+    """A KvkkRequest from /sms/create-kvkk fields: `number` is `{nr, cfs: {FIRST_NAME,
+    LAST_NAME}}` (both names required) and the content must hold SHORT_LINK."""
+    entry = params.raw("number")
+    if isinstance(entry, list) and len(entry) == 1:
+        entry = entry[0]
+    if not isinstance(entry, Mapping):
+        raise invalid("number", "{nr, cfs: {FIRST_NAME, LAST_NAME}} nesnesi olmalı")
+    item = Params(entry)
+    number = normalize(item.raw("nr"))
+    if number is None:
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, field="number.nr")
+    cfs = item.dict("cfs") or Params({})
+    content = _content(params.raw("content"))
+    if content is None:
+        raise invalid("content", "zorunlu")
+    if kvkk.SHORT_LINK not in content:
+        raise invalid("content", f"{kvkk.SHORT_LINK} etiketi zorunlu")
+    return kvkk.KvkkRequest(
+        number=number,
+        first_name=_name(cfs, kvkk.FIRST_NAME),
+        last_name=_name(cfs, kvkk.LAST_NAME),
+        sender=params.str("sender"),
+        content=content,
+        encoding=_enum(Encoding, params.int("encoding", Encoding.DEFAULT), "encoding"),
+        validity=rules.validity_minutes(SmsType.NORMAL, params.int("validity"), False),
+        push_url=_push_url(params.dict("pushSettings")),
+    )
+
+
+def _name(cfs: Params, key: str) -> str:
+    field = f"number.cfs.{key}"
+    value = cfs.raw(key)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise invalid(field, "zorunlu")
+    name = " ".join(str(value).split())
+    if not name:
+        raise invalid(field, "zorunlu")
+    if len(name) > kvkk.NAME_MAX:
+        raise invalid(field, f"en fazla {kvkk.NAME_MAX} karakter")
+    return check_text(name, field)
 
 
 def _entries(params: Params, sending_type: SendingType) -> list[Any]:

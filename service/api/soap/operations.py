@@ -64,6 +64,9 @@ IDS = list_of(LONG, "IdList")
 CUSTOM_IDS = list_of(STR, "CustomIdList")
 PAGING = {"pageIndex": INT, "pageSize": INT}
 
+# /sms/create-kvkk's one recipient: the number and the names its text is filled with.
+KVKK_NUMBER = struct("KvkkNumber", nr=STR, cfs=struct("KvkkFields", FIRST_NAME=STR, LAST_NAME=STR))
+
 PUBLISHED = (NUMBER_MESSAGE,)  # request types no operation field names directly
 
 # --- response types -------------------------------------------------------------------
@@ -276,6 +279,15 @@ SPECS: dict[str, OpSpec] = {
             customID=STR,
         ),
         max_elements=MAX_ELEMENTS,
+    ),
+    "sms/create-kvkk": op(
+        PACKAGE_ID,
+        number=KVKK_NUMBER,
+        sender=STR,
+        content=STR,
+        encoding=INT,
+        validity=INT,
+        pushSettings=PUSH,
     ),
     "sms/list": op(
         PACKAGE_LIST,

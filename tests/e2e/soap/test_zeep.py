@@ -91,6 +91,19 @@ def send_sms(z: Zeep, server: SoapServer) -> None:
     assert sorted(i["msg"] for i in items) == ["A", "B"]
 
 
+def send_kvkk(z: Zeep, server: SoapServer) -> None:
+    number = {"nr": "905511034554", "cfs": {"FIRST_NAME": "Ali", "LAST_NAME": "Veli"}}
+    content = "Merhaba FIRST_NAME LAST_NAME, izin linki SHORT_LINK"
+    data = z.data("sendKvkkSms", number=number, sender="BASLIK", content=content)
+    (item,) = z.data("getSmsPackageItems", pkgID=data["pkgID"])["list"]["item"]
+    assert item["msg"].startswith(f"Merhaba Ali Veli, izin linki {server.url}/k/")
+    err = z.call("sendKvkkSms", number={"nr": "905511034554"}, sender="BASLIK", content=content)
+    assert (err["err"]["code"], err["err"]["field"]) == (
+        "ERR_INVALID_PARAM",
+        "number.cfs.FIRST_NAME",
+    )
+
+
 def get_packages(z: Zeep, server: SoapServer) -> None:
     pkg = z.data("sendOtp", number="905511034554", sender="BASLIK", content="Kod: 1")["pkgID"]
     data = z.data("getSmsPackages", ids={"item": [pkg]}, pageSize=10)
@@ -284,6 +297,7 @@ def set_blacklist(z: Zeep, server: SoapServer) -> None:
 CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
     "sendOtp": send_otp,
     "sendSms": send_sms,
+    "sendKvkkSms": send_kvkk,
     "getSmsPackages": get_packages,
     "getSmsPackageItems": get_items,
     "getSmsSenders": get_senders,
