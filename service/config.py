@@ -45,11 +45,13 @@ _AT_LEAST: dict[str, float] = {
     "batch_wait": 0,
     "simulator_report_delay": 0,
     "poll_interval": 0.001,
+    "iys_timeout": 0.1,
 }
 
 
 # What an OTP's trustDate does on a link without a SIM-change check (see README).
 TRUST_DATE_UNCHECKED = ("refuse", "send")
+IYS_CLIENTS = ("simulator", "http")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,14 @@ class Settings:
     # Tokens of the links that push MO messages over HTTP (/mo/push/<link>):
     # `LINK=TOKEN,...`, each token 16+ characters; empty: the endpoint refuses every call.
     mo_push_tokens: str = ""
+    # İYS: the client of its consent API (`simulator` or `http`), the HTTP client's base
+    # URL, credentials and timeout, and the simulator's outcomes (`99=rejected,98=error`).
+    iys_client: str = "simulator"
+    iys_url: str = "https://api.iys.org.tr"
+    iys_username: str = ""
+    iys_password: str = ""
+    iys_timeout: float = 10.0
+    iys_simulator_rules: str = ""
     # Most parts a single message may have.
     max_message_parts: int = 10
     # Argon2id cost; tests lower it.
@@ -141,6 +151,10 @@ class Settings:
             raise SettingsError(
                 f"FINSMS_TRUST_DATE_UNCHECKED={self.trust_date_unchecked!r}: "
                 f"one of {', '.join(TRUST_DATE_UNCHECKED)}"
+            )
+        if self.iys_client not in IYS_CLIENTS:
+            raise SettingsError(
+                f"FINSMS_IYS_CLIENT={self.iys_client!r}: one of {', '.join(IYS_CLIENTS)}"
             )
         if self.port > 65535:
             raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")

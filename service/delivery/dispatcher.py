@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
+from service.delivery import iys as iys_sync
 from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router
 from service.domain.carrier import DeliveryReceipt, InboundMessage, SubmitResult
@@ -129,6 +130,7 @@ class Dispatcher:
                 # that would settle their package: a minute late is soon enough.
                 delivery.refund_due_items(self.platform)
                 schedules.create_due_runs(self.platform)  # created RUN_LEAD ahead: on time
+                iys_sync.sync(self.platform)  # waiting consents to İYS, answers recorded
             return done
 
     def _apply_receipts(self) -> int:

@@ -26,13 +26,15 @@ from typing import Protocol
 
 from service.domain import mo as rules
 from service.domain.carrier import InboundMessage
-from service.domain.constants import ExitType, MoState
+from service.domain.constants import ExitType, IysSource, MoState
 from service.domain.errors import DomainError, Err
+from service.domain.iys import ConsentStatus
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.phone import normalize
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PageRequest
 from service.domain.records import Page, User
+from service.services import iys
 from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
 from service.services.reports import descendant_scope
@@ -59,15 +61,28 @@ class OptOutSink(Protocol):
 
 
 class RecordedOptOuts:
-    """The opt-outs as rows of their own (mo_optouts), queryable with `optouts`.
+    """The opt-outs as rows of their own (mo_optouts), queryable with `optouts`, and as
+    İYS refusals (RET, source HS_MESAJ, exit type MO) of a Turkish mobile number.
 
-    The blacklist (contacts) and the İYS refusal take them at merge: an OptOutSink that
-    blacklists the number with exit type MO replaces this one as DEFAULT_SINK.
+    The blacklist (contacts) takes them at merge: an OptOutSink that blacklists the
+    number with exit type MO replaces this one as DEFAULT_SINK, and refuses it to İYS too.
     """
 
     def opt_out(self, tx: Tx, user_id: int, number: str, at: datetime) -> None:
-        """Insert the opt-out unless the number has opted out of this user before."""
+        """Insert the opt-out unless the number has opted out of this user before; record
+        the İYS refusal."""
         tx.mo.add_optout(user_id, number, int(ExitType.MO), at)
+        refuse_in_iys(tx, user_id, number, at)
+
+
+def refuse_in_iys(tx: Tx, user_id: int, number: str, at: datetime) -> None:
+    """An opt-out by SMS is a refusal of commercial messages: İYS is told (RET)."""
+    if normalize(number) is None:
+        return  # not a Turkish mobile: İYS keeps no consent for it
+    refusal = iys.consent(
+        user_id, number, ConsentStatus.RET, IysSource.HS_MESAJ, at, exit_type=int(ExitType.MO)
+    )
+    iys.record_consent(tx, refusal, at)
 
 
 DEFAULT_SINK: OptOutSink = RecordedOptOuts()

@@ -2,7 +2,7 @@
 
 Creation runs as explicit steps, each a function a later feature extends:
 resolve the recipients (numbers today; contact groups and placeholders next) → filter
-them (repeats today; blacklist and İYS consent next) → price them under the package
+them (repeats; for commercial packages, İYS consent; blacklist next) → price them under the package
 source's policy → write the package, its items and the debit in one transaction.
 """
 
@@ -32,7 +32,7 @@ from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
 from service.domain.records import NewItem, NewPackage, Package
 from service.domain.sending import Recipient, SendRequest
-from service.services import credit
+from service.services import credit, iys
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
@@ -72,7 +72,10 @@ def create_package(
     """Resolve, filter, price and write a package, reserving its credit; its id."""
     now = platform.clock.now()
     start = _start(platform, req, now)
-    recipients = filter_recipients(resolve_recipients(req))
+    kept = filter_recipients(platform, principal, req, resolve_recipients(req))
+    recipients = kept.recipients
+    if kept.skipped:  # left out like invalid numbers: no item, no charge, counted
+        req = replace(req, invalid_count=req.invalid_count + kept.skipped)
     rules.check_split_span(start, len(recipients), req.periodic, now)
     priced = price_recipients(req, recipients, policy, platform.settings.max_message_parts)
     draft = draft_package(platform, principal, req, policy, start, now, priced, recreated_from)
@@ -109,9 +112,37 @@ def resolve_recipients(req: SendRequest) -> list[Recipient]:
     return list(req.recipients)
 
 
-def filter_recipients(recipients: Sequence[Recipient]) -> list[Recipient]:
-    """Step 2: who of them gets it: the same recipient twice is sent once."""
+class Filtered(NamedTuple):
+    """The recipients a package goes to, and how many its filters left out (repeats are
+    not counted: a repeat is sent once, not skipped)."""
+
+    recipients: list[Recipient]
+    skipped: int
+
+
+def filter_recipients(
+    platform: Platform, principal: Principal, req: SendRequest, recipients: Sequence[Recipient]
+) -> Filtered:
+    """Step 2: who of them gets it: the same recipient twice is sent once; a commercial
+    package only those with an approved İYS consent. None left: ERR_EMPTY_SMS_PACKAGE."""
+    kept = Filtered(unique_recipients(recipients), 0)
+    if req.commercial:
+        kept = commercial_filter(platform, principal, kept)
+    if not kept.recipients:
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, "İYS onayı olan numara yok.")
+    return kept
+
+
+def unique_recipients(recipients: Sequence[Recipient]) -> list[Recipient]:
+    """The recipients in order, a repeated one once."""
     return list(dict.fromkeys(recipients))
+
+
+def commercial_filter(platform: Platform, principal: Principal, kept: Filtered) -> Filtered:
+    """Keep the recipients with an approved İYS consent (one query for all of them); the
+    others are left out. No İYS settings or brand code: the spec's errors."""
+    consented = iys.consented_recipients(platform.uow, principal, kept.recipients)
+    return Filtered(consented.recipients, kept.skipped + consented.skipped)
 
 
 def price_recipients(

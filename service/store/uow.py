@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from service.store.db import Store
+from service.store.repositories.iys import SqlIys
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.mo import SqlMo
 from service.store.repositories.packages import SqlPackages
@@ -55,6 +56,11 @@ class SqlTransaction:
     def mo(self) -> SqlMo:
         """MO messages, short numbers, keywords and opt-outs."""
         return SqlMo(self.conn)
+
+    @cached_property
+    def iys(self) -> SqlIys:
+        """İYS settings and consents."""
+        return SqlIys(self.conn)
 
 
 class SqlUnitOfWork:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from service.domain.records import Item, LedgerEntry, Package, Sender, User
 from service.store.memory.accounts import MemorySenders, MemoryUsers
+from service.store.memory.iys import MemoryIys
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.mo import MemoryMo
 from service.store.memory.packages import MemoryPackages
@@ -82,6 +83,11 @@ class MemoryTransaction:
     def mo(self) -> MemoryMo:
         """MO messages, short numbers, keywords and opt-outs."""
         return MemoryMo(self.db)
+
+    @cached_property
+    def iys(self) -> MemoryIys:
+        """İYS settings and consents."""
+        return MemoryIys(self.db)
 
 
 class MemoryUnitOfWork:
