@@ -656,9 +656,11 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
 
 def _add_groups() -> None:
     """Command groups of their own modules (they import this one's helpers: added last)."""
+    from service.commands.iys import iys_group
     from service.commands.mo import mo_group
 
     cli.add_command(mo_group)
+    cli.add_command(iys_group)
 
 
 _add_groups()
