@@ -133,7 +133,8 @@ def first_source_allowed(source: IysSource) -> bool:
 
 def retry_after(attempts: int) -> timedelta:
     """How long to wait before the next try, after `attempts` failed ones."""
-    step: timedelta = RETRY_FIRST * (2 ** max(attempts - 1, 0))
+    # Capped exponent: a consent failing for days must not overflow the multiplication.
+    step: timedelta = RETRY_FIRST * (2 ** min(max(attempts - 1, 0), 16))
     return min(step, RETRY_MAX)
 
 
