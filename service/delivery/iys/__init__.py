@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import weakref
 
 from service.config import Settings
 from service.delivery.iys.http import HttpIysClient
@@ -14,7 +15,9 @@ from service.services import iys
 from service.services.iys import IysClient
 from service.services.platform import Platform
 
-_clients: dict[int, IysClient] = {}
+# One client per platform (its token and connections reused), gone with the platform: an
+# id() could be reused by a later platform with other settings.
+_clients: weakref.WeakKeyDictionary[Platform, IysClient] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -35,7 +38,7 @@ def client_for(settings: Settings) -> IysClient:
 def sync(platform: Platform) -> iys.Synced:
     """One sync pass with the platform's İYS client (made once per platform)."""
     with _lock:
-        client = _clients.get(id(platform))
+        client = _clients.get(platform)
         if client is None:
-            client = _clients[id(platform)] = client_for(platform.settings)
+            client = _clients[platform] = client_for(platform.settings)
     return iys.sync_consents(platform, client, f"{_OWNER}:{id(platform):x}"[:64])
