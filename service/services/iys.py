@@ -13,6 +13,7 @@ twice, and a consent changed meanwhile is sent again with its new status.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,8 @@ from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
 
 log = logging.getLogger("finsms.iys")
-SYNC_BATCH = 200
+SYNC_BATCH = 100
+SYNC_BUDGET_SECONDS = 5.0
 
 
 class Host(Protocol):
@@ -214,17 +216,23 @@ class Synced:
 
 
 def sync_consents(
-    host: Host, client: IysClient, owner: str, *, batch: int = SYNC_BATCH, passes: int = 10
+    host: Host,
+    client: IysClient,
+    owner: str,
+    *,
+    batch: int = SYNC_BATCH,
+    budget: float = SYNC_BUDGET_SECONDS,
 ) -> Synced:
     """Send waiting consents to İYS and record the answers, a batch at a time, until none
-    is due (at most `passes` batches: housekeeping must not stall on a backlog)."""
+    is due; no batch is started after `budget` seconds: the dispatcher's housekeeping
+    must not stall on a backlog (the next pass, a minute later, goes on)."""
     total = Synced(0, 0, 0, 0)
-    for _ in range(passes):
+    deadline = time.monotonic() + budget
+    while True:
         done = _sync_batch(host, client, owner, batch)
         total = Synced(*(a + b for a, b in zip(_fields(total), _fields(done), strict=True)))
-        if done.claimed < batch:
-            break
-    return total
+        if done.claimed < batch or done.retried or time.monotonic() >= deadline:
+            return total
 
 
 def _fields(s: Synced) -> tuple[int, int, int, int]:

@@ -159,12 +159,14 @@ def test_a_5xx_is_retried_and_a_4xx_is_recorded_as_the_refusal(
     state, _ = fake
     state.failures["+905321111101"] = 2  # two 503s, then accepted (3 attempts)
     state.failures["+905321111102"] = 5  # more than the attempts: tried again later
-    accepted, later, refused = client.add_consents(
-        BRAND, [consent("905321111101"), consent("905321111102"), consent("905321111400")]
-    )
+    batch = ["905321111101", "905321111400", "905321111102", "905321111103"]
+    accepted, refused, later, untried = client.add_consents(BRAND, [consent(n) for n in batch])
     assert accepted.state == IysState.ACCEPTED
-    assert later.state == IysState.WAITING_SYNC and "503" in (later.error or "")
     assert refused.state == IysState.REJECTED and refused.error == "H174: Alıcı geçersiz."
+    assert later.state == IysState.WAITING_SYNC and "503" in (later.error or "")
+    # İYS is down: the rest of the batch waits for the next pass instead of timing out
+    assert untried.state == IysState.WAITING_SYNC and "+905321111103" not in state.registered
+    assert state.failures["+905321111102"] == 2  # three attempts, no more
 
 
 def test_a_revoked_token_is_fetched_again(fake: tuple[FakeIys, str], client: HttpIysClient) -> None:

@@ -70,8 +70,21 @@ class HttpIysClient:
         self._http.close()
 
     def add_consents(self, brand: Brand, consents: Sequence[Consent]) -> list[SyncResult]:
-        """Add each consent; a consent whose call kept failing is to be tried again."""
-        return [self._add(brand, c) for c in consents]
+        """Add each consent; a consent whose call kept failing is to be tried again, and
+        so are the rest of the batch, untried: İYS is down, and waiting out every one's
+        retries and timeouts would hold the dispatcher's housekeeping for minutes."""
+        results: list[SyncResult] = []
+        for c in consents:
+            result = self._add(brand, c)
+            results.append(result)
+            if result.state == IysState.WAITING_SYNC:
+                skipped = f"denenmedi: {result.error}"
+                results.extend(
+                    SyncResult(o.recipient, IysState.WAITING_SYNC, skipped)
+                    for o in consents[len(results) :]
+                )
+                break
+        return results
 
     def consent_status(self, brand: Brand, recipient: str, type_: str) -> str | None:
         """The status İYS holds for a recipient (ONAY/RET), None when it holds none."""
