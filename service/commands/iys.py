@@ -42,12 +42,19 @@ def show_command(username: str) -> None:
 @iys_group.command("consent")
 @click.argument("username")
 @click.argument("number")
-@click.option("--status", type=click.Choice(["ONAY", "RET"]), default="ONAY", show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["ONAY", "RET"]),
+    default="ONAY",
+    show_default=True,
+    help="ONAY (approved) or RET (refused)",
+)
 @click.option(
     "--source",
     type=click.Choice([s.name for s in IysSource]),
     default=IysSource.HS_WEB.name,
     show_default=True,
+    help="where the consent was given (İYS source type)",
 )
 @click.option("--merchant", is_flag=True, help="recipient type TACIR (merchant)")
 @_common
@@ -63,7 +70,13 @@ def consent_command(username: str, number: str, status: str, source: str, mercha
 
 @iys_group.command("consents")
 @click.argument("username")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="how many, newest first",
+)
 @_common
 def consents_command(username: str, limit: int) -> None:
     """List a user's newest consents and where their synchronisation stands."""
