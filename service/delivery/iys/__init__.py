@@ -15,9 +15,9 @@ from service.services import iys
 from service.services.iys import IysClient
 from service.services.platform import Platform
 
-# One client per platform (its token and connections reused), gone with the platform: an
-# id() could be reused by a later platform with other settings.
-_clients: weakref.WeakKeyDictionary[Platform, IysClient] = weakref.WeakKeyDictionary()
+# One client per platform (its token and connections reused), by id() with a weak
+# reference that tells a live platform from a later one that got its id.
+_clients: dict[int, tuple[weakref.ref[Platform], IysClient]] = {}
 _lock = threading.Lock()
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -38,7 +38,12 @@ def client_for(settings: Settings) -> IysClient:
 def sync(platform: Platform) -> iys.Synced:
     """One sync pass with the platform's İYS client (made once per platform)."""
     with _lock:
-        client = _clients.get(platform)
-        if client is None:
-            client = _clients[platform] = client_for(platform.settings)
+        known = _clients.get(id(platform))
+        if known is not None and known[0]() is platform:
+            client = known[1]
+        else:
+            for gone in [k for k, (ref, _) in _clients.items() if ref() is None]:
+                del _clients[gone]
+            client = client_for(platform.settings)
+            _clients[id(platform)] = (weakref.ref(platform), client)
     return iys.sync_consents(platform, client, f"{_OWNER}:{id(platform):x}"[:64])
