@@ -55,11 +55,13 @@ _AT_LEAST: dict[str, float] = {
     "webhook_retry_hours": 0,
     "webhook_lease_seconds": 1,
     "kvkk_link_days": 1,
+    "iys_timeout": 0.1,
 }
 
 
 # What an OTP's trustDate does on a link without a SIM-change check (see README).
 TRUST_DATE_UNCHECKED = ("refuse", "send")
+IYS_CLIENTS = ("simulator", "http")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,14 @@ class Settings:
     mo_push_tokens: str = ""
     # A file where the simulator appends each submission before answering (tests).
     simulator_journal: str = ""
+    # İYS: the client of its consent API (`simulator` or `http`), the HTTP client's base
+    # URL, credentials and timeout, and the simulator's outcomes (`99=rejected,98=error`).
+    iys_client: str = "simulator"
+    iys_url: str = "https://api.iys.org.tr"
+    iys_username: str = ""
+    iys_password: str = ""
+    iys_timeout: float = 10.0
+    iys_simulator_rules: str = ""
     # Most parts a single message may have.
     max_message_parts: int = 10
     # Argon2id cost; tests lower it.
@@ -177,6 +187,10 @@ class Settings:
             raise SettingsError(
                 f"FINSMS_TRUST_DATE_UNCHECKED={self.trust_date_unchecked!r}: "
                 f"one of {', '.join(TRUST_DATE_UNCHECKED)}"
+            )
+        if self.iys_client not in IYS_CLIENTS:
+            raise SettingsError(
+                f"FINSMS_IYS_CLIENT={self.iys_client!r}: one of {', '.join(IYS_CLIENTS)}"
             )
         if self.port > 65535:
             raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")

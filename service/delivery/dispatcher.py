@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
+from service.delivery import iys as iys_sync
 from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, held_results
 from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
@@ -203,6 +204,7 @@ class Dispatcher:
                 # that would settle their package: a minute late is soon enough.
                 delivery.refund_due_items(self.platform)
                 schedules.create_due_runs(self.platform)  # created RUN_LEAD ahead: on time
+                iys_sync.sync(self.platform)  # waiting consents to İYS, answers recorded
             return done
 
     def reload_links(self) -> None:

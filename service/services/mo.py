@@ -26,14 +26,15 @@ from typing import Protocol
 
 from service.domain import mo as rules
 from service.domain.carrier import InboundMessage
-from service.domain.constants import ExitType, MoState
+from service.domain.constants import ExitType, IysSource, MoState
 from service.domain.errors import DomainError, Err
+from service.domain.iys import ConsentStatus
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.phone import normalize
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PageRequest
 from service.domain.records import Page, User
-from service.services import contacts
+from service.services import contacts, iys
 from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
 from service.services.reports import descendant_scope
@@ -61,13 +62,25 @@ class OptOutSink(Protocol):
 
 class BlacklistingOptOuts:
     """An opt-out blacklists the number for the user with exit type MO (a contact is made
-    if it was none, as the spec says), and is kept as a row of its own (mo_optouts), the
-    history `optouts` lists."""
+    if it was none, as the spec says), refuses it to İYS (RET, source HS_MESAJ), and is
+    kept as a row of its own (mo_optouts), the history `optouts` lists."""
 
     def opt_out(self, tx: Tx, user_id: int, number: str, at: datetime) -> None:
-        """Blacklist the number and record the opt-out, in the MO's transaction."""
+        """Blacklist the number, record the opt-out and the İYS refusal, in the MO's
+        transaction."""
         tx.mo.add_optout(user_id, number, int(ExitType.MO), at)
         contacts.blacklist_numbers(tx, user_id, [number], ExitType.MO, at)
+        refuse_in_iys(tx, user_id, number, at)
+
+
+def refuse_in_iys(tx: Tx, user_id: int, number: str, at: datetime) -> None:
+    """An opt-out by SMS is a refusal of commercial messages: İYS is told (RET)."""
+    if normalize(number) is None:
+        return  # not a Turkish mobile: İYS keeps no consent for it
+    refusal = iys.consent(
+        user_id, number, ConsentStatus.RET, IysSource.HS_MESAJ, at, exit_type=int(ExitType.MO)
+    )
+    iys.record_consent(tx, refusal, at)
 
 
 DEFAULT_SINK: OptOutSink = BlacklistingOptOuts()

@@ -18,6 +18,7 @@ from service.domain.constants import CustomerType, PackageState, UserType
 from service.domain.contacts import Contact, ContactFields, ContactFilter, Group, GroupFilter
 from service.domain.kvkk import KvkkLink, NewLink
 from service.domain.links import Link
+from service.domain.iys import Consent, IysSettings, NewConsent
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.principal import Scope
 from service.domain.queries import (
@@ -715,6 +716,65 @@ class KvkkRepo(Protocol):
         ...
 
 
+class IysRepo(Protocol):
+    """İYS settings per user and consents per user × recipient, with their
+    synchronisation state; claims fenced by owner like the items queue."""
+
+    def settings(self, user_ids: Sequence[int]) -> dict[int, IysSettings]:
+        """The İYS settings of each of these users that has any."""
+        ...
+
+    def save_settings(
+        self, user_id: int, iys_code: str | None, brand_code: str | None, now: datetime
+    ) -> None:
+        """Set a user's İYS and brand codes."""
+        ...
+
+    def consent(self, user_id: int, recipient: str) -> Consent | None:
+        """A user's consent for a recipient (type MESAJ)."""
+        ...
+
+    def add_consent(self, new: NewConsent, now: datetime) -> bool:
+        """Insert a consent waiting to be synchronised; False when there is one."""
+        ...
+
+    def change_consent(self, new: NewConsent, now: datetime) -> None:
+        """Replace a consent's status and origin; it waits to be synchronised again, and
+        a synchronisation in flight of its former status is fenced out."""
+        ...
+
+    def states(self, user_id: int, numbers: Sequence[str]) -> dict[str, int]:
+        """{recipient: İYS state} of the user's consents among these numbers (one query)."""
+        ...
+
+    def approved(self, user_id: int, numbers: Sequence[str]) -> set[str]:
+        """The numbers among these with an approved consent (ONAY, accepted; one query)."""
+        ...
+
+    def listing(self, user_id: int, limit: int) -> list[Consent]:
+        """A user's newest consents, newest first."""
+        ...
+
+    def claim_pending(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Consent]:
+        """Mark up to `limit` consents due for synchronisation PROCESSING for `owner`."""
+        ...
+
+    def finish_sync(
+        self,
+        owner: str,
+        consent_id: int,
+        state: int,
+        error: str | None,
+        attempts: int,
+        next_sync_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Record a synchronisation's outcome; False when `owner` lost the claim."""
+        ...
+
+
 class Tx(Protocol):
     """One transaction and the repositories that work inside it."""
 
@@ -796,6 +856,11 @@ class Tx(Protocol):
     @property
     def kvkk(self) -> KvkkRepo:
         """KVKK consent links."""
+        ...
+
+    @property
+    def iys(self) -> IysRepo:
+        """İYS settings and consents."""
         ...
 
 

@@ -2,10 +2,11 @@
 
 Creation runs as explicit steps, each a function a later feature extends:
 resolve the recipients (numbers today; contact groups and placeholders next) → filter
-them (repeats; İYS consent next) → price them under the package source's policy →
-write the package, its items and the debit in one transaction, which first drops the
-numbers on the user's blacklist from a commercial package (the blacklist is read in
-that same transaction, so a number blacklisted before the package commits never gets it).
+them (repeats; for commercial packages, İYS consent) → price them under the package
+source's policy → write the package, its items and the debit in one transaction, which
+first drops the numbers on the user's blacklist from a commercial package (the blacklist
+is read in that same transaction, so a number blacklisted before the package commits
+never gets it).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
 from service.domain.records import NewItem, NewPackage, Package
 from service.domain.sending import Recipient, SendRequest
-from service.services import credit, webhooks
+from service.services import credit, iys, webhooks
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
@@ -85,7 +86,10 @@ def create_package(
         allowed = hooks.parse_networks(platform.settings.webhook_allow_networks)
         hooks.check_push_url(req.push_url, allowed)
     start = _start(platform, req, now)
-    recipients = filter_recipients(resolve_recipients(req))
+    kept = filter_recipients(platform, principal, req, resolve_recipients(req))
+    recipients = kept.recipients
+    if kept.skipped:  # left out like invalid numbers: no item, no charge, counted
+        req = replace(req, invalid_count=req.invalid_count + kept.skipped)
     rules.check_split_span(start, len(recipients), req.periodic, now)
     priced = price_recipients(req, recipients, policy, platform.settings.max_message_parts)
     draft = draft_package(platform, principal, req, policy, start, now, priced, recreated_from)
@@ -124,13 +128,30 @@ def resolve_recipients(req: SendRequest) -> list[Recipient]:
     return list(req.recipients)
 
 
+class Filtered(NamedTuple):
+    """The recipients a package goes to, and how many its filters left out (repeats are
+    not counted: a repeat is sent once, not skipped)."""
+
+    recipients: list[Recipient]
+    skipped: int
+
+
 def filter_recipients(
-    recipients: Sequence[Recipient], blocked: frozenset[str] | set[str] = frozenset()
-) -> list[Recipient]:
-    """Step 2: who of them gets it: the same recipient twice is sent once, and no
-    number in `blocked` (the user's blacklist, for a commercial package)."""
-    unique = dict.fromkeys(recipients)
-    return [r for r in unique if r.target not in blocked] if blocked else list(unique)
+    platform: Platform, principal: Principal, req: SendRequest, recipients: Sequence[Recipient]
+) -> Filtered:
+    """Step 2: who of them gets it: the same recipient twice is sent once; a commercial
+    package only those with an approved İYS consent. None left: ERR_EMPTY_SMS_PACKAGE."""
+    kept = Filtered(unique_recipients(recipients), 0)
+    if req.commercial:
+        kept = commercial_filter(platform, principal, kept)
+    if not kept.recipients:
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, "İYS onayı olan numara yok.")
+    return kept
+
+
+def unique_recipients(recipients: Sequence[Recipient]) -> list[Recipient]:
+    """The recipients in order, a repeated one once."""
+    return list(dict.fromkeys(recipients))
 
 
 def drop_blacklisted(tx: Tx, principal: Principal, draft: Draft) -> Draft:
@@ -157,6 +178,13 @@ def drop_blacklisted(tx: Tx, principal: Principal, draft: Draft) -> Draft:
         credit=charged(price, principal.unlimited),
     )
     return Draft(package, kept, draft.fingerprint)
+
+
+def commercial_filter(platform: Platform, principal: Principal, kept: Filtered) -> Filtered:
+    """Keep the recipients with an approved İYS consent (one query for all of them); the
+    others are left out. No İYS settings or brand code: the spec's errors."""
+    consented = iys.consented_recipients(platform.uow, principal, kept.recipients)
+    return Filtered(consented.recipients, kept.skipped + consented.skipped)
 
 
 def price_recipients(

@@ -344,6 +344,17 @@ carrier_links = Table(
     Column("operators", String(32), nullable=False),
     Column("priority", Integer, nullable=False, server_default=text("100")),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
+)
+
+# --- İYS (service/services/iys.py) -------------------------------------------------------
+# A user's İYS settings: its service provider (İYS) code and brand code. A commercial
+# package needs both (ERR_USER_IYS_SETTINGS_NOT_FOUND, ERR_USER_BRAND_CODE_NOT_FOUND).
+iys_settings = Table(
+    "iys_settings",
+    metadata,
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("iys_code", String(16), nullable=True),
+    Column("brand_code", String(16), nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
@@ -544,4 +555,40 @@ kvkk_links = Table(
     Column("user_agent", String(300), nullable=True),
     Column("consent_source", String(20), nullable=True),
     Index("ix_kvkk_links_user_number", "user_id", "number"),
+)
+
+# Consents to commercial messages, İYS's model: per user (its brand) × recipient × type
+# (MESAJ), with where its synchronisation with İYS stands (iys_state: the spec's İYS
+# states). The sync pass claims WAITING_SYNC rows whose next_sync_at has come (moving
+# them to PROCESSING under a lease), so workers never send one consent twice.
+iys_consents = Table(
+    "iys_consents",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("recipient", String(20), nullable=False),  # 905xxxxxxxxx
+    Column("type", String(8), nullable=False),  # MESAJ
+    Column("recipient_type", SmallInteger, nullable=False),  # IysRecipientType
+    Column("source", SmallInteger, nullable=False),  # IysSource
+    Column("status", String(4), nullable=False),  # ONAY / RET
+    Column("consent_date", DateTime, nullable=False),
+    Column("exit_type", SmallInteger, nullable=True),  # ExitType of a refusal
+    Column("iys_state", SmallInteger, nullable=False),  # IysState
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_sync_at", DateTime, nullable=True),  # when a waiting row may be sent
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", DateTime, nullable=True),
+    Column("last_sync_at", DateTime, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "recipient", "type", name="uq_iys_consents_user_recipient"),
+)
+# Partial: only rows still to be synchronised are in it, so the sync pass's scan stays
+# small however many consents were synchronised long ago.
+Index(
+    "ix_iys_consents_pending",
+    iys_consents.c.next_sync_at,
+    sqlite_where=iys_consents.c.iys_state.in_([-1, 0]),
+    postgresql_where=iys_consents.c.iys_state.in_([-1, 0]),
 )

@@ -18,6 +18,7 @@ from service.store.repositories.contacts import (
     SqlLocks,
 )
 from service.store.repositories.kvkk import SqlKvkk
+from service.store.repositories.iys import SqlIys
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.links import SqlLinks, SqlWorkers
 from service.store.repositories.mo import SqlMo
@@ -116,6 +117,11 @@ class SqlTransaction:
     def kvkk(self) -> SqlKvkk:
         """KVKK consent links."""
         return SqlKvkk(self.conn)
+
+    @cached_property
+    def iys(self) -> SqlIys:
+        """İYS settings and consents."""
+        return SqlIys(self.conn)
 
 
 class SqlUnitOfWork:

@@ -14,7 +14,7 @@ from service.domain.constants import Encoding, PeriodType, SendingType, SmsType
 from service.domain.errors import DomainError, Err
 from service.domain.packages import Periodic
 from service.domain.sending import Recipient, SendRequest, fill_placeholders
-from service.services.sms import filter_recipients
+from service.services.sms import unique_recipients
 
 A, B, C = "905551234567", "905321234568", "905441234569"
 
@@ -28,7 +28,7 @@ def create(**fields: Any) -> SendRequest:
 
 def sent(req: SendRequest) -> SendRequest:
     """The request as its package goes out: a repeated recipient once (the filter step)."""
-    return replace(req, recipients=tuple(filter_recipients(req.recipients)))
+    return replace(req, recipients=tuple(unique_recipients(req.recipients)))
 
 
 def otp(**fields: Any) -> SendRequest:

@@ -27,6 +27,7 @@ from service.store.memory.contacts import (
     MemoryLocks,
 )
 from service.store.memory.kvkk import MemoryKvkk
+from service.store.memory.iys import MemoryIys
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.links import MemoryLinks, MemoryWorkers
 from service.store.memory.mo import MemoryMo
@@ -143,6 +144,11 @@ class MemoryTransaction:
     def kvkk(self) -> MemoryKvkk:
         """KVKK consent links."""
         return MemoryKvkk(self.db)
+
+    @cached_property
+    def iys(self) -> MemoryIys:
+        """İYS settings and consents."""
+        return MemoryIys(self.db)
 
 
 class MemoryUnitOfWork:

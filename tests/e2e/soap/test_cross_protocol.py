@@ -14,6 +14,7 @@ from service.services import mo
 from tests.e2e.conftest import Api
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
 from tests.e2e.soap.helpers import data_of, err_of, same_as_json
+from tests.iys_helpers import consented
 
 NS = "http://localhost:9587/wsdl/sms"
 
@@ -123,6 +124,7 @@ def test_same_invalid_value_is_the_same_error_on_both(
 
 
 def test_every_json_key_is_carried_by_soap(soap_server: SoapServer, json_api: Api) -> None:
+    consented(soap_server.platform, VENDOR_USER, "905511034554", "905433404971")
     one_n = json_api.data(
         "/sms/create",
         {

@@ -16,6 +16,7 @@ from service.delivery.carriers.simulator import SimulatorCarrier
 from service.domain.carrier import gateway_uuid
 from service.services import allowlist, mo
 from tests.e2e.soap.conftest import VENDOR_PASSWORD, VENDOR_USER, SoapServer
+from tests.iys_helpers import consented
 
 AUTH = {"username": VENDOR_USER, "password": VENDOR_PASSWORD}
 
@@ -76,6 +77,7 @@ def send_sms(z: Zeep, server: SoapServer) -> None:
         content="Coklu",
         numbers=z.numbers("905511034554", "905433404971"),
     )
+    consented(server.platform, VENDOR_USER, "905511034554", "905433404971")  # commercial
     n_n = z.data(
         "sendSms",
         **base,
