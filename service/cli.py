@@ -662,8 +662,8 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
 def _add_groups() -> None:
     """Command groups of their own modules (they import this one's helpers: added last)."""
     import service.commands.allowlist  # noqa: F401 (adds its commands to `user`)
-    from service.commands.links import link_group
     from service.commands.iys import iys_group
+    from service.commands.links import link_group
     from service.commands.mo import mo_group
     from service.commands.webhooks import webhook_group
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import IntEnum
 from typing import Any
 
+from service.domain.constants import IysRecipientType, IysSource
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.phone import normalize
 
@@ -39,42 +40,6 @@ class ContactStatus(IntEnum):
     WHITE = 1
     BLACK = 2
     INVALID = 3
-
-
-class IysState(IntEnum):
-    """İYS states (İYS Durumları), reconstructed."""
-
-    REJECTED = -2
-    WAITING = -1
-    PROCESSING = 0
-    QUEUED = 1
-    ACCEPTED = 2
-    UNDEFINED = 3
-
-
-class IysRecipientType(IntEnum):
-    """İYS recipient types (İYS Alıcı Tipleri)."""
-
-    INDIVIDUAL = 0
-    MERCHANT = 1
-
-
-class IysSource(IntEnum):
-    """İYS source types (İYS Kaynak Tipleri): where a consent came from."""
-
-    HS_2015 = 0
-    HS_KARAR = 1
-    HS_FIZIKSEL_ORTAM = 2
-    HS_ISLAK_IMZA = 3
-    HS_ETKINLIK = 4
-    HS_ATM = 5
-    HS_EORTAM = 6
-    HS_WEB = 7
-    HS_MOBIL = 8
-    HS_MESAJ = 9
-    HS_EPOSTA = 10
-    HS_CAGRI_MERKEZI = 11
-    HS_SOSYAL_MEDYA = 12
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from service.domain.constants import ExitType
+from service.domain.constants import ExitType, IysState
 from service.domain.contacts import (
     Contact,
     ContactFields,
@@ -28,7 +28,6 @@ from service.domain.contacts import (
     Group,
     GroupFilter,
     GroupInput,
-    IysState,
     check_count,
     check_title,
     status_of,
@@ -174,7 +173,9 @@ def _fields(req: ContactInput, current: Contact | None) -> ContactFields:
         first_name=pick(req.first_name, current.first_name if current else None),
         last_name=pick(req.last_name, current.last_name if current else None),
         details=req.details if req.details is not None else (current.details if current else {}),
-        iys_state=int(IysState.WAITING) if waiting else (current.iys_state if current else None),
+        iys_state=int(IysState.WAITING_SYNC)
+        if waiting
+        else (current.iys_state if current else None),
         iys_type=int(iys.recipient_type) if iys else (current.iys_type if current else None),
         iys_source=int(iys.source) if iys else (current.iys_source if current else None),
         query_call=pick(req.query_call, current.query_call if current else None),

@@ -16,9 +16,9 @@ from typing import Any, Protocol, TypeVar
 from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
 from service.domain.contacts import Contact, ContactFields, ContactFilter, Group, GroupFilter
+from service.domain.iys import Consent, IysSettings, NewConsent
 from service.domain.kvkk import KvkkLink, NewLink
 from service.domain.links import Link
-from service.domain.iys import Consent, IysSettings, NewConsent
 from service.domain.mo import MoFilter, MoMessage, MoNumber, NewMoMessage, OptOut
 from service.domain.principal import Scope
 from service.domain.queries import (

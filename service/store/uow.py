@@ -17,8 +17,8 @@ from service.store.repositories.contacts import (
     SqlGroups,
     SqlLocks,
 )
-from service.store.repositories.kvkk import SqlKvkk
 from service.store.repositories.iys import SqlIys
+from service.store.repositories.kvkk import SqlKvkk
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.links import SqlLinks, SqlWorkers
 from service.store.repositories.mo import SqlMo

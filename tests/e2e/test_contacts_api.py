@@ -7,7 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.services import allowlist
+from service.delivery.iys.simulator import SimulatedIys
+from service.domain.constants import IysSource
+from service.domain.iys import ConsentStatus
+from service.services import allowlist, iys
 from tests.conftest import Database, LiveServer, add_customer, make_platform, start_server
 from tests.e2e.conftest import Api
 
@@ -121,7 +124,12 @@ def test_set_blacklist_and_the_list_filters(book: Api) -> None:
     assert book.error("/contact/list", {"pageSize": 5})["field"] == "pageSize"
 
 
-def test_commercial_package_skips_blacklisted_numbers(book: Api) -> None:
+def test_commercial_package_skips_blacklisted_numbers(any_server: LiveServer, book: Api) -> None:
+    platform = any_server.platform  # consent first: commercial packages need it (İYS)
+    iys.save_settings(platform, "acme", iys_code="1234", brand_code="5678")
+    for number in (A, B, C):
+        iys.add_consent(platform, "acme", number, ConsentStatus.ONAY, IysSource.HS_WEB)
+    iys.sync_consents(platform, SimulatedIys(), "w1")
     book.data("/contact/set-blacklist", {"status": True, "gsms": [B]})
     body = {
         "type": 1,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from service.delivery.carriers.registry import make_dispatcher
 from service.delivery.iys.simulator import SimulatedIys
 from service.domain import iys as rules
-from service.domain.constants import IysSource, IysState
+from service.domain.constants import ExitType, IysSource, IysState
 from service.domain.errors import DomainError, Err
 from service.domain.iys import Brand, Consent, ConsentStatus, SyncResult
 from service.services import iys, schedules
@@ -201,7 +201,7 @@ def test_an_mo_opt_out_is_an_iys_refusal(platform: SqlPlatform) -> None:
     mo.add_keyword(platform, "acme", "IPTAL")
     mo.receive(platform, [InboundMessage(A, "2222", "IPTAL", T0, "sim", "r1")])
     (refusal,) = iys.consents(platform, "acme")
-    assert (refusal.status, refusal.exit_type, refusal.iys_state) == ("RET", 0, -1)
+    assert (refusal.status, refusal.exit_type, refusal.iys_state) == ("RET", ExitType.MO, -1)
     assert (refusal.source, refusal.consent_date) == (IysSource.HS_MESAJ, T0)
     iys.sync_consents(platform, SimulatedIys(), "w1")  # the refusal reaches İYS
     assert iys.consents(platform, "acme")[0].iys_state == IysState.ACCEPTED

@@ -10,19 +10,29 @@ from datetime import datetime
 import pytest
 
 from service.config import Settings
+from service.delivery.iys.simulator import SimulatedIys
 from service.domain.allowlist import address_allowed, parse_network
-from service.domain.constants import ExitType, SenderState, UserType
+from service.domain.constants import (
+    ExitType,
+    IysRecipientType,
+    IysSource,
+    IysState,
+    SenderState,
+    UserType,
+)
 from service.domain.contacts import (
     ContactFilter,
     ContactInput,
     ContactStatus,
     GroupInput,
+    Iys,
     check_details,
 )
 from service.domain.errors import DomainError
+from service.domain.iys import ConsentStatus
 from service.domain.principal import Principal
 from service.domain.queries import ItemFilter, PackageFilter, PackageRef, PageRequest
-from service.services import allowlist, contacts, credit, reports, senders, sms, users
+from service.services import allowlist, contacts, credit, iys, reports, senders, sms, users
 from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryUnitOfWork
@@ -294,8 +304,18 @@ def test_allow_list_addresses_and_networks() -> None:
     refused("ERR_INVALID_PARAM", parse_network, "10.0.0.1/24")
 
 
+def consenting(platform: Platform, *numbers: str) -> None:
+    """acme's İYS settings, and approved (synced) consents of these numbers: what a
+    commercial package needs before the blacklist is even looked at."""
+    iys.save_settings(platform, "acme", iys_code="1234", brand_code="5678")
+    for number in numbers:
+        iys.add_consent(platform, "acme", number, ConsentStatus.ONAY, IysSource.HS_WEB)
+    iys.sync_consents(platform, SimulatedIys(), "w1")
+
+
 def test_commercial_package_skips_blacklisted_numbers_uncharged(platform: Platform) -> None:
     who = customer(platform)
+    consenting(platform, A, B, C)
     contacts.set_blacklist(platform, who, True, [], [B])
     pkg = sms.create_package(platform, who, request(A, B, C, commercial=True))
     found = reports.list_items(platform, who, PackageRef("id", pkg), ItemFilter(), PAGE)[1]
@@ -316,29 +336,28 @@ def test_non_commercial_package_reaches_blacklisted_numbers(platform: Platform) 
 
 def test_commercial_package_of_only_blacklisted_numbers_is_empty(platform: Platform) -> None:
     who = customer(platform)
+    consenting(platform, A)
     contacts.set_blacklist(platform, who, True, [], [A])
     refused("ERR_EMPTY_SMS_PACKAGE", sms.create_package, platform, who, request(A, commercial=True))
     assert credit.balance(platform, who) == 100
 
 
 def test_iys_waits_for_sync_on_creation_and_on_updates_that_ask_for_it(platform: Platform) -> None:
-    from service.domain.contacts import Iys, IysRecipientType, IysSource, IysState
-
     who = customer(platform)
-    iys = Iys(IysRecipientType.INDIVIDUAL, IysSource.HS_WEB, send=False)
-    made = contacts.create_contact(platform, who, ContactInput(A, iys=iys))
-    assert (made.iys_state, made.iys_source) == (IysState.WAITING, IysSource.HS_WEB)
+    asked = Iys(IysRecipientType.INDIVIDUAL, IysSource.HS_WEB, send=False)
+    made = contacts.create_contact(platform, who, ContactInput(A, iys=asked))
+    assert (made.iys_state, made.iys_source) == (IysState.WAITING_SYNC, IysSource.HS_WEB)
     with platform.uow.write() as tx:  # as the later İYS sync will: accepted
         tx.contacts.set_status(who.user_id, [A], 1, None, NOW)
         row = tx.contacts.by_number(who.user_id, A)
         assert row is not None
         fields = contacts._fields(ContactInput(None), row)
         tx.contacts.update(row.id, dataclasses.replace(fields, iys_state=2), 1, None, NOW)
-    contacts.update_contact(platform, who, made.uuid, ContactInput(None, iys=iys))
+    contacts.update_contact(platform, who, made.uuid, ContactInput(None, iys=asked))
     assert listed_iys(platform, who) == 2  # send: false changes the data, not the state
     again = Iys(IysRecipientType.MERCHANT, IysSource.HS_WEB, send=True)
     contacts.update_contact(platform, who, made.uuid, ContactInput(None, iys=again))
-    assert listed_iys(platform, who) == IysState.WAITING
+    assert listed_iys(platform, who) == IysState.WAITING_SYNC
 
 
 def listed_iys(platform: Platform, who: Principal) -> int | None:

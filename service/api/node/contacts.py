@@ -7,7 +7,7 @@ from typing import Any
 
 from service.api.node import requests
 from service.api.node.params import Params, is_blank
-from service.domain.constants import ExitType
+from service.domain.constants import ExitType, IysRecipientType, IysSource, IysState
 from service.domain.contacts import (
     Contact,
     ContactFilter,
@@ -17,9 +17,6 @@ from service.domain.contacts import (
     GroupInput,
     GroupRef,
     Iys,
-    IysRecipientType,
-    IysSource,
-    IysState,
     check_count,
     check_details,
     check_name,

@@ -26,8 +26,8 @@ from service.store.memory.contacts import (
     MemoryGroups,
     MemoryLocks,
 )
-from service.store.memory.kvkk import MemoryKvkk
 from service.store.memory.iys import MemoryIys
+from service.store.memory.kvkk import MemoryKvkk
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.links import MemoryLinks, MemoryWorkers
 from service.store.memory.mo import MemoryMo
