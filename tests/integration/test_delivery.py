@@ -22,6 +22,7 @@ from tests.integration.helpers import (
     SMS,
     balance,
     call,
+    carrier_refs,
     item_states,
     ledger_sum,
     package_row,
@@ -262,9 +263,7 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(
     import threading
     import time
 
-    from sqlalchemy import update
-
-    from service.store.schema import items
+    from service.store.uow import SqlTransaction
 
     platform = make_platform(pg_db, clock=clock)
     add_customer(platform, balance=10)
@@ -274,12 +273,10 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(
     clock.advance(minutes=1440 + 60)
     expired: list[int] = []
     try:
+        (ref,) = carrier_refs(platform, pkg)
         with platform.store.write() as conn:  # a report's transaction, not committed yet
-            conn.execute(
-                update(items)
-                .where(items.c.package_id == pkg)
-                .values(state=int(ItemState.DELIVERED))
-            )
+            receipt = DeliveryReceipt(ref, ItemState.DELIVERED, clock.now())
+            SqlTransaction(conn).queue.apply_receipts([receipt])
             waiter = threading.Thread(target=lambda: expired.append(delivery.expire(platform)))
             waiter.start()
             time.sleep(0.5)  # expire() is now waiting for the row

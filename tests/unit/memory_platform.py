@@ -15,6 +15,7 @@ from service.domain.pricing import PackageSource, charged
 from service.domain.records import Item, Package, User
 from service.services.clock import FixedClock
 from service.store.memory import MemoryDatabase, MemoryUnitOfWork
+from service.store.memory.queue import count
 
 if TYPE_CHECKING:
     from service.services.platform import Platform
@@ -79,7 +80,9 @@ class MemoryPlatform:
         for n, target in enumerate(targets):
             item_id = self.db.next_id("items")
             operator = operators[n] if operators else 0
-            self.db.items[item_id] = _item(item_id, package_id, target, price, lane, operator)
+            item = _item(item_id, package_id, target, price, lane, operator)
+            self.db.items[item_id] = item
+            count(self.db, package_id, item.state, 1, item.parts)  # as add_items does
         return package_id
 
     def balance(self, user_id: int) -> int:

@@ -31,11 +31,14 @@ from service.domain.sending import Recipient
 from service.store.bulk import insert_rows
 from service.store.errors import is_unique_violation
 from service.store.prepared import Prepared
+from service.store.repositories import counts
 from service.store.repositories.scope import visible
 from service.store.schema import in_states, items, packages, recent_sends, users
 
 ITEM_COLUMNS = ("package_id", *NewItem._fields, "refunded")
 UNDELIVERED_STATES = rules.UNDELIVERED_ITEM_STATES
+# The one state a cancel moves items from (waiting): the counters move them from it.
+(_CANCELLABLE,) = rules.sources(ItemState.CANCELLED)
 
 # Prepared once: creating a package is the hot path of the API.
 _INSERT_PACKAGE = Prepared(insert(packages).returning(packages.c.id))
@@ -106,19 +109,25 @@ class SqlPackages:
     def add_items(self, package_id: int, new_items: list[NewItem]) -> None:
         """Insert a package's items (bulk: COPY or executemany)."""
         insert_rows(self.conn, items, ITEM_COLUMNS, [(package_id, *i, False) for i in new_items])
+        moves = counts.deltas()  # the package counters (see the queue repository's rule)
+        for item in new_items:
+            counts.added(moves, package_id, item.state, item.parts)
+        counts.apply(self.conn, moves)
 
     def cancel_waiting(self, package_id: int, now: datetime) -> int:
         """Cancel the package's items nothing has been done with (marked refunded: the
         package's credit goes back whole); how many moved."""
         moved = self.conn.execute(
             update(items)
-            .where(
-                items.c.package_id == package_id,
-                in_states(items.c.state, frozenset(rules.sources(ItemState.CANCELLED))),
-            )
+            .where(items.c.package_id == package_id, items.c.state == _CANCELLABLE)
             .values(state=int(ItemState.CANCELLED), refunded=True)
-        ).rowcount
-        return int(moved)
+            .returning(items.c.parts)
+        ).all()
+        moves = counts.deltas()  # the package counters (see the queue repository's rule)
+        for (parts,) in moved:
+            counts.move(moves, package_id, parts, _CANCELLABLE, int(ItemState.CANCELLED))
+        counts.apply(self.conn, moves)
+        return len(moved)
 
     def set_state(self, package_id: int, state: PackageState, now: datetime) -> None:
         """Set a package's state."""
@@ -158,18 +167,14 @@ class SqlPackages:
 
     def stats(self, package_ids: list[int]) -> dict[int, PackageStats]:
         """Delivered and undelivered parts of each package."""
-        if not package_ids:
-            return {}
-        rows = self.conn.execute(
-            select(
-                items.c.package_id,
-                _parts_in(frozenset({ItemState.DELIVERED})),
-                _parts_in(UNDELIVERED_STATES),
+        parts = counts.parts_by_state(self.conn, package_ids)  # the counters, not the items
+        return {
+            pid: PackageStats(
+                by_state.get(int(ItemState.DELIVERED), 0),
+                sum(by_state.get(int(s), 0) for s in UNDELIVERED_STATES),
             )
-            .where(items.c.package_id.in_(package_ids))
-            .group_by(items.c.package_id)
-        )
-        return {pid: PackageStats(int(d), int(u)) for pid, d, u in rows}
+            for pid, by_state in parts.items()
+        }
 
     def items(self, package_id: int, filters: ItemFilter, page: PageRequest) -> Page[Item]:
         """One page of a package's items, in order."""

@@ -5,12 +5,28 @@ carrier's answers, apply receipts, time out, claim refunds, refresh package stat
 forget old duplicate fingerprints); the settlement service (service.services.delivery)
 decides what to run when, inside one transaction. An in-memory twin with the same
 methods is service.store.memory.queue.
+
+THE RULE OF THE COUNTERS: every item state change (and every item insert) goes through a
+repository method that updates the package counters (table package_counts, helpers in
+service.store.repositories.counts) in the same transaction, from the rows its statement
+returned or from counts it knows (e.g. the fence's one source state times the rows moved).
+A package's state and its reports are read from those counters, never by counting items;
+a write that moves items without them leaves packages stuck in the wrong state. A new
+transition follows the pattern of mark_sent or expire below, and its memory twin moves
+items through MemoryQueue._put, which keeps the twin's counters.
+
+Plans on PostgreSQL: the dispatcher's statements run with plan_cache_mode =
+force_custom_plan (set per transaction, see SqlQueue). psycopg prepares a statement on
+the server after five executions, and PostgreSQL then keeps a generic plan built for the
+table as it was: built while `items` was tiny, the claim kept a sequential scan and a
+nested-loop semi join (9-17 s per claim on a 100,000-item package). A custom plan is made
+for the table as it is now, at ~0.1 ms per statement.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,6 +34,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
+    any_,
     bindparam,
     delete,
     exists,
@@ -25,6 +42,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 
@@ -33,7 +51,8 @@ from service.domain.carrier import DeliveryReceipt, Submission
 from service.domain.constants import ItemState, PackageState
 from service.domain.pricing import REFUND_SWEEP_WINDOW
 from service.domain.records import Reservation
-from service.store.schema import HOLDS_REFUNDS, items, packages, recent_sends
+from service.store.repositories import counts
+from service.store.schema import HOLDS_REFUNDS, in_states, items, packages, recent_sends
 
 
 def movable_to(*targets: ItemState) -> Any:
@@ -50,51 +69,82 @@ def _ids(name: str = "b_ids") -> Any:
 
 # The statements of the dispatcher's passes, built once: a pass runs a dozen of them, and
 # building a statement and its cache key costs more than executing it on SQLite.
-_DUE = select(items.c.id).where(
-    movable_to(ItemState.SENDING),
-    items.c.lane == bindparam("b_lane"),
-    items.c.due_at <= bindparam("b_now"),
-)
-_ANY_DUE = _DUE.limit(1)
-
-
-def _chosen(query: Any, name: str) -> Any:
-    """The ids a query picks, locked (SKIP LOCKED: concurrent dispatchers on PostgreSQL take
-    different rows, never wait) and evaluated once: as a plain IN (subquery ... LIMIT n) the
-    planner may run the subquery again per row and update more than n rows."""
-    chosen = (
-        query.limit(bindparam("b_limit"))
-        .with_for_update(skip_locked=True)
-        .cte(name)
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    return items.c.id.in_(select(chosen.c.id))
-
-
-_CLAIM = (
-    update(items)
+_ANY_DUE = (
+    select(items.c.id)
     .where(
-        _chosen(_DUE.order_by(items.c.due_at, items.c.id), "due"),
-        # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
         movable_to(ItemState.SENDING),
+        items.c.lane == bindparam("b_lane"),
+        items.c.due_at <= bindparam("b_now"),
     )
-    .values(
-        state=int(ItemState.SENDING),
-        claim_owner=bindparam("b_owner"),
-        lease_until=bindparam("b_lease"),
-        processing_date=bindparam("b_now"),
-    )
-    .returning(
-        items.c.id,
-        items.c.package_id,
-        items.c.target,
-        items.c.msg,
-        items.c.encoding,
-        items.c.parts,
-        items.c.operator,
-        items.c.xid,
-    )
+    .limit(1)
 )
+
+
+def _picked(row_locator: str, pick: Any) -> Any:
+    """SQL: the row is one of those `pick(alias)` selects (a query over an alias of items,
+    its where, order and limit), locked with SKIP LOCKED and evaluated once.
+
+    On PostgreSQL `ctid = ANY(ARRAY(subquery))`: the subquery runs once (an InitPlan) and
+    each row is fetched by a TID scan, whatever the table's size and statistics; the former
+    `id IN (SELECT id FROM materialized cte)` was planned as a hash or nested-loop semi join
+    over a sequential scan of every item. On SQLite `rowid IN (subquery)`, run once too.
+    """
+    alias = items.alias("picked_items")
+    chosen = (
+        pick(alias)
+        .with_only_columns(literal_column(f"picked_items.{row_locator}"))
+        .limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    locator: Any = literal_column(f"items.{row_locator}")
+    return locator == any_(func.ARRAY(chosen)) if row_locator == "ctid" else locator.in_(chosen)
+
+
+def _due(due: Any) -> Any:
+    # Ordered by (lane, due_at), the order of ix_items_due itself: a tie-break on id made
+    # PostgreSQL read and sort every due item of a package (one due time for all 100,000
+    # of them) to return 500.
+    return (
+        select(due.c.id)
+        .where(
+            in_states(due.c.state, frozenset(rules.sources(ItemState.SENDING))),
+            due.c.lane == bindparam("b_lane"),
+            due.c.due_at <= bindparam("b_now"),
+        )
+        .order_by(due.c.lane, due.c.due_at)
+    )
+
+
+def _claim(row_locator: str) -> Any:
+    """The claim: up to b_limit due items of a lane, oldest due first, marked "sending"."""
+    return (
+        update(items)
+        # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
+        .where(_picked(row_locator, _due), movable_to(ItemState.SENDING))
+        .values(
+            state=int(ItemState.SENDING),
+            claim_owner=bindparam("b_owner"),
+            lease_until=bindparam("b_lease"),
+            processing_date=bindparam("b_now"),
+        )
+        .returning(
+            items.c.id,
+            items.c.package_id,
+            items.c.target,
+            items.c.msg,
+            items.c.encoding,
+            items.c.parts,
+            items.c.operator,
+            items.c.xid,
+        )
+    )
+
+
+_CLAIM = {"postgresql": _claim("ctid"), "sqlite": _claim("rowid")}
+_WAITING = int(ItemState.WAITING)
+_SENDING = int(ItemState.SENDING)
+_SENT = int(ItemState.SENT)
 _PACKAGE_FACTS = select(
     packages.c.id, packages.c.content, packages.c.sender, packages.c.validity
 ).where(packages.c.id.in_(_ids()))
@@ -107,6 +157,17 @@ _SUBMISSION_FENCE = and_(
     items.c.id == bindparam("b_id"),
     items.c.claim_owner == bindparam("b_owner"),
     movable_to(ItemState.SENT, ItemState.REJECTED),
+)
+# The fenced rows of a submission record, locked: what will move, for the counters.
+_FENCED = (
+    select(items.c.id, items.c.package_id, items.c.parts)
+    .where(
+        items.c.id.in_(_ids()),
+        items.c.claim_owner == bindparam("b_owner"),
+        movable_to(ItemState.SENT, ItemState.REJECTED),
+    )
+    .order_by(items.c.id)
+    .with_for_update()
 )
 _MARK_SENT = (
     update(items)
@@ -138,27 +199,46 @@ _APPLY_RECEIPT = (
     )
     .values(state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
 )
+# The items receipts will move (fenced like _APPLY_RECEIPT), locked: for the counters.
+_RECEIVABLE = (
+    select(items.c.carrier_ref, items.c.package_id, items.c.parts)
+    .where(items.c.carrier_ref.in_(_ids()), movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED))
+    .order_by(items.c.id)
+    .with_for_update()
+)
 _ITEMS_OF_REFS = select(items.c.carrier_ref, items.c.package_id).where(
     items.c.carrier_ref.in_(_ids())
 )
-_IS_EXPIRED = (
-    (items.c.state == int(ItemState.SENT)) & (items.c.expires_at <= bindparam("b_now"))
-) | (
-    (items.c.state == int(ItemState.SENDING)) & (items.c.processing_date <= bindparam("b_stranded"))
-)
-_EXPIRED = select(items.c.id).where(_IS_EXPIRED)
-_ANY_EXPIRED = _EXPIRED.limit(1)
-_EXPIRE = (
-    update(items)
-    .where(
-        _chosen(_EXPIRED, "expired"),
-        # Repeated on the row: a report committed while we waited for its lock has made the
-        # item delivered, and PostgreSQL re-checks only the outer condition after the wait.
-        _IS_EXPIRED,
+# What times an item out, per state it is in: sent and past its expiry, or left
+# "sending" (a crash) since before the stranded cut-off. One statement per source state,
+# so that the counters know where every item returned came from.
+_EXPIRY: dict[int, Callable[[Any], Any]] = {
+    _SENT: lambda t: (t.c.state == _SENT) & (t.c.expires_at <= bindparam("b_now")),
+    _SENDING: lambda t: (t.c.state == _SENDING) & (t.c.processing_date <= bindparam("b_stranded")),
+}
+_ANY_EXPIRED = select(items.c.id).where(or_(*(cond(items) for cond in _EXPIRY.values()))).limit(1)
+
+
+def _expire(row_locator: str, state: int) -> Any:
+    cond = _EXPIRY[state]
+    return (
+        update(items)
+        .where(
+            _picked(row_locator, lambda t: select(t.c.id).where(cond(t))),
+            # Repeated on the row: a report committed while we waited for its lock has
+            # made the item delivered, and PostgreSQL re-checks only the outer condition.
+            cond(items),
+        )
+        .values(state=int(ItemState.TIMED_OUT), lease_until=None)
+        .returning(items.c.package_id, items.c.parts)
     )
-    .values(state=int(ItemState.TIMED_OUT), lease_until=None)
-    .returning(items.c.package_id)
-)
+
+
+_EXPIRE = {
+    (dialect, state): _expire(locator, state)
+    for dialect, locator in (("postgresql", "ctid"), ("sqlite", "rowid"))
+    for state in _EXPIRY
+}
 _OLD_FINGERPRINTS = recent_sends.c.expires_at <= bindparam("b_now")
 _ANY_OLD_FINGERPRINT = select(recent_sends.c.user_id).where(_OLD_FINGERPRINTS).limit(1)
 
@@ -235,16 +315,12 @@ _LOCK_PACKAGES = (
     .order_by(packages.c.id)
     .with_for_update(key_share=True)
 )
-_COUNT_ITEMS = (
-    select(items.c.package_id, items.c.state, func.count())
-    .where(items.c.package_id.in_(_ids()))
-    .group_by(items.c.package_id, items.c.state)
-)
 _SET_PACKAGE_STATE = (
     update(packages)
     .where(packages.c.id == bindparam("b_id"))
     .values(state=bindparam("b_state"), updated_at=bindparam("b_now"))
 )
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 # At most this many values in one IN (...): SQLite refuses more than 32766 parameters.
 _IN_CHUNK = 1000
 
@@ -254,6 +330,10 @@ class SqlQueue:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        if conn.dialect.name == "postgresql":
+            # Custom plans for this transaction's statements (see the module's docstring):
+            # a prepared statement keeps its text, not a plan made for a smaller table.
+            conn.execute(_CUSTOM_PLANS)
 
     # --- claim ---------------------------------------------------------------------
 
@@ -267,7 +347,7 @@ class SqlQueue:
         """Mark up to `limit` due items of the lane "sending" for `owner`, oldest due first,
         skipping rows another transaction holds; what each needs to be sent."""
         rows = self.conn.execute(
-            _CLAIM,
+            _CLAIM[self.conn.dialect.name],
             {
                 "b_lane": lane,
                 "b_now": now,
@@ -278,6 +358,10 @@ class SqlQueue:
         ).all()
         if not rows:
             return []
+        moves = counts.deltas()
+        for r in rows:
+            counts.move(moves, r.package_id, r.parts, _WAITING, _SENDING)
+        counts.apply(self.conn, moves)
         pkgs = {
             r.id: r._mapping
             for r in self._each(_PACKAGE_FACTS, sorted({r.package_id for r in rows}))
@@ -310,6 +394,7 @@ class SqlQueue:
         """(item id, carrier reference, expiry): accepted by the carrier; only items still
         claimed by `owner` and "sending" move (the fence of a late worker)."""
         if sent:
+            self._fenced_moves(owner, [i for i, _ref, _exp in sent], ItemState.SENT)
             self.conn.execute(
                 _MARK_SENT,
                 [
@@ -323,6 +408,7 @@ class SqlQueue:
     ) -> None:
         """(item id, error): refused by the carrier; fenced like mark_sent."""
         if rejected:
+            self._fenced_moves(owner, [i for i, _err in rejected], ItemState.REJECTED)
             self.conn.execute(
                 _MARK_REJECTED,
                 [{"b_id": i, "b_err": err, "b_owner": owner, "b_now": now} for i, err in rejected],
@@ -340,6 +426,13 @@ class SqlQueue:
         """Move sent items to the state their receipts report; items already final (a
         duplicate or late receipt) stay as they are."""
         if receipts:
+            first: dict[str, int] = {}  # a repeated reference: the first receipt moves it
+            for r in receipts:
+                first.setdefault(r.carrier_ref, int(r.state))
+            moves = counts.deltas()
+            for ref, package_id, parts in self._each(_RECEIVABLE, sorted(first)):
+                counts.move(moves, package_id, parts, _SENT, first[ref])
+            counts.apply(self.conn, moves)
             self.conn.execute(
                 _APPLY_RECEIPT,
                 [
@@ -364,7 +457,18 @@ class SqlQueue:
         """Time out up to `limit` sent items past their expiry and items left "sending"
         since before `stranded_before`; the package id of each one timed out."""
         params = {"b_now": now, "b_stranded": stranded_before, "b_limit": limit}
-        return [r.package_id for r in self.conn.execute(_EXPIRE, params)]
+        timed_out: list[int] = []
+        moves = counts.deltas()
+        for state in _EXPIRY:
+            left = limit - len(timed_out)
+            if left <= 0:
+                break
+            statement = _EXPIRE[(self.conn.dialect.name, state)]
+            for package_id, parts in self.conn.execute(statement, {**params, "b_limit": left}):
+                counts.move(moves, package_id, parts, state, int(ItemState.TIMED_OUT))
+                timed_out.append(package_id)
+        counts.apply(self.conn, moves)
+        return timed_out
 
     # --- refunds and package states ----------------------------------------------------
 
@@ -397,7 +501,7 @@ class SqlQueue:
         return [r.id for r in self.conn.execute(_REFUNDS_PENDING, params)]
 
     def refresh_packages(self, package_ids: Iterable[int], now: datetime) -> None:
-        """Derive each package's state from its items' states."""
+        """Derive each package's state from its counters (items per state)."""
         ids = sorted(set(package_ids))
         # Lock the packages (in id order) before counting, so that a concurrent settler
         # counts after our commit and sees our items; counting first could leave two
@@ -406,18 +510,26 @@ class SqlQueue:
         # package (foreign key), which a plain FOR UPDATE does, deadlocking dispatchers and
         # cancels.
         facts = list(self._each(_LOCK_PACKAGES, ids))
-        counts: dict[int, dict[int, int]] = defaultdict(dict)
-        for package_id, state, n in self._each(_COUNT_ITEMS, ids):
-            counts[package_id][state] = n
+        by_state = counts.items_by_state(self.conn, ids)
         changes = []
         for package_id, current, sending_date in facts:
             if current == PackageState.CANCELLED:
                 continue
-            state = rules.package_state(counts[package_id], scheduled_future=sending_date > now)
+            state = rules.package_state(
+                by_state.get(package_id, {}), scheduled_future=sending_date > now
+            )
             if state != current:
                 changes.append({"b_id": package_id, "b_state": int(state), "b_now": now})
         if changes:  # one statement for the batch: a pass of OTPs touches a package per item
             self.conn.execute(_SET_PACKAGE_STATE, changes)
+
+    def _fenced_moves(self, owner: str, item_ids: Sequence[int], target: ItemState) -> None:
+        """Count the items a fenced submission record moves ("sending" -> target), locking
+        them first so that the update that follows moves exactly these."""
+        moves = counts.deltas()
+        for _id, package_id, parts in self._each(_FENCED, sorted(item_ids), {"b_owner": owner}):
+            counts.move(moves, package_id, parts, _SENDING, int(target))
+        counts.apply(self.conn, moves)
 
     # --- duplicate fingerprints ----------------------------------------------------------
 
