@@ -41,7 +41,8 @@ def _claim_statements(platform: SqlPlatform) -> list[Any]:
 
 def _claim_plan(platform: SqlPlatform) -> str:
     """EXPLAIN of the claim as the dispatcher runs it now (its transaction's settings)."""
-    compiled = queue._CLAIM["postgresql"].compile(dialect=postgresql.dialect())
+    dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = queue._CLAIM["postgresql"].compile(dialect=dialect)
     now = platform.clock.now() + timedelta(minutes=1)
     params = {
         **compiled.params,
