@@ -194,6 +194,7 @@ class Dispatcher:
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the threads to finish and wait for them."""
         self._stop.set()
+        self.platform.otp_doorbell.set()  # the OTP lane may be waiting on it
         for thread in self._threads:
             thread.join(timeout)
         for carrier in self.router.carriers:
@@ -209,9 +210,16 @@ class Dispatcher:
                 log.exception("dispatch pass failed (lane %s)", lane)
                 time.sleep(settings.poll_interval * 5)
                 continue
-            self._stop.wait(
-                pause_after(sent, settled, self.batch, settings.poll_interval, settings.batch_wait)
+            pause = pause_after(
+                sent, settled, self.batch, settings.poll_interval, settings.batch_wait
             )
+            if lane == OTP_LANE and pause == settings.poll_interval:
+                # Idle: an OTP created in this process rings; one created elsewhere waits
+                # for the poll. After a pass that sent, the batching window stays.
+                self.platform.otp_doorbell.wait(pause)
+                self.platform.otp_doorbell.clear()
+            else:
+                self._stop.wait(pause)
 
 
 def _requeue_to_their_links(
