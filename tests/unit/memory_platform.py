@@ -4,6 +4,7 @@ clock the test moves, settings; and records of users, packages and items to put 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -30,6 +31,7 @@ class MemoryPlatform:
     uow: MemoryUnitOfWork = field(default_factory=MemoryUnitOfWork)
     clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
     settings: Settings = field(default_factory=lambda: Settings(lease_seconds=60))
+    otp_doorbell: threading.Event = field(default_factory=threading.Event)
 
     @property
     def as_platform(self) -> Platform:
