@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ class Outcome:
     seconds: float = 0.0
     idle_ms: list[float] = field(default_factory=list)
     busy_ms: list[float] = field(default_factory=list)
+    refused: int = 0
 
 
 def export(ref: str) -> Path:
@@ -85,9 +86,10 @@ def database(kind: str, pg_url: str | None, tmp: Path, tag: str) -> tuple[str, s
 class OtpLoad:
     """OTPs at a steady rate from a thread; each one's package id and answer time (UTC)."""
 
-    def __init__(self, base: str, rate: float) -> None:
-        self.base, self.rate = base, rate
+    def __init__(self, base: str, rate: float, phase: str) -> None:
+        self.base, self.rate, self.phase = base, rate, phase
         self.sent: list[tuple[int, datetime]] = []
+        self.refused = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -105,12 +107,16 @@ class OtpLoad:
         n, start = 0, time.monotonic()
         while not self._stop.is_set():
             n += 1
-            body = {"number": "905321234567", "sender": "BENCH", "content": f"Kod {n}"}
+            # A text of its own each: the duplicate check refuses a repeat for 30 minutes.
+            text = f"Kod {self.phase}-{n}"
+            body = {"number": "905321234567", "sender": "BENCH", "content": text}
             answer = session.post(f"{self.base}/sms/create-otp", json=body, timeout=30)
-            at = datetime.now(timezone.utc).replace(tzinfo=None)
+            at = datetime.now(UTC).replace(tzinfo=None)
             data = answer.json()
             if data["err"] is None:
                 self.sent.append((int(data["data"]["pkgID"]), at))
+            else:
+                self.refused += 1
             self._stop.wait(max(0.0, start + n / self.rate - time.monotonic()))
 
 
@@ -197,7 +203,7 @@ def run_once(root: Path, url: str, args: argparse.Namespace) -> Outcome:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_up(f"{base}/health", server)
-        with OtpLoad(base, args.otp_rate) as idle:
+        with OtpLoad(base, args.otp_rate, "idle") as idle:
             time.sleep(args.warm)
         time.sleep(2)  # the last idle OTPs go out
         outcome.idle_ms = latencies(url, idle.sent)
@@ -211,7 +217,7 @@ def run_once(root: Path, url: str, args: argparse.Namespace) -> Outcome:
         )
         accepted = time.monotonic()
         package_id = int(answer.json()["data"]["pkgID"])
-        with OtpLoad(base, args.otp_rate) as busy:
+        with OtpLoad(base, args.otp_rate, "busy") as busy:
             while left_to_submit(url, package_id):
                 if time.monotonic() - accepted > args.timeout:
                     break
@@ -221,6 +227,7 @@ def run_once(root: Path, url: str, args: argparse.Namespace) -> Outcome:
         outcome.submitted = count_submitted(url, package_id)
         outcome.items_per_second = outcome.submitted / outcome.seconds
         outcome.busy_ms = latencies(url, busy.sent)
+        outcome.refused = idle.refused + busy.refused
     finally:
         server.terminate()
         server.wait(60)
@@ -241,7 +248,7 @@ def describe(name: str, o: Outcome) -> str:
         f"{name:28s} {o.items_per_second:8.0f} items/s ({o.submitted} in {o.seconds:.1f} s)  "
         f"OTP idle p50/p99 {pct(o.idle_ms, 0.5):.0f}/{pct(o.idle_ms, 0.99):.0f} ms  "
         f"busy p50/p99 {pct(o.busy_ms, 0.5):.0f}/{pct(o.busy_ms, 0.99):.0f} ms "
-        f"({len(o.busy_ms)} OTPs)"
+        f"({len(o.busy_ms)} OTPs, {o.refused} refused)"
     )
 
 
