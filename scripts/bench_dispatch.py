@@ -68,7 +68,7 @@ def export(ref: str) -> Path:
 
 def finsms(root: Path, env: dict[str, str], *args: str) -> None:
     """Run a finsms command with a checkout's code."""
-    subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, cwd=root, check=True)
+    subprocess.run([sys.executable, "-m", "service", *args], env=env, cwd=root, check=True)
 
 
 def database(kind: str, pg_url: str | None, tmp: Path, tag: str) -> tuple[str, str | None]:
@@ -195,7 +195,7 @@ def run_once(root: Path, url: str, args: argparse.Namespace) -> Outcome:
     finsms(root, env, "sender", "add", USER, "BENCH", "--approve")
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=root,
     )

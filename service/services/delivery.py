@@ -45,6 +45,8 @@ REPORT_HOLD = timedelta(minutes=10)
 # Fingerprints deleted per transaction. A busy sender's minute of OTPs is ~60,000 rows at
 # random places of the key's index: deleted at once they held SQLite's write lock for ~1 s.
 FORGET_CHUNK = 1000
+# Delivery reports applied per transaction (see apply_reports).
+REPORT_CHUNK = 500
 # Packages whose held-back refunds came due, settled per transaction by the sweep.
 REFUND_SWEEP_CHUNK = 500
 
@@ -114,10 +116,23 @@ def apply_reports(platform: Host, reports: Sequence[DeliveryReceipt]) -> Applied
     submit_sm_resp, or a report polled between the two): its reference is not recorded
     yet. Dropping it left a delivered item to time out and be refunded, so such reports
     are handed back to be tried again, for REPORT_HOLD after the report's time.
+
+    At most REPORT_CHUNK reports per transaction: a settle pass may bring thousands while
+    a large package goes out, and on SQLite one transaction for all of them held the
+    single write lock for a few hundred milliseconds, with OTPs waiting behind it. If a
+    chunk fails, the earlier ones stay applied; applying them again changes nothing.
     """
     final = [r for r in reports if r.state in (ItemState.DELIVERED, ItemState.UNDELIVERED)]
-    if not final:
-        return Applied(0, [], 0)
+    settled, early, unknown = 0, [], 0
+    for offset in range(0, len(final), REPORT_CHUNK):
+        done = _apply_chunk(platform, final[offset : offset + REPORT_CHUNK])
+        settled += done.settled
+        early.extend(done.early)
+        unknown += done.unknown
+    return Applied(settled, early, unknown)
+
+
+def _apply_chunk(platform: Host, final: Sequence[DeliveryReceipt]) -> Applied:
     now = platform.clock.now()
     with platform.uow.write() as tx:
         packages_of = tx.queue.packages_of_refs(sorted({r.carrier_ref for r in final}))
