@@ -273,3 +273,19 @@ def test_the_refund_cut_off_agrees_with_refund_due(policy: PricingPolicy) -> Non
     for sent in (now - timedelta(hours=48, seconds=1), now - timedelta(hours=48), now):
         expected = policy.refund_due(sent, now)
         assert (cut is None or sent <= cut) == expected
+
+
+def test_reports_are_applied_a_chunk_per_transaction(
+    platform: MemoryPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "REPORT_CHUNK", 2)
+    user = platform.add_user(10)
+    pkg = platform.add_package(user, [f"90532000000{n}" for n in range(5)])
+    subs = send(platform)
+    early = DeliveryReceipt("ref-unknown", ItemState.DELIVERED, platform.clock.now())
+    reports = [receipt(platform, s, ItemState.UNDELIVERED) for s in subs] + [early]
+    before = platform.uow.commits
+    assert delivery.apply_reports(platform, reports) == delivery.Applied(5, [early], 0)
+    assert platform.uow.commits - before == 3  # 6 reports, 2 per transaction
+    assert set(platform.states(pkg).values()) == {ItemState.UNDELIVERED}
+    assert platform.balance(user) == 10
