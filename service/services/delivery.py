@@ -53,8 +53,10 @@ __all__ = [
 # long it waits between tries (it overtook its submit_sm_resp: usually milliseconds).
 REPORT_HOLD = timedelta(minutes=10)
 REPORT_RETRY = timedelta(seconds=2)
-# Receipts applied per transaction.
-RECEIPT_BATCH = 1000
+# Receipts applied per transaction: a settle pass may bring thousands while a large
+# package goes out, and on SQLite one transaction for all of them held the single write
+# lock for a few hundred milliseconds, with OTPs waiting behind it.
+RECEIPT_BATCH = 500
 # Fingerprints deleted per transaction. A busy sender's minute of OTPs is ~60,000 rows at
 # random places of the key's index: deleted at once they held SQLite's write lock for ~1 s.
 FORGET_CHUNK = 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 
 from service.config import Settings
 from service.domain.principal import Principal
@@ -59,6 +60,9 @@ class Platform:
         )
         # Approved (user, sender) pairs; a revoked approval applies within this window.
         self.approved_senders = TtlCache(settings.auth_revalidate_seconds)
+        # Rung when this process has queued an OTP due now: the dispatcher in the same
+        # process (embedded) sends it at once instead of at its next idle poll.
+        self.otp_doorbell = threading.Event()
 
     def migrate(self) -> None:
         """Bring the database schema up to date."""

@@ -97,9 +97,12 @@ def create_package(
     if check_duplicates and principal.duplicate_check:
         draft = Draft(draft.package, draft.items, _fingerprint(req, recipients, start, now))
     _precheck_credit(platform, principal, draft.package)
-    return platform.uow.write_job(
+    package_id = platform.uow.write_job(
         lambda tx: write_package(platform, tx, principal, draft, now, on_written)
     )
+    if draft.package.lane == rules.OTP_LANE and not draft.package.is_scheduled:
+        platform.otp_doorbell.set()  # committed: the dispatcher can claim it now
+    return package_id
 
 
 def _start_series(platform: Platform, draft: Draft) -> Draft:

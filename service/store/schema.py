@@ -592,3 +592,16 @@ Index(
     sqlite_where=iys_consents.c.iys_state.in_([-1, 0]),
     postgresql_where=iys_consents.c.iys_state.in_([-1, 0]),
 )
+
+# How many items (and message parts) of each package are in each state, kept by the
+# statements that move items (the queue repository, package creation and cancel), so that
+# a package's state and its report counts are read from a few rows instead of counting
+# its items: a 100,000-item package was recounted by every claim and report pass.
+package_counts = Table(
+    "package_counts",
+    metadata,
+    Column("package_id", BigId, ForeignKey("packages.id"), primary_key=True),
+    Column("state", SmallInteger, primary_key=True, autoincrement=False),
+    Column("item_count", Integer, nullable=False),
+    Column("part_count", BigInteger, nullable=False),
+)

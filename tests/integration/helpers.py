@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from service.api.node.params import Params
 from service.api.node.registry import BY_PATH
 from service.services.platform import Principal
-from service.store.schema import credit_ledger, items, packages
+from service.store.schema import credit_ledger, items, package_counts, packages
 from tests.conftest import SqlPlatform
 
 
@@ -63,3 +63,40 @@ def ledger_sum(platform: SqlPlatform, user_id: int) -> int:
 
 
 SMS = dict(type=1, sendingType=1, title="Kampanya", content="Merhaba", sender="ACME")
+
+
+def carrier_refs(platform: SqlPlatform, package_id: int) -> list[str]:
+    """The carrier references of a package's items handed over, in item order."""
+    with platform.store.read() as conn:
+        return list(
+            conn.execute(
+                select(items.c.carrier_ref)
+                .where(items.c.package_id == package_id, items.c.carrier_ref.is_not(None))
+                .order_by(items.c.id)
+            ).scalars()
+        )
+
+
+def counters(platform: SqlPlatform) -> dict[tuple[int, int], tuple[int, int]]:
+    """The package counters: {(package id, item state): (items, parts)}, zeros left out."""
+    with platform.store.read() as conn:
+        rows = conn.execute(
+            select(
+                package_counts.c.package_id,
+                package_counts.c.state,
+                package_counts.c.item_count,
+                package_counts.c.part_count,
+            )
+        )
+        return {(p, s): (int(n), int(parts)) for p, s, n, parts in rows if n or parts}
+
+
+def recount(platform: SqlPlatform) -> dict[tuple[int, int], tuple[int, int]]:
+    """What the package counters must hold, counted from the items themselves."""
+    with platform.store.read() as conn:
+        rows = conn.execute(
+            select(
+                items.c.package_id, items.c.state, func.count(), func.sum(items.c.parts)
+            ).group_by(items.c.package_id, items.c.state)
+        )
+        return {(p, s): (int(n), int(parts)) for p, s, n, parts in rows}

@@ -6,15 +6,17 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
+from service.domain.carrier import Outcome
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
+from service.domain.packages import BULK_LANE
 from service.services import delivery
-from service.store.schema import items, packages
+from service.store.schema import packages
 from service.store.uow import SqlTransaction
 from tests.conftest import Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import (
@@ -116,9 +118,20 @@ def _two_recipients_in_state(platform: SqlPlatform, state: ItemState) -> int:
         "sms/create",
         **{**SMS, "numbers": ["905321111111", "905321111112"]},
     )["pkgID"]
+    # Through the queue repository, as the dispatcher moves them (it keeps the counters).
+    now = platform.clock.now() + timedelta(minutes=1)
     with platform.store.write() as conn:
-        conn.execute(update(items).where(items.c.package_id == pkg).values(state=int(state)))
+        queue = SqlTransaction(conn).queue
+        claimed = queue.claim("w", BULK_LANE, now, now + timedelta(minutes=5), 10)
+        sent = [(c.item_id, _ref(c.target), "sim", now + timedelta(days=1)) for c in claimed]
+        queue.mark_sent("w", sent, now)
+        if state != ItemState.SENT:
+            queue.apply_outcomes([(c.item_id, Outcome(state, now)) for c in claimed])
     return int(pkg)
+
+
+def _ref(target: str) -> str:
+    return f"ref-{target}"
 
 
 def test_two_settlers_of_one_package_refund_it_once(pg_db: Database) -> None:
@@ -139,9 +152,9 @@ def test_last_two_reports_applied_concurrently_complete_the_package(pg_db: Datab
 
     def deliver(target: str) -> Callable[[Connection], None]:
         def run(conn: Connection) -> None:
-            conn.execute(
-                update(items).where(items.c.target == target).values(state=int(ItemState.DELIVERED))
-            )
+            queue = SqlTransaction(conn).queue
+            (item_id,) = queue.items_of_refs([("sim", _ref(target))]).values()
+            queue.apply_outcomes([(item_id, Outcome(ItemState.DELIVERED, NOW))])
             delivery.settle(SqlTransaction(conn), [pkg], NOW)
 
         return run

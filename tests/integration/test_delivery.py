@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from service.delivery.carriers.simulator import SimulatorCarrier
 from service.delivery.dispatcher import Dispatcher
-from service.domain.carrier import DeliveryReceipt, SubmitResult
+from service.domain.carrier import DeliveryReceipt, Outcome, SubmitResult
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
@@ -23,6 +24,7 @@ from tests.integration.helpers import (
     SMS,
     balance,
     call,
+    carrier_refs,
     count,
     item_states,
     ledger_sum,
@@ -196,6 +198,39 @@ def test_otp_lane_is_served_before_bulk(
     assert set(item_states(platform, bulk).values()) == {ItemState.WAITING}
 
 
+def test_an_otp_created_in_the_process_wakes_the_idle_otp_lane(sqlite_db: Database) -> None:
+    # The idle poll is an hour here: only the doorbell can get the OTP out in time.
+    platform = make_platform(sqlite_db, poll_interval=3600.0)
+    add_customer(platform, balance=10)
+    dispatcher = Dispatcher(platform, SimulatorCarrier(platform.clock, RULES), owner="w")
+    dispatcher.start()
+    try:
+        time.sleep(0.2)  # both lanes have made their first, empty pass and are waiting
+        otp = call(
+            platform,
+            principal(platform),
+            "sms/create-otp",
+            number="905321111101",
+            sender="ACME",
+            content="Kod 1",
+        )["pkgID"]
+        deadline = time.monotonic() + 30
+        while item_states(platform, otp)["905321111101"] == ItemState.WAITING:
+            assert time.monotonic() < deadline, "the OTP lane slept through the doorbell"
+            time.sleep(0.02)
+    finally:
+        dispatcher.stop()
+
+
+def test_a_scheduled_or_bulk_package_does_not_ring_the_otp_doorbell(setup: Setup) -> None:
+    platform, _, _ = setup
+    create(platform, numbers=["905321111101"])
+    assert not platform.otp_doorbell.is_set()
+    otp = {"number": "905321111101", "sender": "ACME", "content": "Kod 1"}
+    call(platform, principal(platform), "sms/create-otp", **otp)
+    assert platform.otp_doorbell.is_set()
+
+
 def test_late_write_of_a_worker_without_the_claim_changes_nothing(
     setup: Setup,
 ) -> None:
@@ -278,11 +313,8 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(
     # expire() waited for a report's transaction, then timed the delivered item out and
     # refunded it.
     import threading
-    import time
 
-    from sqlalchemy import update
-
-    from service.store.schema import items
+    from service.store.uow import SqlTransaction
 
     platform = make_platform(pg_db, clock=clock)
     add_customer(platform, balance=10)
@@ -292,12 +324,11 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(
     clock.advance(minutes=1440 + 60)
     expired: list[int] = []
     try:
+        (ref,) = carrier_refs(platform, pkg)
         with platform.store.write() as conn:  # a report's transaction, not committed yet
-            conn.execute(
-                update(items)
-                .where(items.c.package_id == pkg)
-                .values(state=int(ItemState.DELIVERED))
-            )
+            queue = SqlTransaction(conn).queue  # as a receipt's pass applies it
+            (item_id,) = queue.items_of_refs([(carrier.name, ref)]).values()
+            queue.apply_outcomes([(item_id, Outcome(ItemState.DELIVERED, clock.now()))])
             waiter = threading.Thread(target=lambda: expired.append(delivery.expire(platform)))
             waiter.start()
             time.sleep(0.5)  # expire() is now waiting for the row

@@ -4,6 +4,7 @@ clock the test moves, settings; and records of users, packages and items to put 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -15,6 +16,7 @@ from service.domain.pricing import PackageSource, charged
 from service.domain.records import Item, Package, User
 from service.services.clock import FixedClock
 from service.store.memory import MemoryDatabase, MemoryUnitOfWork
+from service.store.memory.queue import count
 
 if TYPE_CHECKING:
     from service.services.platform import Platform
@@ -29,6 +31,7 @@ class MemoryPlatform:
     uow: MemoryUnitOfWork = field(default_factory=MemoryUnitOfWork)
     clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
     settings: Settings = field(default_factory=lambda: Settings(lease_seconds=60))
+    otp_doorbell: threading.Event = field(default_factory=threading.Event)
 
     @property
     def as_platform(self) -> Platform:
@@ -79,7 +82,9 @@ class MemoryPlatform:
         for n, target in enumerate(targets):
             item_id = self.db.next_id("items")
             operator = operators[n] if operators else 0
-            self.db.items[item_id] = _item(item_id, package_id, target, price, lane, operator)
+            item = _item(item_id, package_id, target, price, lane, operator)
+            self.db.items[item_id] = item
+            count(self.db, package_id, item.state, 1, item.parts)  # as add_items does
         return package_id
 
     def balance(self, user_id: int) -> int:

@@ -84,7 +84,7 @@ def test_every_final_state_is_reported_once_per_settling_transaction(
     package_id = pushed_package(platform, NUMBERS)
     settle_all(platform)
     docs = documents(platform)
-    # record_submissions (the rejected one), apply_reports (two), expire (the silent one)
+    # record_submissions (the rejected one), apply_receipts (two), expire (the silent one)
     assert [[i["target"][-2:] for i in d["items"]] for d in docs] == [["03"], ["01", "02"], ["04"]]
     states = {i["target"][-2:]: i["state"] for d in docs for i in d["items"]}
     assert states == {"01": 3, "02": 4, "03": -1, "04": 5}

@@ -50,6 +50,9 @@ class MemoryDatabase:
     items: dict[int, Item] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     fingerprints: dict[tuple[int, str], tuple[int, Any]] = field(default_factory=dict)
+    # The package counters: (package id, item state) -> [items, parts], kept by every
+    # write that moves or adds items, as the SQL repositories keep package_counts.
+    counts: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # tables of later repositories
     _sequences: dict[str, int] = field(default_factory=dict)
 

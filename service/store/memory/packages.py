@@ -23,6 +23,7 @@ from service.domain.records import (
 )
 from service.domain.sending import Recipient
 from service.store.memory.accounts import in_scope
+from service.store.memory.queue import count
 
 if TYPE_CHECKING:
     from service.store.memory import MemoryDatabase
@@ -75,6 +76,7 @@ class MemoryPackages:
                 id=item_id, package_id=package_id, error=None, sending_date=None,
                 processing_date=None, delivery_date=None, **new._asdict(),
             )  # fmt: skip
+            count(self.db, package_id, new.state, 1, new.parts)
 
     def cancel_waiting(self, package_id: int, now: datetime) -> Cancelled:
         """Cancel the package's waiting items; how many moved and what they cost."""
@@ -85,6 +87,8 @@ class MemoryPackages:
                 self.db.items[item.id] = dataclasses.replace(
                     item, state=int(ItemState.CANCELLED), refunded=True
                 )
+                count(self.db, package_id, item.state, -1, -item.parts)
+                count(self.db, package_id, int(ItemState.CANCELLED), 1, item.parts)
                 moved += 1
                 credit += item.credit
         return Cancelled(moved, credit)

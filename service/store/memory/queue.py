@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from service.store.memory import MemoryDatabase
 
 
+def count(db: MemoryDatabase, package_id: int, state: int, items: int, parts: int) -> None:
+    """Add to the package counters of (package, state), as counts.apply does in SQL."""
+    row = db.counts.setdefault((package_id, state), [0, 0])
+    row[0] += items
+    row[1] += parts
+
+
 def _movable_to(item: Item, *targets: ItemState) -> bool:
     """The fence of a write, as SqlQueue's movable_to: the item may move to `targets`."""
     return item.state in rules.sources(*targets)
@@ -205,12 +212,12 @@ class MemoryQueue:
         return list(found)[:limit]
 
     def refresh_packages(self, package_ids: Iterable[int], now: datetime) -> None:
-        """Derive each package's state from its items' states."""
+        """Derive each package's state from its counters (items per state)."""
         ids = set(package_ids)
-        counts: dict[int, dict[int, int]] = {p: defaultdict(int) for p in ids}
-        for item in self.db.items.values():
-            if item.package_id in ids:
-                counts[item.package_id][item.state] += 1
+        counts: dict[int, dict[int, int]] = {p: {} for p in ids}
+        for (package_id, state), (n, _parts) in self.db.counts.items():
+            if package_id in ids and n:
+                counts[package_id][state] = n
         for package_id in sorted(ids):
             pkg = self.db.packages.get(package_id)
             if pkg is None or pkg.state == PackageState.CANCELLED:
@@ -255,4 +262,9 @@ class MemoryQueue:
         return not item.refunded and item.state in rules.REFUNDED_ITEM_STATES
 
     def _put(self, item: Item, **changes: Any) -> None:
+        # Every state change of the twin passes here and moves the package counters.
+        state = changes.get("state", item.state)
+        if state != item.state:
+            count(self.db, item.package_id, item.state, -1, -item.parts)
+            count(self.db, item.package_id, state, 1, item.parts)
         self.db.items[item.id] = dataclasses.replace(item, **changes)

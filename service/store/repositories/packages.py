@@ -32,11 +32,14 @@ from service.domain.sending import Recipient
 from service.store.bulk import insert_rows
 from service.store.errors import is_unique_violation
 from service.store.prepared import Prepared
+from service.store.repositories import counts
 from service.store.repositories.scope import visible
 from service.store.schema import in_states, items, packages, recent_sends, users
 
 ITEM_COLUMNS = ("package_id", *NewItem._fields, "refunded")
 UNDELIVERED_STATES = rules.UNDELIVERED_ITEM_STATES
+# The one state a cancel moves items from (waiting): the counters move them from it.
+(_CANCELLABLE,) = rules.sources(ItemState.CANCELLED)
 
 # Prepared once: creating a package is the hot path of the API.
 _INSERT_PACKAGE = Prepared(insert(packages).returning(packages.c.id))
@@ -107,21 +110,26 @@ class SqlPackages:
     def add_items(self, package_id: int, new_items: list[NewItem]) -> None:
         """Insert a package's items (bulk: COPY or executemany)."""
         insert_rows(self.conn, items, ITEM_COLUMNS, [(package_id, *i, False) for i in new_items])
+        moves = counts.deltas()  # the package counters (see the queue repository's rule)
+        for item in new_items:
+            counts.added(moves, package_id, item.state, item.parts)
+        counts.apply(self.conn, moves)
 
     def cancel_waiting(self, package_id: int, now: datetime) -> Cancelled:
         """Cancel the package's items nothing has been done with (marked refunded: the
         caller gives their price back); how many moved and what they cost. One statement:
         an item a dispatcher claims meanwhile is either cancelled here or sent, never both."""
-        prices = self.conn.execute(
+        moved = self.conn.execute(
             update(items)
-            .where(
-                items.c.package_id == package_id,
-                in_states(items.c.state, frozenset(rules.sources(ItemState.CANCELLED))),
-            )
+            .where(items.c.package_id == package_id, items.c.state == _CANCELLABLE)
             .values(state=int(ItemState.CANCELLED), refunded=True)
-            .returning(items.c.credit)
+            .returning(items.c.credit, items.c.parts)
         ).all()
-        return Cancelled(len(prices), sum(int(p.credit) for p in prices))
+        moves = counts.deltas()  # the package counters (see the queue repository's rule)
+        for _credit, parts in moved:
+            counts.move(moves, package_id, parts, _CANCELLABLE, int(ItemState.CANCELLED))
+        counts.apply(self.conn, moves)
+        return Cancelled(len(moved), sum(int(c) for c, _parts in moved))
 
     def set_state(
         self, package_id: int, state: PackageState, now: datetime, error: str | None = None
@@ -202,18 +210,14 @@ class SqlPackages:
 
     def stats(self, package_ids: list[int]) -> dict[int, PackageStats]:
         """Delivered and undelivered parts of each package."""
-        if not package_ids:
-            return {}
-        rows = self.conn.execute(
-            select(
-                items.c.package_id,
-                _parts_in(frozenset({ItemState.DELIVERED})),
-                _parts_in(UNDELIVERED_STATES),
+        parts = counts.parts_by_state(self.conn, package_ids)  # the counters, not the items
+        return {
+            pid: PackageStats(
+                by_state.get(int(ItemState.DELIVERED), 0),
+                sum(by_state.get(int(s), 0) for s in UNDELIVERED_STATES),
             )
-            .where(items.c.package_id.in_(package_ids))
-            .group_by(items.c.package_id)
-        )
-        return {pid: PackageStats(int(d), int(u)) for pid, d, u in rows}
+            for pid, by_state in parts.items()
+        }
 
     def items(self, package_id: int, filters: ItemFilter, page: PageRequest) -> Page[Item]:
         """One page of a package's items, in order."""

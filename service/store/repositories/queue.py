@@ -5,35 +5,63 @@ carrier's answers, apply receipts, time out, claim refunds, refresh package stat
 forget old duplicate fingerprints); the settlement service (service.services.delivery)
 decides what to run when, inside one transaction. An in-memory twin with the same
 methods is service.store.memory.queue.
+
+THE RULE OF THE COUNTERS: every item state change (and every item insert) goes through a
+repository method that updates the package counters (table package_counts, helpers in
+service.store.repositories.counts) in the same transaction, from the rows its statement
+returned or from counts it knows (e.g. the fence's one source state times the rows moved).
+A package's state and its reports are read from those counters, never by counting items;
+a write that moves items without them leaves packages stuck in the wrong state. A new
+transition follows the pattern of mark_sent or expire below, and its memory twin moves
+items through MemoryQueue._put, which keeps the twin's counters.
+
+Plans on PostgreSQL: the dispatcher's statements run with plan_cache_mode =
+force_custom_plan (set per transaction, see SqlQueue). psycopg prepares a statement on
+the server after five executions, and PostgreSQL then keeps a generic plan built for the
+table as it was: built while `items` was tiny, the claim kept a sequential scan and a
+nested-loop semi join (9-17 s per claim on a 100,000-item package). A custom plan is made
+for the table as it is now, at ~0.1 ms per statement.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
     Connection,
+    DateTime,
+    SmallInteger,
+    String,
     and_,
+    any_,
     bindparam,
+    column,
     delete,
     exists,
     func,
     literal_column,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from service.domain import packages as rules
 from service.domain.carrier import Outcome, Submission
 from service.domain.constants import ItemState, PackageState
 from service.domain.pricing import REFUND_SWEEP_WINDOW
 from service.domain.records import Reservation
-from service.store.schema import HOLDS_REFUNDS, items, packages, recent_sends
+from service.store.repositories import counts
+from service.store.schema import HOLDS_REFUNDS, in_states, items, packages, recent_sends
 
 
 def movable_to(*targets: ItemState) -> Any:
@@ -43,74 +71,135 @@ def movable_to(*targets: ItemState) -> Any:
     return items.c.state == states[0] if len(states) == 1 else items.c.state.in_(states)
 
 
-def _ids(name: str = "b_ids") -> Any:
-    """A list parameter for IN (...): one cached statement serves every list length."""
-    return bindparam(name, expanding=True)
+class _InList(ColumnElement[bool]):
+    """`column IN (list parameter b_ids)`: an expanding IN on SQLite (one cached statement
+    serves every list length), `column = ANY(array parameter)` on PostgreSQL, where an
+    expanded list of 500 made a statement text psycopg converts on every call (too long
+    for its cache: ~5 ms each) and the server plans anew."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+
+
+@compiles(_InList)
+def _in_expanding(element: _InList, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(bindparam("b_ids", expanding=True)), **kw))
+
+
+@compiles(_InList, "postgresql")
+def _in_array(element: _InList, compiler: Any, **kw: Any) -> str:
+    array = bindparam("b_ids", type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(array), **kw))
 
 
 # The statements of the dispatcher's passes, built once: a pass runs a dozen of them, and
 # building a statement and its cache key costs more than executing it on SQLite.
-_DUE = select(items.c.id).where(
-    movable_to(ItemState.SENDING),
-    items.c.lane == bindparam("b_lane"),
-    items.c.due_at <= bindparam("b_now"),
-)
-_ANY_DUE = _DUE.limit(1)
-
-
-def _chosen(query: Any, name: str) -> Any:
-    """The ids a query picks, locked (SKIP LOCKED: concurrent dispatchers on PostgreSQL take
-    different rows, never wait) and evaluated once: as a plain IN (subquery ... LIMIT n) the
-    planner may run the subquery again per row and update more than n rows."""
-    chosen = (
-        query.limit(bindparam("b_limit"))
-        .with_for_update(skip_locked=True)
-        .cte(name)
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    return items.c.id.in_(select(chosen.c.id))
-
-
-_CLAIM = (
-    update(items)
+_ANY_DUE = (
+    select(items.c.id)
     .where(
-        _chosen(_DUE.order_by(items.c.due_at, items.c.id), "due"),
-        # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
         movable_to(ItemState.SENDING),
+        items.c.lane == bindparam("b_lane"),
+        items.c.due_at <= bindparam("b_now"),
     )
-    .values(
-        state=int(ItemState.SENDING),
-        claim_owner=bindparam("b_owner"),
-        lease_until=bindparam("b_lease"),
-        processing_date=bindparam("b_now"),
-    )
-    .returning(
-        items.c.id,
-        items.c.package_id,
-        items.c.target,
-        items.c.msg,
-        items.c.encoding,
-        items.c.parts,
-        items.c.operator,
-        items.c.xid,
-    )
+    .limit(1)
 )
+
+
+def _picked(row_locator: str, pick: Any) -> Any:
+    """SQL: the row is one of those `pick(alias)` selects (a query over an alias of items,
+    its where, order and limit), locked with SKIP LOCKED and evaluated once.
+
+    On PostgreSQL `ctid = ANY(ARRAY(subquery))`: the subquery runs once (an InitPlan) and
+    each row is fetched by a TID scan, whatever the table's size and statistics; the former
+    `id IN (SELECT id FROM materialized cte)` was planned as a hash or nested-loop semi join
+    over a sequential scan of every item. On SQLite `rowid IN (subquery)`, run once too.
+    """
+    alias = items.alias("picked_items")
+    chosen = (
+        pick(alias)
+        .with_only_columns(literal_column(f"picked_items.{row_locator}"))
+        .limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    locator: Any = literal_column(f"items.{row_locator}")
+    return locator == any_(func.ARRAY(chosen)) if row_locator == "ctid" else locator.in_(chosen)
+
+
+def _due(due: Any) -> Any:
+    # Ordered by (lane, due_at), the order of ix_items_due itself: a tie-break on id made
+    # PostgreSQL read and sort every due item of a package (one due time for all 100,000
+    # of them) to return 500.
+    return (
+        select(due.c.id)
+        .where(
+            in_states(due.c.state, frozenset(rules.sources(ItemState.SENDING))),
+            due.c.lane == bindparam("b_lane"),
+            due.c.due_at <= bindparam("b_now"),
+        )
+        .order_by(due.c.lane, due.c.due_at)
+    )
+
+
+def _claim(row_locator: str) -> Any:
+    """The claim: up to b_limit due items of a lane, oldest due first, marked "sending"."""
+    return (
+        update(items)
+        # Again on the row itself: after waiting for a lock PostgreSQL re-checks only this.
+        .where(_picked(row_locator, _due), movable_to(ItemState.SENDING))
+        .values(
+            state=int(ItemState.SENDING),
+            claim_owner=bindparam("b_owner"),
+            lease_until=bindparam("b_lease"),
+            processing_date=bindparam("b_now"),
+        )
+        .returning(
+            items.c.id,
+            items.c.package_id,
+            items.c.target,
+            items.c.msg,
+            items.c.encoding,
+            items.c.parts,
+            items.c.operator,
+            items.c.xid,
+        )
+    )
+
+
+_CLAIM = {"postgresql": _claim("ctid"), "sqlite": _claim("rowid")}
+_WAITING = int(ItemState.WAITING)
+_SENDING = int(ItemState.SENDING)
+_SENT = int(ItemState.SENT)
 _PACKAGE_FACTS = select(
     packages.c.id,
     packages.c.content,
     packages.c.sender,
     packages.c.validity,
     packages.c.trust_date,
-).where(packages.c.id.in_(_ids()))
+).where(_InList(packages.c.id))
 _VALIDITY = (
     select(items.c.id, packages.c.validity)
     .join(packages, packages.c.id == items.c.package_id)
-    .where(items.c.id.in_(_ids()))
+    .where(_InList(items.c.id))
 )
 _SUBMISSION_FENCE = and_(
     items.c.id == bindparam("b_id"),
     items.c.claim_owner == bindparam("b_owner"),
     movable_to(ItemState.SENT, ItemState.REJECTED),
+)
+# The fenced rows of a submission record, locked: what will move, for the counters.
+_FENCED = (
+    select(items.c.id, items.c.package_id, items.c.parts)
+    .where(
+        _InList(items.c.id),
+        items.c.claim_owner == bindparam("b_owner"),
+        movable_to(ItemState.SENT, ItemState.REJECTED),
+    )
+    .order_by(items.c.id)
+    .with_for_update()
 )
 _MARK_SENT = (
     update(items)
@@ -134,7 +223,66 @@ _MARK_REJECTED = (
         lease_until=None,
     )
 )
-_PACKAGES_OF_ITEMS = select(items.c.package_id).where(items.c.id.in_(_ids())).distinct()
+
+
+def _unnest(**columns: Any) -> Any:
+    """PostgreSQL: rows given as one array parameter per column (b_<name>s), to join an
+    UPDATE with: one statement and one round trip for a batch, where executemany sent a
+    statement per row (a 100,000-item package spent most of its time in those)."""
+    arrays = [bindparam(f"b_{name}s", type_=ARRAY(t)) for name, t in columns.items()]
+    shape = [column(name, t) for name, t in columns.items()]
+    return func.unnest(*arrays).table_valued(*shape).render_derived(name="v")
+
+
+_SENT_ROWS = _unnest(id=BigInteger, ref=String, link=String, exp=DateTime)
+_REJECTED_ROWS = _unnest(id=BigInteger, err=String)
+_OUTCOME_ROWS = _unnest(id=BigInteger, state=SmallInteger, at=DateTime, err=String)
+# The same writes as _MARK_SENT, _MARK_REJECTED and _APPLY_OUTCOME, set-based, returning
+# what the counters need.
+_PG_MARK_SENT = (
+    update(items)
+    .where(
+        items.c.id == _SENT_ROWS.c.id,
+        items.c.claim_owner == bindparam("b_owner"),
+        movable_to(ItemState.SENT, ItemState.REJECTED),
+    )
+    .values(
+        state=int(ItemState.SENT),
+        carrier_ref=_SENT_ROWS.c.ref,
+        carrier_link=_SENT_ROWS.c.link,
+        sending_date=bindparam("b_now"),
+        expires_at=_SENT_ROWS.c.exp,
+        lease_until=None,
+    )
+    .returning(items.c.package_id, items.c.parts)
+)
+_PG_MARK_REJECTED = (
+    update(items)
+    .where(
+        items.c.id == _REJECTED_ROWS.c.id,
+        items.c.claim_owner == bindparam("b_owner"),
+        movable_to(ItemState.SENT, ItemState.REJECTED),
+    )
+    .values(
+        state=int(ItemState.REJECTED),
+        error=_REJECTED_ROWS.c.err,
+        sending_date=bindparam("b_now"),
+        lease_until=None,
+    )
+    .returning(items.c.package_id, items.c.parts)
+)
+_PG_APPLY_OUTCOMES = (
+    update(items)
+    .where(
+        items.c.id == _OUTCOME_ROWS.c.id,
+        movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED),
+    )
+    .values(
+        state=_OUTCOME_ROWS.c.state, delivery_date=_OUTCOME_ROWS.c.at, error=_OUTCOME_ROWS.c.err
+    )
+    .returning(items.c.package_id, items.c.parts, _OUTCOME_ROWS.c.state)
+)
+_PACKAGES_OF_ITEMS = select(items.c.package_id).where(_InList(items.c.id)).distinct()
 # A receipt settles only an item still "sent"; a duplicate or late one finds it final.
 _APPLY_OUTCOME = (
     update(items)
@@ -145,9 +293,9 @@ _APPLY_OUTCOME = (
     .values(state=bindparam("b_state"), delivery_date=bindparam("b_at"), error=bindparam("b_err"))
 )
 _ITEMS_OF_REFS = select(items.c.carrier_link, items.c.carrier_ref, items.c.id).where(
-    items.c.carrier_ref.in_(_ids())
+    _InList(items.c.carrier_ref)
 )
-_SET_EXPIRY = update(items).where(items.c.id.in_(_ids())).values(expires_at=bindparam("b_exp"))
+_SET_EXPIRY = update(items).where(_InList(items.c.id)).values(expires_at=bindparam("b_exp"))
 _MARK_RETRY = (
     update(items)
     .where(
@@ -165,28 +313,69 @@ _MARK_RETRY = (
         expires_at=None,
     )
 )
-# Sent items past their expiry, and items left "sending" by a worker that died, past
-# their own validity + the grace hour since the claim (stamped at the claim): one
-# condition on expires_at, which ix_items_expiring holds for exactly these states. The
-# states as literals, as in the index's condition: SQLite uses a partial index only
-# when it can see that the query implies the index's condition.
-_IS_EXPIRED = and_(
-    items.c.state.in_([literal_column(str(s)) for s in sorted(rules.IN_FLIGHT_ITEM_STATES)]),
-    items.c.expires_at <= bindparam("b_now"),
-)
-_EXPIRED = select(items.c.id).where(_IS_EXPIRED)
-_ANY_EXPIRED = _EXPIRED.limit(1)
-_EXPIRE = (
-    update(items)
+# The items outcomes will move (fenced like _APPLY_OUTCOME: "sent"), locked: for the
+# counters on SQLite, where executemany returns no rows.
+_RECEIVABLE = (
+    select(items.c.id, items.c.package_id, items.c.parts)
     .where(
-        _chosen(_EXPIRED, "expired"),
-        # Repeated on the row: a report committed while we waited for its lock has made the
-        # item delivered, and PostgreSQL re-checks only the outer condition after the wait.
-        _IS_EXPIRED,
+        _InList(items.c.id),
+        movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED),
     )
-    .values(state=int(ItemState.TIMED_OUT), lease_until=None)
-    .returning(items.c.package_id)
+    .order_by(items.c.id)
+    .with_for_update()
 )
+# The items "sending" that a retry moves back to waiting (fenced like _MARK_RETRY).
+_RETRYABLE = (
+    select(items.c.id, items.c.package_id, items.c.parts)
+    .where(
+        _InList(items.c.id),
+        items.c.claim_owner == bindparam("b_owner"),
+        movable_to(ItemState.WAITING),
+    )
+    .order_by(items.c.id)
+    .with_for_update()
+)
+# Sent items past their expiry, and items left "sending" by a worker that died, past
+# their own validity + the grace hour since the claim (stamped at the claim): a condition
+# on expires_at, which ix_items_expiring holds for exactly these states (written as
+# literals, as in the index's condition: SQLite uses a partial index only when it can see
+# that the query implies the index's condition). One statement per source state, so that
+# the counters know where every item returned came from.
+_IN_FLIGHT: list[Any] = [literal_column(str(s)) for s in sorted(rules.IN_FLIGHT_ITEM_STATES)]
+
+
+def _is_expired(t: Any, state: int | None = None) -> Any:
+    cond = and_(t.c.state.in_(_IN_FLIGHT), t.c.expires_at <= bindparam("b_now"))
+    return cond if state is None else and_(cond, t.c.state == state)
+
+
+_EXPIRY: dict[int, Callable[[Any], Any]] = {
+    _SENT: lambda t: _is_expired(t, _SENT),
+    _SENDING: lambda t: _is_expired(t, _SENDING),
+}
+_ANY_EXPIRED = select(items.c.id).where(_is_expired(items)).limit(1)
+
+
+def _expire(row_locator: str, state: int) -> Any:
+    cond = _EXPIRY[state]
+    return (
+        update(items)
+        .where(
+            _picked(row_locator, lambda t: select(t.c.id).where(cond(t))),
+            # Repeated on the row: a report committed while we waited for its lock has
+            # made the item delivered, and PostgreSQL re-checks only the outer condition.
+            cond(items),
+        )
+        .values(state=int(ItemState.TIMED_OUT), lease_until=None)
+        .returning(items.c.package_id, items.c.parts)
+    )
+
+
+_EXPIRE = {
+    (dialect, state): _expire(locator, state)
+    for dialect, locator in (("postgresql", "ctid"), ("sqlite", "rowid"))
+    for state in _EXPIRY
+}
 _OLD_FINGERPRINTS = recent_sends.c.expires_at <= bindparam("b_now")
 _ANY_OLD_FINGERPRINT = select(recent_sends.c.user_id).where(_OLD_FINGERPRINTS).limit(1)
 
@@ -237,7 +426,7 @@ def _claim_refunds(held_sources: tuple[str, ...]) -> Any:
     facade: 48 hours after sending): their items sent after `b_held_<n>` stay unclaimed
     until a later pass (the refund sweep) comes back for them. Built once per tuple."""
     statement = update(items).where(
-        items.c.package_id.in_(_ids()),
+        _InList(items.c.package_id),
         items.c.refunded.is_(False),
         items.c.state.in_([int(s) for s in rules.REFUNDED_ITEM_STATES]),
     )
@@ -254,25 +443,21 @@ def _claim_refunds(held_sources: tuple[str, ...]) -> Any:
 
 
 _RESERVED = select(packages.c.id, packages.c.user_id, packages.c.credit).where(
-    packages.c.id.in_(_ids())
+    _InList(packages.c.id)
 )
 # FOR NO KEY UPDATE: see refresh_packages.
 _LOCK_PACKAGES = (
     select(packages.c.id, packages.c.state, packages.c.sending_date)
-    .where(packages.c.id.in_(_ids()))
+    .where(_InList(packages.c.id))
     .order_by(packages.c.id)
     .with_for_update(key_share=True)
-)
-_COUNT_ITEMS = (
-    select(items.c.package_id, items.c.state, func.count())
-    .where(items.c.package_id.in_(_ids()))
-    .group_by(items.c.package_id, items.c.state)
 )
 _SET_PACKAGE_STATE = (
     update(packages)
     .where(packages.c.id == bindparam("b_id"))
     .values(state=bindparam("b_state"), updated_at=bindparam("b_now"))
 )
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 # At most this many values in one IN (...): SQLite refuses more than 32766 parameters.
 _IN_CHUNK = 1000
 
@@ -282,6 +467,11 @@ class SqlQueue:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._postgres = conn.dialect.name == "postgresql"
+        if self._postgres:
+            # Custom plans for this transaction's statements (see the module's docstring):
+            # a prepared statement keeps its text, not a plan made for a smaller table.
+            conn.execute(_CUSTOM_PLANS)
 
     # --- claim ---------------------------------------------------------------------
 
@@ -295,7 +485,7 @@ class SqlQueue:
         """Mark up to `limit` due items of the lane "sending" for `owner`, oldest due first,
         skipping rows another transaction holds; what each needs to be sent."""
         rows = self.conn.execute(
-            _CLAIM,
+            _CLAIM[self.conn.dialect.name],
             {
                 "b_lane": lane,
                 "b_now": now,
@@ -306,6 +496,10 @@ class SqlQueue:
         ).all()
         if not rows:
             return []
+        moves = counts.deltas()
+        for r in rows:
+            counts.move(moves, r.package_id, r.parts, _WAITING, _SENDING)
+        counts.apply(self.conn, moves)
         pkgs = {
             r.id: r._mapping
             for r in self._each(_PACKAGE_FACTS, sorted({r.package_id for r in rows}))
@@ -338,7 +532,19 @@ class SqlQueue:
     ) -> None:
         """(item id, carrier reference, link, expiry): accepted by the carrier; only items
         still claimed by `owner` and "sending" move (the fence of a late worker)."""
-        if sent:
+        if sent and self._postgres:
+            ids, refs, links, exps = zip(*sent, strict=True)
+            params = {
+                "b_ids": ids,
+                "b_refs": refs,
+                "b_links": links,
+                "b_exps": exps,
+                "b_owner": owner,
+                "b_now": now,
+            }
+            self._returned_moves(self.conn.execute(_PG_MARK_SENT, params), _SENT)
+        elif sent:
+            self._fenced_moves(owner, [i for i, _ref, _link, _exp in sent], ItemState.SENT)
             self.conn.execute(
                 _MARK_SENT,
                 [
@@ -358,7 +564,13 @@ class SqlQueue:
         self, owner: str, rejected: Sequence[tuple[int, str | None]], now: datetime
     ) -> None:
         """(item id, error): refused by the carrier; fenced like mark_sent."""
-        if rejected:
+        if rejected and self._postgres:
+            ids, errs = zip(*rejected, strict=True)
+            params = {"b_ids": ids, "b_errs": errs, "b_owner": owner, "b_now": now}
+            moved = self.conn.execute(_PG_MARK_REJECTED, params)
+            self._returned_moves(moved, int(ItemState.REJECTED))
+        elif rejected:
+            self._fenced_moves(owner, [i for i, _err in rejected], ItemState.REJECTED)
             self.conn.execute(
                 _MARK_REJECTED,
                 [{"b_id": i, "b_err": err, "b_owner": owner, "b_now": now} for i, err in rejected],
@@ -378,7 +590,18 @@ class SqlQueue:
         """Time out up to `limit` items "sent" or "sending" whose expiry has passed; the
         package id of each one timed out."""
         params = {"b_now": now, "b_limit": limit}
-        return [r.package_id for r in self.conn.execute(_EXPIRE, params)]
+        timed_out: list[int] = []
+        moves = counts.deltas()
+        for state in _EXPIRY:
+            left = limit - len(timed_out)
+            if left <= 0:
+                break
+            statement = _EXPIRE[(self.conn.dialect.name, state)]
+            for package_id, parts in self.conn.execute(statement, {**params, "b_limit": left}):
+                counts.move(moves, package_id, parts, state, int(ItemState.TIMED_OUT))
+                timed_out.append(package_id)
+        counts.apply(self.conn, moves)
+        return timed_out
 
     # --- refunds and package states ----------------------------------------------------
 
@@ -411,7 +634,7 @@ class SqlQueue:
         return [r.id for r in self.conn.execute(_REFUNDS_PENDING, params)]
 
     def refresh_packages(self, package_ids: Iterable[int], now: datetime) -> None:
-        """Derive each package's state from its items' states."""
+        """Derive each package's state from its counters (items per state)."""
         ids = sorted(set(package_ids))
         # Lock the packages (in id order) before counting, so that a concurrent settler
         # counts after our commit and sees our items; counting first could leave two
@@ -420,14 +643,14 @@ class SqlQueue:
         # package (foreign key), which a plain FOR UPDATE does, deadlocking dispatchers and
         # cancels.
         facts = list(self._each(_LOCK_PACKAGES, ids))
-        counts: dict[int, dict[int, int]] = defaultdict(dict)
-        for package_id, state, n in self._each(_COUNT_ITEMS, ids):
-            counts[package_id][state] = n
+        by_state = counts.items_by_state(self.conn, ids)
         changes = []
         for package_id, current, sending_date in facts:
             if current == PackageState.CANCELLED:
                 continue
-            state = rules.package_state(counts[package_id], scheduled_future=sending_date > now)
+            state = rules.package_state(
+                by_state.get(package_id, {}), scheduled_future=sending_date > now
+            )
             if state != current:
                 changes.append({"b_id": package_id, "b_state": int(state), "b_now": now})
         if changes:  # one statement for the batch: a pass of OTPs touches a package per item
@@ -454,6 +677,11 @@ class SqlQueue:
         """(item id, error): the carrier asked to retry (nothing sent); "sending" items
         `owner` holds go back to waiting, due at `due_at`. Nothing is charged or refunded."""
         if retries:
+            moves = counts.deltas()
+            ids = sorted(i for i, _err in retries)
+            for _id, package_id, parts in self._each(_RETRYABLE, ids, {"b_owner": owner}):
+                counts.move(moves, package_id, parts, _SENDING, _WAITING)
+            counts.apply(self.conn, moves)
             self.conn.execute(
                 _MARK_RETRY,
                 [{"b_id": i, "b_owner": owner, "b_due": due_at, "b_err": e} for i, e in retries],
@@ -474,7 +702,28 @@ class SqlQueue:
     def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
         """(item id, outcome): "sent" items take the final state their receipts report;
         items already final (a duplicate or late receipt) stay as they are."""
-        if outcomes:
+        if outcomes and self._postgres:
+            first: dict[int, Outcome] = {}  # an item twice: the first outcome wins
+            for item_id, outcome in outcomes:
+                first.setdefault(item_id, outcome)
+            params = {
+                "b_ids": list(first),
+                "b_states": [int(o.state) for o in first.values()],
+                "b_ats": [o.at for o in first.values()],
+                "b_errs": [o.error for o in first.values()],
+            }
+            moves = counts.deltas()
+            for package_id, parts, state in self.conn.execute(_PG_APPLY_OUTCOMES, params):
+                counts.move(moves, package_id, parts, _SENT, state)
+            counts.apply(self.conn, moves)
+        elif outcomes:
+            first_state: dict[int, int] = {}  # an item twice: the first outcome moves it
+            for item_id, outcome in outcomes:
+                first_state.setdefault(item_id, int(outcome.state))
+            moves = counts.deltas()
+            for item_id, package_id, parts in self._each(_RECEIVABLE, sorted(first_state)):
+                counts.move(moves, package_id, parts, _SENT, first_state[item_id])
+            counts.apply(self.conn, moves)
             self.conn.execute(
                 _APPLY_OUTCOME,
                 [
@@ -482,6 +731,21 @@ class SqlQueue:
                     for i, o in sorted(outcomes, key=lambda pair: pair[0])  # one lock order
                 ],
             )
+
+    def _returned_moves(self, rows: Iterable[Any], target: int) -> None:
+        """Count the (package id, parts) rows a fenced "sending" -> target write returned."""
+        moves = counts.deltas()
+        for package_id, parts in rows:
+            counts.move(moves, package_id, parts, _SENDING, target)
+        counts.apply(self.conn, moves)
+
+    def _fenced_moves(self, owner: str, item_ids: Sequence[int], target: ItemState) -> None:
+        """Count the items a fenced submission record moves ("sending" -> target), locking
+        them first so that the update that follows moves exactly these."""
+        moves = counts.deltas()
+        for _id, package_id, parts in self._each(_FENCED, sorted(item_ids), {"b_owner": owner}):
+            counts.move(moves, package_id, parts, _SENDING, int(target))
+        counts.apply(self.conn, moves)
 
     # --- duplicate fingerprints ----------------------------------------------------------
 

@@ -108,7 +108,7 @@ def renumber_package(platform: SqlPlatform, old: int, new: int) -> None:
     assert platform.store.url.startswith("sqlite"), "renumbering relies on SQLite rowids"
     with platform.store.write() as conn:
         conn.execute(text("PRAGMA defer_foreign_keys = ON"))
-        for table in ("items", "credit_ledger", "recent_sends"):
+        for table in ("items", "package_counts", "credit_ledger", "recent_sends"):
             conn.execute(
                 text(f"UPDATE {table} SET package_id = :new WHERE package_id = :old"),
                 {"new": new, "old": old},

@@ -1,0 +1,89 @@
+"""The claim's plan on PostgreSQL stays right as items grows from a few rows to many.
+
+psycopg prepares a statement on the server after five executions, and PostgreSQL then
+may keep a generic plan made for the table as it was. Made while `items` held a handful of
+rows, the claim's generic plan scanned the whole table per claim (9-17 s each on a
+100,000-item package). The dispatcher's transactions force custom plans, and the claim's
+shape (locked ids picked from ix_items_due, rows fetched by ctid) gives an index plan
+even with statistics of the tiny table. Checked from the plans, not from timings.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+
+from service.domain.packages import BULK_LANE
+from service.services import delivery
+from service.store.repositories import queue
+from tests.conftest import Database, SqlPlatform, add_customer, make_platform
+from tests.integration.helpers import SMS, call, principal
+
+BIG = 20_000
+WARM = 16
+
+
+def _claim_statements(platform: SqlPlatform) -> list[Any]:
+    """The server-side prepared claims of the (one) pooled connection."""
+    with platform.store.read() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                    " WHERE statement LIKE 'UPDATE items SET state%picked_items%'"
+                )
+            )
+        )
+
+
+def _claim_plan(platform: SqlPlatform) -> str:
+    """EXPLAIN of the claim as the dispatcher runs it now (its transaction's settings)."""
+    dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = queue._CLAIM["postgresql"].compile(dialect=dialect)
+    now = platform.clock.now() + timedelta(minutes=1)
+    params = {
+        **compiled.params,
+        "b_lane": BULK_LANE,
+        "b_now": now,
+        "b_limit": 500,
+        "b_owner": "explain",
+        "b_lease": now,
+    }
+    with platform.store.read() as conn:
+        queue.SqlQueue(conn)  # the transaction as the queue repository sets it up
+        rows = conn.exec_driver_sql(f"EXPLAIN {compiled.string}", params)
+        return "\n".join(r[0] for r in rows)
+
+
+def test_the_claim_keeps_an_index_plan_after_warming_up_on_a_tiny_table(pg_db: Database) -> None:
+    platform = make_platform(pg_db, pool_size=1)  # one connection: its prepared statements
+    add_customer(platform, balance=100_000)
+    me = principal(platform)
+    call(
+        platform,
+        me,
+        "sms/create",
+        **{**SMS, "numbers": [f"9053210000{n:02d}" for n in range(WARM)]},
+    )
+    with platform.store.write() as conn:
+        conn.exec_driver_sql("ANALYZE items")  # statistics of a tiny table
+    # Past psycopg's threshold (five: then prepared on the server) and PostgreSQL's (five
+    # custom plans: then a generic one, kept if it costs no more than they did).
+    for _ in range(WARM):
+        assert len(delivery.claim(platform, "warm-up", BULK_LANE, 1)) == 1
+    numbers = [f"9053220{n:05d}" for n in range(BIG)]
+    call(platform, me, "sms/create", **{**SMS, "content": "Kampanya", "numbers": numbers})
+    assert len(delivery.claim(platform, "worker", BULK_LANE, 500)) == 500
+
+    (prepared,) = _claim_statements(platform)
+    generic_plans, custom_plans = prepared
+    assert generic_plans == 0  # never a plan made for another size of table
+    assert custom_plans >= 2  # planned again for the big table, as for the tiny one
+
+    plan = _claim_plan(platform)
+    assert "Index Scan using ix_items_due" in plan, plan
+    assert "Tid Scan on items" in plan, plan
+    assert "Seq Scan" not in plan, plan
