@@ -18,6 +18,7 @@ from service.services import credit, schedules, sms
 from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryDatabase, MemoryUnitOfWork
+from service.store.memory.queue import count
 from tests.unit.test_sms_service import A, B, balance, customer, refused, request
 
 T0 = datetime(2026, 3, 2, 6, 0)  # 09:00 in Istanbul (UTC+3 all year)
@@ -145,8 +146,10 @@ def test_cancelling_a_series_stops_it_and_cancels_its_waiting_run(
     acme = customer(platform)
     first = series(platform, acme, PeriodType.DAILY, "2026-03-02 12:00", A, B)
     with platform.uow.write() as tx:  # run 0 went out
-        for item in items_of(platform, first):
+        for item in items_of(platform, first):  # and its counters, as the queue moves them
             db(platform).items[item.id] = dataclasses.replace(item, state=ItemState.DELIVERED)
+            count(db(platform), first, item.state, -1, -item.parts)
+            count(db(platform), first, int(ItemState.DELIVERED), 1, item.parts)
         tx.queue.refresh_packages([first], clock.current)
     clock.current = datetime(2026, 3, 3, 8, 55)
     schedules.create_due_runs(platform)
