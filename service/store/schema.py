@@ -344,6 +344,8 @@ carrier_links = Table(
     Column("operators", String(32), nullable=False),
     Column("priority", Integer, nullable=False, server_default=text("100")),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
 )
 
 # --- İYS (service/services/iys.py) -------------------------------------------------------
