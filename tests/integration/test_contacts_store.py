@@ -8,17 +8,20 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.domain.constants import Encoding, ExitType, SendingType, SmsType
+from service.delivery.iys.simulator import SimulatedIys
+from service.domain.constants import Encoding, ExitType, IysSource, SendingType, SmsType
 from service.domain.contacts import ContactFilter, ContactInput, ContactStatus, GroupInput
 from service.domain.errors import DomainError
+from service.domain.iys import ConsentStatus
 from service.domain.queries import ItemFilter, PackageRef, PageRequest
 from service.domain.sending import Recipient, SendRequest
-from service.services import allowlist, contacts, credit, reports, sms
+from service.services import allowlist, contacts, credit, iys, reports, sms
 from service.store.schema import blacklist
 from service.store.schema import contacts as contacts_table
 from tests.conftest import PASSWORD, SqlPlatform, add_customer
 
 PAGE = PageRequest(0, 1000)
+NOW = datetime(2026, 3, 2, 12, 0)
 
 
 def _request(numbers: list[str], commercial: bool | None) -> SendRequest:
@@ -44,14 +47,23 @@ def _request(numbers: list[str], commercial: bool | None) -> SendRequest:
 def test_blacklisted_numbers_leave_a_large_commercial_package(platform: SqlPlatform) -> None:
     add_customer(platform, "acme", 10_000)
     who = platform.authenticate("acme", PASSWORD, "127.0.0.1")
-    numbers = [f"90532{i:07d}" for i in range(3000)]
-    blocked = numbers[::3]  # 1000: the most one set-blacklist takes
+    numbers = [f"90532{i:07d}" for i in range(600)]
+    blocked = numbers[::3]
+    # A commercial package goes to consented numbers only (İYS): every one consented here.
+    iys.save_settings(platform, "acme", iys_code="1234", brand_code="5678")
+    with platform.uow.write() as tx:
+        for number in numbers:
+            iys.record_consent(
+                tx, iys.consent(who.user_id, number, ConsentStatus.ONAY, IysSource.HS_WEB, NOW), NOW
+            )
+    while iys.sync_consents(platform, SimulatedIys(), "w1").claimed:
+        pass
     contacts.set_blacklist(platform, who, True, [], blocked)
     pkg = sms.create_package(platform, who, _request(numbers, True))
     _, items = reports.list_items(platform, who, PackageRef("id", pkg), ItemFilter(), PAGE)
-    assert items.total == 2000
+    assert items.total == 400
     assert not set(blocked) & {i.target for i in items.rows}
-    assert credit.balance(platform, who) == 10_000 - 2000
+    assert credit.balance(platform, who) == 10_000 - 400
     plain = sms.create_package(platform, who, _request(numbers[:10], None))
     assert (
         reports.list_items(platform, who, PackageRef("id", plain), ItemFilter(), PAGE)[1].total
