@@ -4,16 +4,22 @@ test here is a defect still open, not a broken test."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from werkzeug.test import Client
+
+from service.app import create_app
 
 from service.domain.constants import PackageState
 from service.services import schedules
 from service.services.clock import FixedClock
 from service.store.schema import packages
-from tests.conftest import Database, SqlPlatform, add_customer, make_platform
+from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import SMS, balance, call, package_row, principal
 
 T0 = datetime(2026, 3, 2, 6, 0)  # 09:00 in Istanbul
@@ -57,3 +63,59 @@ def test_a_run_whose_numbers_all_opted_out_fails_alone_not_every_later_series(
     assert sent["state"] == PackageState.WAITING
     assert package_row(platform, opted_out)["next_run_no"] == 2
     assert balance(platform) == 100 - 2 - 1  # run 0 of each series, run 1 of the later one
+
+
+def test_a_number_that_opted_out_by_mo_twice_is_skipped_by_a_commercial_package(
+    db: Database,
+) -> None:
+    """Promise check (mo x contacts): repeated MO opt-outs (same batch, later batch, other
+    spellings of the number) are stored, and a commercial package skips the number."""
+    from service.domain.carrier import InboundMessage
+    from service.services import mo
+
+    platform = make_platform(db, clock=FixedClock(T0))
+    add_customer(platform, balance=100)
+    mo.add_number(platform, "acme", "2222")
+    mo.add_keyword(platform, "acme", "İPTAL")
+
+    def opt_out(source: str, ref: str) -> InboundMessage:
+        return InboundMessage(source, "2222", "iptal", T0, "sim", ref)
+
+    mo.receive(platform, [opt_out("905321234567", "r1"), opt_out("+905321234567", "r2")])
+    mo.receive(platform, [opt_out("05321234567", "r3")])
+    pkg = _create(
+        platform, numbers=["5321234567", "905329999999"], commercial=True
+    )
+    row = package_row(platform, pkg)
+    assert (row["recipients"], row["credit"]) == (1, 1)
+    assert balance(platform) == 99
+
+
+BAD_UUIDS = ["a\x00b", "\ud800"]
+UUID_CASES = [
+    ("/contact/update", lambda u: {"uuid": u, "firstName": "x"}),
+    ("/contact/list", lambda u: {"groupUUID": u}),
+    ("/contact/create-group", lambda u: {"title": "g", "parentUUID": u}),
+    ("/contact/set-blacklist", lambda u: {"status": True, "uuids": [u]}),
+    ("/contact/create", lambda u: {"gsm": "905321234567", "groupUUIDs": [u]}),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_UUIDS, ids=["nul", "lone-surrogate"])
+@pytest.mark.parametrize(("path", "body"), UUID_CASES, ids=[p for p, _ in UUID_CASES])
+def test_a_uuid_with_a_nul_or_a_lone_surrogate_is_a_400_not_a_500(
+    db: Database, path: str, body: Any, bad: str
+) -> None:
+    """DEFECT (contacts): service/api/node/contacts.py `_text` (uuid, uuids, groupUUID,
+    groupUUIDs, parentUUID) takes any str up to 64 characters without check_text, so a
+    NUL reaches PostgreSQL ("text fields cannot contain NUL") and a lone surrogate
+    reaches the driver's encoder: 500 ERR_INTERNAL_SERVER instead of ERR_INVALID_PARAM."""
+    platform = make_platform(db)
+    add_customer(platform)
+    client = Client(create_app(platform=platform))
+    auth = "Basic " + base64.b64encode(f"acme:{PASSWORD}".encode()).decode()
+    data = json.dumps(body(bad)).encode("utf-8", "surrogatepass")
+    response = client.post(
+        path, data=data, headers={"Authorization": auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
