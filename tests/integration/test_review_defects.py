@@ -14,7 +14,6 @@ from sqlalchemy import select
 from werkzeug.test import Client
 
 from service.app import create_app
-
 from service.domain.constants import PackageState
 from service.services import schedules
 from service.services.clock import FixedClock
@@ -48,9 +47,7 @@ def test_a_run_whose_numbers_all_opted_out_fails_alone_not_every_later_series(
     clock = FixedClock(T0)
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=100, duplicate_check=False)
-    opted_out = _create(
-        platform, numbers=["905321111101"], periodicSettings=DAILY, commercial=True
-    )
+    opted_out = _create(platform, numbers=["905321111101"], periodicSettings=DAILY, commercial=True)
     clock.current = datetime(2026, 3, 2, 6, 30)
     later = _create(platform, numbers=["905321111102"], periodicSettings=DAILY, commercial=True)
     call(platform, principal(platform), "contact/set-blacklist", status=True, gsms=["905321111101"])
@@ -83,9 +80,7 @@ def test_a_number_that_opted_out_by_mo_twice_is_skipped_by_a_commercial_package(
 
     mo.receive(platform, [opt_out("905321234567", "r1"), opt_out("+905321234567", "r2")])
     mo.receive(platform, [opt_out("05321234567", "r3")])
-    pkg = _create(
-        platform, numbers=["5321234567", "905329999999"], commercial=True
-    )
+    pkg = _create(platform, numbers=["5321234567", "905329999999"], commercial=True)
     row = package_row(platform, pkg)
     assert (row["recipients"], row["credit"]) == (1, 1)
     assert balance(platform) == 99

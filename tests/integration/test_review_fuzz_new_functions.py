@@ -6,7 +6,6 @@ does not know these functions' fields)."""
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
