@@ -114,3 +114,42 @@ def test_a_uuid_with_a_nul_or_a_lone_surrogate_is_a_400_not_a_500(
         path, data=data, headers={"Authorization": auth, "Content-Type": "application/json"}
     )
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
+
+
+def test_an_mo_whose_text_has_a_nul_is_stored_not_refused_forever(db: Database) -> None:
+    """DEFECT (mo x smpp): services/mo.py receive stores the carrier's text as is. A NUL
+    (an SMSC padding short_message, a UCS-2 U+0000, a Latin-1 0x00) is refused by
+    PostgreSQL, receive raises, the SMPP link answers ESME_RX_T_APPN for the whole batch
+    (up to 1000 deliver_sm) and the SMSC redelivers it forever: a poison message that
+    also holds back every MO batched with it. /mo/push checks text; links do not."""
+    from service.domain.carrier import InboundMessage
+    from service.services import mo
+
+    platform = make_platform(db, clock=FixedClock(T0))
+    add_customer(platform)
+    mo.add_number(platform, "acme", "2222")
+    good = InboundMessage("905321234567", "2222", "merhaba", T0, "smpp-a", "m1")
+    padded = InboundMessage("905321234568", "2222", "iptal\x00\x00", T0, "smpp-a", "m2")
+    result = mo.receive(platform, [good, padded])  # raises DataError on PostgreSQL today
+    assert result.stored == 2
+
+
+def test_a_receipt_with_an_oversized_or_nul_reference_does_not_poison_its_batch(
+    db: Database,
+) -> None:
+    """DEFECT (durable x smpp): receipt_inbox.carrier_ref is String(64) and the SMPP
+    parser takes the receipt's id from receipted_message_id or the free text's "id:"
+    field, unchecked. One id over 64 characters, or with a NUL, makes the INSERT of the
+    whole batch fail on PostgreSQL: delivery.record_receipts raises, the link answers
+    ESME_RX_T_APPN to every deliver_sm of the batch, and the SMSC redelivers them all,
+    forever for the bad one. It should be dropped (logged), the others recorded."""
+    from service.domain.carrier import DeliveryReceipt
+    from service.domain.constants import ItemState
+    from service.services import delivery
+
+    platform = make_platform(db, clock=FixedClock(T0))
+    ok = DeliveryReceipt("ref-1", ItemState.DELIVERED, T0, None, "smpp-a")
+    long = DeliveryReceipt("x" * 65, ItemState.DELIVERED, T0, None, "smpp-a")
+    nul = DeliveryReceipt("ref\x00", ItemState.DELIVERED, T0, None, "smpp-a")
+    recorded = delivery.record_receipts(platform, "smpp-a", [ok, long, nul])
+    assert recorded >= 1
