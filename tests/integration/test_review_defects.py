@@ -153,3 +153,59 @@ def test_a_receipt_with_an_oversized_or_nul_reference_does_not_poison_its_batch(
     nul = DeliveryReceipt("ref\x00", ItemState.DELIVERED, T0, None, "smpp-a")
     recorded = delivery.record_receipts(platform, "smpp-a", [ok, long, nul])
     assert recorded >= 1
+
+
+class _CancelWhileThrottled:
+    """A link that is throttled (retry) while the customer cancels the package."""
+
+    name = "throttled"
+
+    def __init__(self, cancel: Any) -> None:
+        self.cancel = cancel
+        self.handed: list[int] = []
+
+    def open(self, events: Any) -> None:
+        """Nothing to open."""
+
+    def available(self) -> bool:
+        """Always up."""
+        return True
+
+    def submit(self, batch: Any) -> list[Any]:
+        """Cancel the package meanwhile, answer 'throttled, try later' for the batch."""
+        from service.domain.carrier import SubmitResult
+
+        self.cancel()
+        return [SubmitResult(s.item_id, False, error="THROTTLED", retry=True) for s in batch]
+
+    def poll(self) -> None:
+        """Nothing to poll."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def test_an_item_throttled_while_its_package_is_cancelled_is_not_sent_afterwards(
+    db: Database,
+) -> None:
+    """DEFECT (sched cancel x durable retry): cancel moves only "waiting" items; an item
+    "sending" at that moment whose carrier answers retry (throttled: certainly not sent)
+    goes back to "waiting" by mark_retry and is sent on the next pass, after the customer
+    cancelled, and charged. Cancel says it cancels what was not handed to a carrier."""
+    from service.delivery.carriers.simulator import SimulatorCarrier
+    from service.delivery.dispatcher import Dispatcher
+    from service.domain.constants import ItemState
+    from tests.integration.helpers import item_states
+
+    clock = FixedClock(T0)
+    platform = make_platform(db, clock=clock)
+    add_customer(platform, balance=100)
+    pkg = _create(platform, numbers=["905321111101", "905321111102"])
+    link = _CancelWhileThrottled(lambda: call(platform, principal(platform), "sms/cancel", id=pkg))
+    Dispatcher(platform, link, owner="w1", batch=1).run_once()
+    assert balance(platform) == 99  # the waiting item was cancelled and refunded
+    clock.current = datetime(2026, 3, 2, 6, 1)  # past RETRY_DELAY
+    Dispatcher(platform, SimulatorCarrier(clock), owner="w2").drain()
+    states = item_states(platform, pkg)
+    assert ItemState.SENT not in states.values() and ItemState.DELIVERED not in states.values()
+    assert balance(platform) == 100
