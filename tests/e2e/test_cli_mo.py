@@ -80,4 +80,4 @@ def test_keywords_fold_and_opt_outs_are_listed(
     code, out, _ = finsms(capsys, "mo", "optouts", "acme", "--database", url)
     header, row = out.strip().splitlines()
     assert code == 0 and header.split()[:3] == ["number", "exit", "type"]
-    assert row.split() == ["905321234567", "0", "2026-05-04T12:00:00"]
+    assert row.split() == ["905321234567", "1", "2026-05-04T12:00:00"]

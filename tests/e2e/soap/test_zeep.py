@@ -190,7 +190,7 @@ def mo_requests(z: Zeep, server: SoapServer, op: str) -> None:
         "905511034554",
         "2222",
         2,
-        0,
+        1,  # ExitType.MO
     )
     assert row["userInfo"]["username"] == VENDOR_USER
     err = z.call(op, userUUID="no-such-user")["err"]
