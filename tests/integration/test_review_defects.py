@@ -209,3 +209,49 @@ def test_an_item_throttled_while_its_package_is_cancelled_is_not_sent_afterwards
     states = item_states(platform, pkg)
     assert ItemState.SENT not in states.values() and ItemState.DELIVERED not in states.values()
     assert balance(platform) == 100
+
+
+def test_money_balances_across_cancel_mid_run_multipart_retry_and_webhooks(db: Database) -> None:
+    """Promise check (sched cancel x durable multipart/retry x hooks): a multipart package
+    with a push URL, some items rejected/undelivered/delivered/throttled, cancelled while
+    running: every item is paid for at most once and refunded at most once, the ledger
+    sums to the balance, and what is kept is exactly the price of what was delivered."""
+    from sqlalchemy import func
+
+    from service.delivery.carriers.simulator import SimulatorCarrier
+    from service.delivery.dispatcher import Dispatcher
+    from service.domain.constants import ItemState
+    from service.store.schema import credit_ledger, items
+    from tests.integration.helpers import ledger_sum
+
+    clock = FixedClock(T0)
+    platform = make_platform(db, clock=clock, webhook_allow_networks="127.0.0.0/8")
+    add_customer(platform, balance=1000)
+    text = "x" * 200  # two parts each
+    numbers = [f"90532111110{n}" for n in range(8)]
+    pkg = _create(
+        platform, numbers=numbers, content=text, pushSettings={"url": "http://127.0.0.1:8080/h"}
+    )
+    assert balance(platform) == 1000 - 16
+    rules = {"0": "rejected", "1": "undelivered", "2": "silent", "*": "delivered"}
+    sim = SimulatorCarrier(clock, rules, report_delay=5, split_parts=True)
+    Dispatcher(platform, sim, owner="w1", batch=4).send_lane(1)  # 4 of 8 handed over
+    call(platform, principal(platform), "sms/cancel", id=pkg)
+    clock.advance(seconds=6)
+    Dispatcher(platform, sim, owner="w1").drain()
+    clock.advance(days=2)  # the silent one times out
+    Dispatcher(platform, sim, owner="w1").drain()
+    with platform.store.read() as conn:
+        rows = conn.execute(
+            select(items.c.state, items.c.credit, items.c.refunded).where(items.c.package_id == pkg)
+        ).all()
+        refunds = conn.execute(
+            select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
+                credit_ledger.c.amount > 0, credit_ledger.c.user_id == 1
+            )
+        ).scalar_one()
+    kept = sum(c for s, c, _ in rows if s == ItemState.DELIVERED)
+    assert all(r for s, _, r in rows if s != ItemState.DELIVERED), rows
+    assert balance(platform) == 1000 - kept, rows
+    assert ledger_sum(platform, 1) == balance(platform)
+    assert refunds == 1000 + 16 - kept  # the mint, and each refunded item once
