@@ -24,6 +24,7 @@ from service.domain.contacts import (
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.phone import normalize
 from service.domain.principal import Principal
+from service.domain.text import check_text
 from service.services import contacts
 from service.services.platform import Platform
 
@@ -88,7 +89,7 @@ def _member(kind: Any, value: int, field: str) -> Any:
 def _text(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise invalid(field, "metin olmalı")
-    text = str(value).strip()
+    text = check_text(str(value).strip(), field)
     if not text or len(text) > 64:
         raise invalid(field, "geçersiz uuid")
     return text
