@@ -24,3 +24,11 @@ def check_text(text: str, field: str) -> str:
     if not is_storable(text):
         raise invalid(field, "geçersiz Unicode karakteri içeriyor")
     return text
+
+
+def storable(text: str) -> str:
+    """The text with what no database can store taken out: NUL characters dropped,
+    unpaired surrogates replaced (U+FFFD). For text an operator sends us, which we must
+    keep rather than refuse (an MO refused is redelivered forever)."""
+    text = text.replace("\x00", "")
+    return text if is_storable(text) else text.encode("utf-8", "replace").decode("utf-8")

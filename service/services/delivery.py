@@ -13,6 +13,7 @@ repository's (service.store.repositories.queue), and unit tests run them in memo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from service.domain.carrier import (
     combine_parts,
 )
 from service.domain.pricing import HOLDING_POLICIES
+from service.domain.text import is_storable, storable
 from service.services import webhooks
 from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
@@ -49,6 +51,10 @@ __all__ = [
     "settle",
 ]
 
+log = logging.getLogger("finsms.delivery")
+# What an item (and the receipt inbox) keeps of a carrier's reference and error text.
+MAX_REF = 64
+MAX_ERROR = 64
 # How long a report for a reference not recorded yet is kept and tried again, and how
 # long it waits between tries (it overtook its submit_sm_resp: usually milliseconds).
 REPORT_HOLD = timedelta(minutes=10)
@@ -131,16 +137,30 @@ def record_submissions(platform: Host, owner: str, results: Sequence[SubmitResul
 
 def record_receipts(platform: Host, link: str, receipts: Sequence[DeliveryReceipt]) -> int:
     """Durably record receipts a link handed over (committed when this returns); how many.
-    Receipts of other states than a final one (an intermediate ENROUTE) are not kept."""
+    Receipts of other states than a final one (an intermediate ENROUTE) are not kept, nor
+    are those whose reference no item can have (too long, or not storable): refused, such a
+    receipt would fail its whole batch, which the operator would then redeliver forever."""
     final = [
-        replace(r, link=link) if r.link != link else r
+        replace(r, link=link, error=_error_text(r.error))
         for r in receipts
-        if r.state in RECEIPT_STATES
+        if r.state in RECEIPT_STATES and _usable_ref(r.carrier_ref, link)
     ]
     if final:
         with platform.uow.write() as tx:
             tx.receipts.add(final, platform.clock.now())
     return len(final)
+
+
+def _usable_ref(ref: str, link: str) -> bool:
+    if len(ref) <= MAX_REF and is_storable(ref):
+        return True
+    log.warning("receipt on %s with an unusable reference %r dropped", link, ref[:80])
+    return False
+
+
+def _error_text(error: str | None) -> str | None:
+    """An operator's error text as the inbox keeps it."""
+    return None if error is None else storable(error)[:MAX_ERROR]
 
 
 @dataclass(frozen=True)

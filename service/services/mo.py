@@ -34,6 +34,7 @@ from service.domain.phone import normalize
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PageRequest
 from service.domain.records import Page, User
+from service.domain.text import storable
 from service.services import contacts, iys
 from service.services.clock import Clock
 from service.services.ports import Tx, UnitOfWork
@@ -139,9 +140,9 @@ def _row(
         user_id=user_id,
         link=message.link[:32],
         carrier_ref=rules.stable_ref(message.carrier_ref),
-        source=_source(message.source),
+        source=_source(storable(message.source)),
         destination=destination,
-        text=message.text[: rules.TEXT_MAX],
+        text=storable(message.text)[: rules.TEXT_MAX],  # an SMSC's NUL padding, say
         keyword=keyword,
         state=int(state),
         exit_type=int(ExitType.MO) if keyword else None,

@@ -92,6 +92,9 @@ def _write_run(
                 raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE)
         priced = sms.price_recipients(req, recipients, policy, platform.settings.max_message_parts)
         draft = sms.draft_package(platform, user.principal, req, policy, due, now, priced, None)
+        # Inside the try: a run whose every number opted out fails alone (an empty package),
+        # and the credit check counts only what is sent.
+        draft = sms.drop_blacklisted(tx, user.principal, draft)
         if draft.package.credit > (tx.ledger.balance(user.id) or 0):
             raise DomainError(Err.ERR_USER_CREDIT_REQUIRED)
     except DomainError as error:

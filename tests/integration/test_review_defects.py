@@ -14,8 +14,10 @@ from sqlalchemy import select
 from werkzeug.test import Client
 
 from service.app import create_app
-from service.domain.constants import PackageState
-from service.services import schedules
+from service.delivery.iys.simulator import SimulatedIys
+from service.domain.constants import IysSource, PackageState
+from service.domain.iys import ConsentStatus
+from service.services import iys, schedules
 from service.services.clock import FixedClock
 from service.store.schema import packages
 from tests.conftest import PASSWORD, Database, SqlPlatform, add_customer, make_platform
@@ -47,6 +49,10 @@ def test_a_run_whose_numbers_all_opted_out_fails_alone_not_every_later_series(
     clock = FixedClock(T0)
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=100, duplicate_check=False)
+    iys.save_settings(platform, "acme", iys_code="1234", brand_code="5678")  # consented
+    for number in ("905321111101", "905321111102"):
+        iys.add_consent(platform, "acme", number, ConsentStatus.ONAY, IysSource.HS_WEB)
+    iys.sync_consents(platform, SimulatedIys(), "w1")
     opted_out = _create(platform, numbers=["905321111101"], periodicSettings=DAILY, commercial=True)
     clock.current = datetime(2026, 3, 2, 6, 30)
     later = _create(platform, numbers=["905321111102"], periodicSettings=DAILY, commercial=True)
@@ -74,6 +80,11 @@ def test_a_number_that_opted_out_by_mo_twice_is_skipped_by_a_commercial_package(
     add_customer(platform, balance=100)
     mo.add_number(platform, "acme", "2222")
     mo.add_keyword(platform, "acme", "İPTAL")
+    # Both consented first (commercial packages need İYS consent); the opt-outs undo one.
+    iys.save_settings(platform, "acme", iys_code="1234", brand_code="5678")
+    for number in ("905321234567", "905329999999"):
+        iys.add_consent(platform, "acme", number, ConsentStatus.ONAY, IysSource.HS_WEB)
+    iys.sync_consents(platform, SimulatedIys(), "w1")
 
     def opt_out(source: str, ref: str) -> InboundMessage:
         return InboundMessage(source, "2222", "iptal", T0, "sim", ref)
@@ -203,7 +214,9 @@ def test_an_item_throttled_while_its_package_is_cancelled_is_not_sent_afterwards
     pkg = _create(platform, numbers=["905321111101", "905321111102"])
     link = _CancelWhileThrottled(lambda: call(platform, principal(platform), "sms/cancel", id=pkg))
     Dispatcher(platform, link, owner="w1", batch=1).run_once()
-    assert balance(platform) == 99  # the waiting item was cancelled and refunded
+    # The waiting item was cancelled and refunded; the throttled one is cancelled and
+    # refunded too, as its retry is recorded: its package was cancelled meanwhile.
+    assert balance(platform) == 100
     clock.current = datetime(2026, 3, 2, 6, 1)  # past RETRY_DELAY
     Dispatcher(platform, SimulatorCarrier(clock), owner="w2").drain()
     states = item_states(platform, pkg)

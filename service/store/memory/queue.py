@@ -123,15 +123,18 @@ class MemoryQueue:
     def mark_retry(
         self, owner: str, retries: Sequence[tuple[int, str | None]], due_at: datetime
     ) -> None:
-        """Items `owner` holds "sending" go back to waiting, due at `due_at`."""
+        """Items `owner` holds "sending" go back to waiting, due at `due_at` (cancelled if
+        their package was cancelled meanwhile)."""
         for item_id, error in retries:
             item = self.db.items.get(item_id)
             if item is None or item.claim_owner != owner:
                 continue
             if _movable_to(item, ItemState.WAITING):
+                cancelled = self.db.counts.get((item.package_id, int(ItemState.CANCELLED)))
+                target = ItemState.CANCELLED if cancelled and cancelled[0] else ItemState.WAITING
                 self._put(
                     item,
-                    state=int(ItemState.WAITING),
+                    state=int(target),
                     due_at=due_at,
                     error=error,
                     claim_owner=None,

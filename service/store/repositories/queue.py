@@ -173,6 +173,7 @@ _CLAIM = {"postgresql": _claim("ctid"), "sqlite": _claim("rowid")}
 _WAITING = int(ItemState.WAITING)
 _SENDING = int(ItemState.SENDING)
 _SENT = int(ItemState.SENT)
+_CANCELLED = int(ItemState.CANCELLED)
 _PACKAGE_FACTS = select(
     packages.c.id,
     packages.c.content,
@@ -304,7 +305,7 @@ _MARK_RETRY = (
         movable_to(ItemState.WAITING),
     )
     .values(
-        state=int(ItemState.WAITING),
+        state=bindparam("b_state"),  # waiting; cancelled if its package was cancelled
         due_at=bindparam("b_due"),
         error=bindparam("b_err"),
         claim_owner=None,
@@ -324,9 +325,19 @@ _RECEIVABLE = (
     .order_by(items.c.id)
     .with_for_update()
 )
-# The items "sending" that a retry moves back to waiting (fenced like _MARK_RETRY).
+# The items "sending" that a retry moves back to waiting (fenced like _MARK_RETRY), and
+# whether their package was cancelled meanwhile (it has cancelled items: only a cancel
+# makes them), locked.
+_SIBLING = items.alias("sibling")
 _RETRYABLE = (
-    select(items.c.id, items.c.package_id, items.c.parts)
+    select(
+        items.c.id,
+        items.c.package_id,
+        items.c.parts,
+        exists()
+        .where(_SIBLING.c.package_id == items.c.package_id, _SIBLING.c.state == _CANCELLED)
+        .label("cancelled"),
+    )
     .where(
         _InList(items.c.id),
         items.c.claim_owner == bindparam("b_owner"),
@@ -675,17 +686,24 @@ class SqlQueue:
         self, owner: str, retries: Sequence[tuple[int, str | None]], due_at: datetime
     ) -> None:
         """(item id, error): the carrier asked to retry (nothing sent); "sending" items
-        `owner` holds go back to waiting, due at `due_at`. Nothing is charged or refunded."""
+        `owner` holds go back to waiting, due at `due_at`, and are neither charged again nor
+        refunded. An item whose package was cancelled while it was being handed over is
+        cancelled instead (its refund follows at settlement): the customer cancelled it."""
         if retries:
             moves = counts.deltas()
             ids = sorted(i for i, _err in retries)
-            for _id, package_id, parts in self._each(_RETRYABLE, ids, {"b_owner": owner}):
-                counts.move(moves, package_id, parts, _SENDING, _WAITING)
+            target: dict[int, int] = {}
+            for row in self._each(_RETRYABLE, ids, {"b_owner": owner}):
+                target[row.id] = _CANCELLED if row.cancelled else _WAITING
+                counts.move(moves, row.package_id, row.parts, _SENDING, target[row.id])
             counts.apply(self.conn, moves)
-            self.conn.execute(
-                _MARK_RETRY,
-                [{"b_id": i, "b_owner": owner, "b_due": due_at, "b_err": e} for i, e in retries],
-            )
+            params = [
+                {"b_id": i, "b_owner": owner, "b_due": due_at, "b_err": e, "b_state": target[i]}
+                for i, e in retries
+                if i in target
+            ]
+            if params:
+                self.conn.execute(_MARK_RETRY, params)
 
     def items_of_refs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """{(link, carrier reference): item id} of the items recorded with these references
