@@ -110,12 +110,13 @@ def with_declared(fields: Mapping[str, Any], declared: tuple[str, ...]) -> dict[
 def member_text(content: str, member: GroupMember, declared: tuple[str, ...]) -> str | None:
     """A contact's own text: the content with its fields filled (a field it lacks
     emptied); None when the content names no field, so it shares the package's text."""
-    own = {name.upper(): value for name, value in member.details.items()}
-    fields = with_declared(own, (*CONTACT_FIELDS, *declared))
+    fields = dict.fromkeys((*CONTACT_FIELDS, *declared), "")
+    for name, value in member.details.items():
+        fields[name.upper()] = value
     # The name columns; a contact stored with the names among its details keeps those.
     fields["FIRST_NAME"] = member.first_name or fields["FIRST_NAME"]
     fields["LAST_NAME"] = member.last_name or fields["LAST_NAME"]
-    used = {k: v for k, v in fields.items() if k.upper() in content}
+    used = {k: v for k, v in fields.items() if k in content}
     return fill_placeholders(content, used) if used else None
 
 
