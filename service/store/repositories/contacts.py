@@ -427,8 +427,8 @@ class SqlGroups:
             .order_by(contacts.c.id)
             .execution_options(yield_per=_STREAM_ROWS)
         )
-        # Plain tuples: a Row's attribute lookups cost more than the rest of the loop.
-        for gsm, first_name, last_name, details in self.conn.execute(query).tuples():
+        # Unpacked by position: a Row's attribute lookups cost more than the rest of the loop.
+        for gsm, first_name, last_name, details in self.conn.execute(query):
             yield GroupMember(gsm, first_name, last_name, json.loads(details) if details else {})
 
     def delete(self, group_ids: Sequence[int]) -> None:
