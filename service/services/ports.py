@@ -8,7 +8,7 @@ transaction's repositories; it never sees a connection or a table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -45,7 +45,7 @@ from service.domain.records import (
     Summary,
     User,
 )
-from service.domain.sending import Recipient
+from service.domain.sending import GroupMember, Recipient
 from service.domain.webhooks import Claimed, NewReport, OutboxRow, PushPackage, SettledItem
 
 T = TypeVar("T")
@@ -433,6 +433,14 @@ class PackageRepo(Protocol):
         """The recipients of a package, in order."""
         ...
 
+    def add_groups(self, package_id: int, group_uuids: Sequence[str]) -> None:
+        """Remember the contact groups a package was sent to."""
+        ...
+
+    def groups_of(self, package_id: int) -> list[str]:
+        """The uuids of the contact groups a package was sent to."""
+        ...
+
     def summary(self, scope: Scope, dates: DateRange) -> Summary:
         """Totals over the packages in scope sent within the dates."""
         ...
@@ -631,6 +639,11 @@ class GroupRepo(Protocol):
 
     def members(self, group_ids: Sequence[int]) -> list[int]:
         """The contacts linked to any of these groups."""
+        ...
+
+    def recipients(self, user_id: int, group_ids: Sequence[int]) -> Iterator[GroupMember]:
+        """The user's live contacts with a valid number linked to any of these groups,
+        each once, in id order, streamed."""
         ...
 
     def delete(self, group_ids: Sequence[int]) -> None:

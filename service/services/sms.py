@@ -1,12 +1,12 @@
 """Creating, cancelling and re-creating SMS packages.
 
 Creation runs as explicit steps, each a function a later feature extends:
-resolve the recipients (numbers today; contact groups and placeholders next) → filter
-them (repeats; for commercial packages, İYS consent) → price them under the package
-source's policy → write the package, its items and the debit in one transaction, which
-first drops the numbers on the user's blacklist from a commercial package (the blacklist
-is read in that same transaction, so a number blacklisted before the package commits
-never gets it).
+resolve the recipients (the numbers, then the live contacts of the contact groups named,
+sub-groups included, with their fields filled into the text) → filter them (repeats; for
+commercial packages, İYS consent) → price them under the package source's policy →
+write the package, its items and the debit in one transaction, which first drops the
+numbers on the user's blacklist from a commercial package (the blacklist is read in
+that same transaction, so a number blacklisted before the package commits never gets it).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from service.domain.pricing import NODE_PRICING, PricingPolicy, charged, policy_
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
 from service.domain.records import NewItem, NewPackage, Package
-from service.domain.sending import Recipient, SendRequest
+from service.domain.sending import Recipient, SendRequest, member_text
 from service.services import credit, iys, webhooks
+from service.services.contacts import find_group
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
@@ -86,7 +87,7 @@ def create_package(
         allowed = hooks.parse_networks(platform.settings.webhook_allow_networks)
         hooks.check_push_url(req.push_url, allowed)
     start = _start(platform, req, now)
-    kept = filter_recipients(platform, principal, req, resolve_recipients(req))
+    kept = filter_recipients(platform, principal, req, resolve_recipients(platform, principal, req))
     recipients = kept.recipients
     if kept.skipped:  # left out like invalid numbers: no item, no charge, counted
         req = replace(req, invalid_count=req.invalid_count + kept.skipped)
@@ -97,8 +98,9 @@ def create_package(
     if check_duplicates and principal.duplicate_check:
         draft = Draft(draft.package, draft.items, _fingerprint(req, recipients, start, now))
     _precheck_credit(platform, principal, draft.package)
+    groups = req.group_uuids
     package_id = platform.uow.write_job(
-        lambda tx: write_package(platform, tx, principal, draft, now, on_written)
+        lambda tx: write_package(platform, tx, principal, draft, now, on_written, groups=groups)
     )
     if draft.package.lane == rules.OTP_LANE and not draft.package.is_scheduled:
         platform.otp_doorbell.set()  # committed: the dispatcher can claim it now
@@ -126,9 +128,36 @@ def _precheck_credit(platform: Platform, principal: Principal, package: NewPacka
         raise DomainError(Err.ERR_USER_CREDIT_REQUIRED)
 
 
-def resolve_recipients(req: SendRequest) -> list[Recipient]:
-    """Step 1: who the package goes to (the request's numbers)."""
-    return list(req.recipients)
+def resolve_recipients(
+    platform: Platform, principal: Principal, req: SendRequest
+) -> list[Recipient]:
+    """Step 1: who the package goes to: the request's numbers, then the live contacts
+    of its contact groups and of their sub-groups (one streamed query), each number once
+    (a number given explicitly keeps its own text). A group that is not the caller's is
+    ERR_PARENT_CONTACT_GROUP_NOT_FOUND; nobody at all is ERR_EMPTY_SMS_PACKAGE."""
+    if not req.group_uuids:
+        return list(req.recipients)
+    found = list(req.recipients)
+    with platform.uow.read() as tx:
+        found.extend(_group_recipients(tx, principal, req, {r.target for r in found}))
+    if not found:
+        raise DomainError(
+            Err.ERR_EMPTY_SMS_PACKAGE, "Gruplarda gönderilecek kişi yok.", field="groupUUIDs"
+        )
+    return found
+
+
+def _group_recipients(
+    tx: Tx, principal: Principal, req: SendRequest, seen: set[str]
+) -> Iterator[Recipient]:
+    """The groups' contacts whose numbers are not in `seen` yet, each with its own text
+    when the content names one of its fields."""
+    named = [find_group(tx, principal, uuid).id for uuid in req.group_uuids]
+    content = req.content or ""
+    for member in tx.groups.recipients(principal.user_id, tx.groups.subtree(named)):
+        if member.gsm not in seen:
+            seen.add(member.gsm)
+            yield Recipient(member.gsm, member_text(content, member, req.custom_fields))
 
 
 class Filtered(NamedTuple):
@@ -204,8 +233,11 @@ def write_package(
     draft: Draft,
     now: datetime,
     on_written: OnWritten | None = None,
+    *,
+    groups: Sequence[str] = (),
 ) -> int:
-    """Step 4: the package, its duplicate-check slot, its items and its debit; its id."""
+    """Step 4: the package, its duplicate-check slot, its items, the contact groups it
+    was sent to and its debit; its id."""
     draft = drop_blacklisted(tx, principal, draft)
     package = draft.package
     require_approved(platform, tx, principal.user_id, package.sender)
@@ -224,6 +256,8 @@ def write_package(
     tx.packages.add_items(package_id, draft.items)
     if on_written is not None:
         on_written(tx, package_id)
+    if groups:
+        tx.packages.add_groups(package_id, groups)
     # Last: the debit locks the user's row until commit, so it is held briefly.
     if package.credit:
         credit.debit(tx, principal.user_id, package.credit, now, "package", package_id)
@@ -380,18 +414,35 @@ def _cancel_waiting(tx: Tx, package: Package, targets: list[int], now: datetime)
     return moved[package.id]
 
 
-def recreate(platform: Platform, principal: Principal, ref: PackageRef, title: str) -> int:
-    """Send a finished package again, as a new package, to its recipients; the new id."""
+def recreate(
+    platform: Platform,
+    principal: Principal,
+    ref: PackageRef,
+    title: str,
+    include_new: bool = False,
+) -> int:
+    """Send a finished package again, as a new package, to its recipients; the new id.
+    With `include_new`, a package sent to contact groups also goes to the contacts in
+    those groups now (added since) and remembers the groups; groups deleted since are
+    skipped. Without it, only the original numbers get it."""
     with platform.uow.read() as tx:
         package = find_package(tx, principal, ref)
         if package.state not in rules.RECREATABLE_PACKAGE_STATES:
             raise DomainError(Err.ERR_SMS_PKG_NOT_CHANGEABLE, "Paket henüz tamamlanmadı.")
         recipients = tx.packages.recipients(package.id)
-    req = copy_request(package, rules.check_title(title), recipients)
+        groups = _live_groups(tx, principal, package.id) if include_new else ()
+    req = replace(copy_request(package, rules.check_title(title), recipients), group_uuids=groups)
     policy = policy_for(package.source)
     return create_package(
         platform, principal, req, policy=policy, check_duplicates=False, recreated_from=package.id
     )
+
+
+def _live_groups(tx: Tx, principal: Principal, package_id: int) -> tuple[str, ...]:
+    """The groups a package was sent to that the caller still has."""
+    scope = visible_to(principal)
+    uuids = tx.packages.groups_of(package_id)
+    return tuple(u for u in uuids if tx.groups.find(scope, u) is not None)
 
 
 def copy_request(package: Package, title: str | None, recipients: list[Recipient]) -> SendRequest:

@@ -607,3 +607,13 @@ package_counts = Table(
     Column("item_count", Integer, nullable=False),
     Column("part_count", BigInteger, nullable=False),
 )
+
+# The contact groups a package was sent to (by uuid: a group's id may be reused on SQLite
+# once it is deleted), so /sms/recreate with includeNewNumbers reaches their new contacts.
+# No foreign key to contact_groups: a group may be deleted, the package keeps its history.
+package_groups = Table(
+    "package_groups",
+    metadata,
+    Column("package_id", BigId, ForeignKey("packages.id"), primary_key=True),
+    Column("group_uuid", String(36), primary_key=True),
+)

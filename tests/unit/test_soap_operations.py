@@ -70,6 +70,7 @@ def test_schema_is_unqualified_and_publishes_the_nn_item_type(wsdl: etree._Eleme
         "nr",
         "msg",
         "xid",
+        "cfs",  # a number's placeholder values (the clients' {nr, cfs} form)
     ]
     (item,) = types["NumberList"].iter(f"{XS}element")
     assert (item.get("name"), item.get("type")) == ("item", "xs:anyType")

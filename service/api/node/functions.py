@@ -48,9 +48,10 @@ def recreate(platform: Platform, principal: Principal, params: Params) -> dict[s
     title = params.str("title")
     if title is None:
         raise invalid("title", "zorunlu")
-    if params.bool("includeNewNumbers") is None:
+    include_new = params.bool("includeNewNumbers")
+    if include_new is None:
         raise invalid("includeNewNumbers", "zorunlu")
-    return {"pkgID": sms.recreate(platform, principal, ref, title)}
+    return {"pkgID": sms.recreate(platform, principal, ref, title, include_new)}
 
 
 def list_packages(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 Tolerances of real clients (shared/spec/clients.md) are honoured here: `number` as int,
 string or a one-element list; `numbers` as ints or strings, `{nr, msg, xid}` objects or
-`{nr, cfs}` objects that fill FIRST_NAME-style placeholders; unknown fields ignored.
+`{nr, cfs}` objects that fill FIRST_NAME-style placeholders (a name listed in
+`customFields` that an item's cfs lacks is emptied); unknown fields ignored.
 Invalid numbers in a multi-recipient package are skipped and counted; a package left with
-no valid number is ERR_EMPTY_SMS_PACKAGE.
+no valid number is ERR_EMPTY_SMS_PACKAGE. FinSMS adds `groupUUIDs`: contact groups whose
+contacts get the package too (resolved by the service), alone or with `numbers`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from service.domain.constants import (
     SendingType,
     SmsType,
 )
+from service.domain.contacts import check_count
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.mo import MoFilter
 from service.domain.phone import normalize
@@ -37,7 +40,13 @@ from service.domain.queries import (
     PageRequest,
     SenderFilter,
 )
-from service.domain.sending import Recipient, SendRequest, fill_placeholders
+from service.domain.sending import (
+    Recipient,
+    SendRequest,
+    check_field_names,
+    fill_placeholders,
+    with_declared,
+)
 from service.domain.text import check_text
 from service.services.clock import LocalTime
 from service.services.senders import sender_state
@@ -70,10 +79,30 @@ def parse(params: Params, *, otp: bool) -> SendRequest:
         custom_id=rules.check_custom_id(params.str("customID")),
         trust_date=params.date("trustDate") if otp else None,
     )
-    recipients, invalid_count = _recipients(params, sending_type, content)
-    if sending_type != SendingType.MANY_TO_MANY and not content:
+    declared = check_field_names(params.list("customFields"))
+    groups = _group_uuids(params, sending_type)
+    recipients, invalid_count = _recipients(params, sending_type, content, declared, groups)
+    if (sending_type != SendingType.MANY_TO_MANY or groups) and not content:
         raise invalid("content", "zorunlu")
-    return SendRequest(**fields, recipients=recipients, invalid_count=invalid_count)
+    return SendRequest(
+        **fields,
+        recipients=recipients,
+        invalid_count=invalid_count,
+        group_uuids=groups,
+        custom_fields=declared,
+    )
+
+
+def _group_uuids(params: Params, sending_type: SendingType) -> tuple[str, ...]:
+    """groupUUIDs (FinSMS's addition): each once; a 1-N or N-N package only."""
+    values = params.list("groupUUIDs") or []
+    if values and sending_type == SendingType.SINGLE:
+        raise invalid("groupUUIDs", "tekil gönderimde (sendingType 0) kullanılamaz")
+    check_count(len(values), "groupUUIDs")
+    uuids = [str(v).strip() for v in values if isinstance(v, str | int) and str(v).strip()]
+    if len(uuids) != len(values):
+        raise invalid("groupUUIDs", "grup uuid listesi olmalı")
+    return tuple(dict.fromkeys(uuids))
 
 
 def parse_kvkk(params: Params) -> kvkk.KvkkRequest:
@@ -134,23 +163,30 @@ def _entries(params: Params, sending_type: SendingType) -> list[Any]:
 
 
 def _recipients(
-    params: Params, sending_type: SendingType, content: str | None
+    params: Params,
+    sending_type: SendingType,
+    content: str | None,
+    declared: tuple[str, ...],
+    groups: tuple[str, ...],
 ) -> tuple[tuple[Recipient, ...], int]:
-    """The valid recipients, in order, and how many entries were not valid."""
+    """The valid recipients, in order, and how many entries were not valid. With groups
+    the numbers may be none: the service decides once it has the groups' contacts."""
     found: list[Recipient] = []
     invalid_count = 0
     for entry in _entries(params, sending_type):
-        recipient = _recipient(entry, sending_type, content)
+        recipient = _recipient(entry, sending_type, content, declared)
         if recipient is None:
             invalid_count += 1
         else:
             found.append(recipient)
-    if not found:
+    if not found and not groups:
         raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, field="numbers")
     return tuple(found), invalid_count
 
 
-def _recipient(entry: Any, sending_type: SendingType, content: str | None) -> Recipient | None:
+def _recipient(
+    entry: Any, sending_type: SendingType, content: str | None, declared: tuple[str, ...]
+) -> Recipient | None:
     many = sending_type == SendingType.MANY_TO_MANY
     if not isinstance(entry, Mapping):
         number = normalize(entry)
@@ -164,7 +200,7 @@ def _recipient(entry: Any, sending_type: SendingType, content: str | None) -> Re
     msg = _content(item.raw("msg"))
     cfs = item.dict("cfs")
     if msg is None and cfs is not None and content:
-        msg = fill_placeholders(content, cfs)
+        msg = fill_placeholders(content, with_declared(cfs, declared))
     if msg is None and many:
         msg = content
         if msg is None:

@@ -58,7 +58,8 @@ PUSH = struct("PushSettings", url=STR)
 # plain number (1-N) or this struct (N-N) in the same list; the struct is published so
 # that they can name it in xsi:type (see soap-notes.md: string or struct items each break
 # one of the two forms in PHP).
-NUMBER_MESSAGE = struct("NumberMessage", nr=STR, msg=STR, xid=STR)
+# `cfs` fills the content's placeholders for that number (FIRST_NAME…, see customFields).
+NUMBER_MESSAGE = struct("NumberMessage", nr=STR, msg=STR, xid=STR, cfs=OBJECT)
 NUMBERS = list_of(ANY, "NumberList")
 IDS = list_of(LONG, "IdList")
 CUSTOM_IDS = list_of(STR, "CustomIdList")
@@ -277,6 +278,10 @@ SPECS: dict[str, OpSpec] = {
             pushSettings=PUSH,
             commercial=BOOL,
             customID=STR,
+            # customFields and groupUUIDs are read too (wire.py reads the XML itself) but
+            # left out of the WSDL: a new parameter changes the signature of the stubs
+            # wsimport generates (wrapper style), and a Java client that regenerates them
+            # would no longer compile.
         ),
         max_elements=MAX_ELEMENTS,
     ),

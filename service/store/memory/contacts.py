@@ -7,7 +7,7 @@ a refused write puts them back like the others.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from service.domain.contacts import (
 from service.domain.principal import Scope
 from service.domain.queries import PageRequest
 from service.domain.records import Page
+from service.domain.sending import GroupMember
 from service.store.memory.accounts import in_scope
 
 if TYPE_CHECKING:
@@ -264,6 +265,16 @@ class MemoryGroups:
         """The contacts linked to any of these groups."""
         wanted = set(group_ids)
         return list(dict.fromkeys(c for g, c in sorted(self.links) if g in wanted))
+
+    def recipients(self, user_id: int, group_ids: Sequence[int]) -> Iterator[GroupMember]:
+        """The user's live contacts with a valid number in any of these groups, by id."""
+        wanted = set(group_ids)
+        linked = {c for g, c in self.links if g in wanted}
+        people: dict[int, Contact] = _table(self.db, "contacts")
+        for contact_id in sorted(linked):
+            c = people[contact_id]
+            if c.user_id == user_id and not c.archived and c.status != ContactStatus.INVALID:
+                yield GroupMember(c.gsm, c.first_name, c.last_name, dict(c.details))
 
     def delete(self, group_ids: Sequence[int]) -> None:
         """Delete groups with their links."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -177,6 +178,16 @@ class MemoryPackages:
             and filters.state in (None, i.state)
         ]
         return Page(len(rows), rows[page.offset : page.offset + page.size])
+
+    def add_groups(self, package_id: int, group_uuids: Sequence[str]) -> None:
+        """Remember the contact groups a package was sent to."""
+        table: dict[int, list[str]] = self.db.extra.setdefault("package_groups", {})
+        table[package_id] = list(dict.fromkeys([*table.get(package_id, []), *group_uuids]))
+
+    def groups_of(self, package_id: int) -> list[str]:
+        """The uuids of the contact groups a package was sent to."""
+        table: dict[int, list[str]] = self.db.extra.get("package_groups", {})
+        return sorted(table.get(package_id, []))
 
     def recipients(self, package_id: int) -> list[Recipient]:
         """The recipients of a package, in order."""

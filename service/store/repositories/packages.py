@@ -5,6 +5,7 @@ items of a large package go in through the bulk path (COPY or executemany)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ from service.store.errors import is_unique_violation
 from service.store.prepared import Prepared
 from service.store.repositories import counts
 from service.store.repositories.scope import visible
-from service.store.schema import in_states, items, packages, recent_sends, users
+from service.store.schema import in_states, items, package_groups, packages, recent_sends, users
 
 ITEM_COLUMNS = ("package_id", *NewItem._fields, "refunded")
 UNDELIVERED_STATES = rules.UNDELIVERED_ITEM_STATES
@@ -236,6 +237,17 @@ class SqlPackages:
             .order_by(items.c.id)
         )
         return [Recipient(r.target, r.msg, r.xid) for r in rows]
+
+    def add_groups(self, package_id: int, group_uuids: Sequence[str]) -> None:
+        """Remember the contact groups a package was sent to."""
+        rows = [{"package_id": package_id, "group_uuid": u} for u in dict.fromkeys(group_uuids)]
+        if rows:
+            self.conn.execute(insert(package_groups), rows)
+
+    def groups_of(self, package_id: int) -> list[str]:
+        """The uuids of the contact groups a package was sent to."""
+        query = select(package_groups.c.group_uuid).where(package_groups.c.package_id == package_id)
+        return sorted(self.conn.execute(query).scalars())
 
     def summary(self, scope: Scope, dates: DateRange) -> Summary:
         """Totals over the packages in scope sent within the dates (cancelled ones never
