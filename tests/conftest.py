@@ -248,3 +248,18 @@ def start_server(platform: SqlPlatform) -> LiveServer:
     from service.app import create_app
 
     return LiveServer(create_app(platform=platform))
+
+
+def consent(platform: Platform, username: str, *numbers: str) -> None:
+    """The user's İYS settings, and approved consents of these numbers synced through the
+    simulated İYS: what a commercial package needs of its recipients."""
+    from service.delivery.iys.simulator import SimulatedIys
+    from service.domain.constants import IysSource
+    from service.domain.iys import ConsentStatus
+    from service.services import iys
+
+    iys.save_settings(platform, username, iys_code="1234", brand_code="5678")
+    for number in numbers:
+        iys.add_consent(platform, username, number, ConsentStatus.ONAY, IysSource.HS_WEB)
+    while iys.sync_consents(platform, SimulatedIys(), "consent-helper").claimed:
+        pass

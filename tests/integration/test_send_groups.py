@@ -16,7 +16,7 @@ from service.domain.ids import uuid7
 from service.domain.principal import Principal
 from service.services import allowlist, contacts, credit
 from service.store.schema import items, package_groups
-from tests.conftest import SqlPlatform, add_customer
+from tests.conftest import SqlPlatform, add_customer, consent
 from tests.integration.helpers import call, principal
 
 A, B, C, D = "905321111101", "905321111102", "905441111103", "905441111104"
@@ -97,6 +97,7 @@ def test_another_users_group_refuses_the_package_and_writes_nothing(
 def test_commercial_group_package_leaves_blacklisted_contacts_out(
     platform: SqlPlatform, who: Principal
 ) -> None:
+    consent(platform, "acme", A, B)  # commercial: consented, so the blacklist decides
     g = group(platform, who, "Liste")
     person(platform, who, A, g)
     person(platform, who, B, g, blacklisted=True)

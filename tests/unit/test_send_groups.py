@@ -22,6 +22,7 @@ from service.services import allowlist, contacts, credit, reports, senders, sms,
 from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryUnitOfWork
+from tests.conftest import consent
 from tests.unit.test_sms_service import request
 
 NOW = datetime(2026, 3, 2, 8, 0)
@@ -205,6 +206,7 @@ def test_a_group_without_live_contacts_is_an_empty_package(platform: Platform) -
 
 def test_commercial_group_package_skips_blacklisted_contacts(platform: Platform) -> None:
     who = customer(platform)
+    consent(platform, "acme", A, B, C)  # commercial: consented, so the blacklist decides
     g = group(platform, who, "Liste")
     person(platform, who, A, g)
     person(platform, who, B, g, blacklisted=True)
