@@ -18,12 +18,13 @@ from typing import Protocol
 
 from service.config import Settings
 from service.domain import kvkk as rules
-from service.domain.constants import Encoding, SendingType, SmsType
+from service.domain.constants import Encoding, IysSource, SendingType, SmsType
 from service.domain.errors import DomainError, Err
+from service.domain.iys import ConsentStatus
 from service.domain.kvkk import Answer, KvkkLink, KvkkRequest, LinkState, NewLink
 from service.domain.principal import Principal
 from service.domain.sending import Recipient, SendRequest
-from service.services import sms
+from service.services import iys, sms
 from service.services.platform import Platform
 from service.services.ports import Tx
 
@@ -43,21 +44,21 @@ class ConsentSink(Protocol):
         ...
 
 
-class LinkRowConsent:
-    """The consent as the answered link row itself, stamped with its source.
-
-    The İYS sync takes it at merge: a sink calling service.services.iys.record_consent
-    (and this one) replaces this one as DEFAULT_SINK.
-    """
+class IysConsent:
+    """The answer as the user's İYS consent of the number (approved: ONAY, refused: RET,
+    with the page's source, HS_WEB), which the İYS sync then sends to İYS; and the answered
+    link row stamped with that source."""
 
     def record(
         self, tx: Tx, user_id: int, number: str, approved: bool, source: str, at: datetime
     ) -> None:
-        """Stamp the source on the link answered at `at`."""
+        """Record the consent (or refusal) and stamp the link answered at `at`."""
+        status = ConsentStatus.ONAY if approved else ConsentStatus.RET
+        iys.record_consent(tx, iys.consent(user_id, number, status, IysSource[source], at), at)
         tx.kvkk.record_consent(user_id, number, source, at)
 
 
-DEFAULT_SINK: ConsentSink = LinkRowConsent()
+DEFAULT_SINK: ConsentSink = IysConsent()
 
 
 class _TokenTaken(Exception):

@@ -18,7 +18,10 @@ import pytest
 
 from service.delivery.carriers.registry import make_dispatcher
 from service.delivery.carriers.simulator import SimulatorCarrier
+from service.delivery.iys.simulator import SimulatedIys
 from service.domain.carrier import Submission
+from service.domain.constants import IysSource, IysState
+from service.services import iys
 from service.services.clock import FixedClock
 from tests.conftest import Database
 from tests.e2e.conftest import Api
@@ -133,6 +136,12 @@ def test_recipient_opens_the_link_in_chromium_and_approves(
     answer, source, number, agent = consent(live)
     assert (answer, source, number) == ("approved", "HS_WEB", NUMBER)
     assert "Chrome" in agent
+    # The answer is the user's İYS consent of the number, and the sync takes it to İYS.
+    (given,) = iys.consents(live.platform, VENDOR_USER)
+    assert (given.recipient, given.status, given.source) == (NUMBER, "ONAY", IysSource.HS_WEB)
+    iys.save_settings(live.platform, VENDOR_USER, iys_code="1234", brand_code="5678")
+    iys.sync_consents(live.platform, SimulatedIys(), "browser-test")
+    assert iys.consents(live.platform, VENDOR_USER)[0].iys_state == IysState.ACCEPTED
     # Opened again (or answered again from the back button): the recorded answer stays.
     browser.go_back()
     browser.reload()
