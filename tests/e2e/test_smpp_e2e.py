@@ -7,21 +7,27 @@ receipts and MO messages coming back through the durable inbox and the MO store.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import pytest
 
 from service.delivery.carriers.registry import VALIDATORS, make_dispatcher
-from service.delivery.dispatcher import Dispatcher
+from service.delivery.dispatcher import Dispatcher, InboundHandler
 from service.delivery.inbound import StoredInbound
 from service.domain.carrier import InboundMessage
 from service.domain.constants import ItemState
 from service.services import links, mo
 from service.services.platform import Platform
-from tests.conftest import Database, LiveServer, SqlPlatform, add_customer, make_platform
-from tests.conftest import start_server
+from tests.conftest import (
+    Database,
+    LiveServer,
+    SqlPlatform,
+    add_customer,
+    make_platform,
+    start_server,
+)
 from tests.e2e.conftest import Api
 from tests.smsc_fixture import Smsc, smsc, wait_for
 
@@ -41,12 +47,14 @@ class Product:
         self.api = Api(server.url, "acme")
         self.dispatchers: list[Dispatcher] = []
 
-    def link(self, name: str, smsc: Smsc, operators: str = "*", priority: int = 10, **opts: object) -> None:
+    def link(
+        self, name: str, smsc: Smsc, operators: str = "*", priority: int = 10, **opts: object
+    ) -> None:
         """An SMPP link to `smsc`, stored the way `finsms link add` stores it (text values)."""
         options = {k: str(v) for k, v in smsc.options(**opts).items()}
         links.add_link(self.platform, VALIDATORS, name, "smpp", options, [operators], priority)
 
-    def dispatch(self, inbound: Callable[[Sequence[InboundMessage]], None] | None = None) -> Dispatcher:
+    def dispatch(self, inbound: InboundHandler | None = None) -> Dispatcher:
         """The real dispatcher over the stored links, running in its threads."""
         dispatcher = make_dispatcher(self.platform, inbound)
         dispatcher.start()
