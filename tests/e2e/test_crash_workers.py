@@ -40,7 +40,6 @@ from service.domain.constants import ItemState
 from service.domain.packages import FINAL_ITEM_STATES, REFUNDED_ITEM_STATES
 from service.services import delivery, links
 from service.services.clock import Clock, FixedClock
-from service.services.platform import Platform
 from tests.conftest import PG_URL, Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import SMS, balance, call, principal
 from tests.smsc_fixture import Smsc, require_smsc
@@ -71,7 +70,7 @@ class CrashCarrier:
     # (item id, outcome, id of the worker process) per hand-over
     handed_over: Callable[[], list[tuple[int, str, int]]]
     # Called once the package exists, before the workers start (links to add...).
-    setup: Callable[[Platform], None] = lambda platform: None
+    setup: Callable[[SqlPlatform], None] = lambda platform: None
     # What the carrier has to say about the run, for the printed figures.
     describe: Callable[[], str] = lambda: ""
 
@@ -135,7 +134,7 @@ def smpp_carrier(tmp_path: Path, request: pytest.FixtureRequest) -> CrashCarrier
     item_of: dict[str, int] = {}
     pid_of: dict[int, int] = {}  # client port -> worker process, learnt while it lives
 
-    def setup(platform: Platform) -> None:
+    def setup(platform: SqlPlatform) -> None:
         from service.store.schema import items
 
         with platform.store.read() as conn:
