@@ -8,6 +8,7 @@
 // listen (ports 0: the OS picks). Control API (JSON bodies and answers):
 //   GET  /submits             every submit_sm received: fields, raw hex, decoded text, time
 //   GET  /submitted           the same, compact: [destination_addr, client port, status]
+//   GET  /count               {submits, first_t, last_t}: how many submit_sm, and when
 //   GET  /pdus                every PDU received (command, status, session, time)
 //   GET  /deliveries          every deliver_sm sent and the status its resp carried
 //   GET  /sessions            bound sessions
@@ -340,6 +341,11 @@ function readJson(req, done) {
 const routes = {
   'GET /submits': () => state.submits,
   'GET /submitted': () => state.submits.map((r) => [r.destination_addr, r.port, r.status]),
+  'GET /count': () => ({
+    submits: state.submits.length,
+    first_t: state.submits.length ? state.submits[0].t : null,
+    last_t: state.submits.length ? state.submits[state.submits.length - 1].t : null,
+  }),
   'GET /pdus': () => state.pdus,
   'GET /deliveries': () => state.deliveries,
   'GET /pending': () => state.pending.map((p) => ({ key: p.key, kind: p.kind, inflight: p.inflight })),
