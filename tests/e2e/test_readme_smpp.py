@@ -9,6 +9,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -32,7 +33,7 @@ def smpp_steps() -> list[list[str]]:
     return [shlex.split(line) for line in lines if line and not line.startswith("#")]
 
 
-def first_sms() -> tuple[dict[str, object], tuple[str, str]]:
+def first_sms() -> tuple[dict[str, Any], tuple[str, str]]:
     """The body and credentials of the README's first /sms/create request."""
     text = README.read_text()
     match = re.search(r"curl -s -u (\w+):(\w+) .*?-d '(\{.*?\})'", text, re.S)
