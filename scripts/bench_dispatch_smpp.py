@@ -21,6 +21,7 @@ SMSC sends no receipts (submission alone is measured). Needs node and tests/smsc
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import sys
 import tempfile
@@ -128,6 +129,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--claim-batch", type=int, default=500, help="FINSMS_CLAIM_BATCH")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # not smpplib's "connection reset" at unbind
     smsc = Smsc()
     smsc.start()
     rates: dict[str, list[float]] = {"smpp": [], "plain": [], "simulator": []}
