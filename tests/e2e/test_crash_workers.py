@@ -2,16 +2,23 @@
 10,000-item package goes out: every item ends in exactly one final state, the carrier is
 handed each at most once, and the credit ledger balances.
 
-The carrier is pluggable (`CrashCarrier`): the simulator here, whose submissions are
-journalled to a file before it answers, so what the carrier was handed is known outside
-the processes that were killed. The simulator's pending receipts die with its process
-(an operator's SMSC would redeliver them to another bind): the items whose receipts died
-are settled at the end by the timeout pass, run with a clock moved past their validity
-and the hour of grace.
+The carrier is pluggable (`CrashCarrier`):
+
+- the simulator, whose submissions are journalled to a file before it answers, so what
+  the carrier was handed is known outside the processes that were killed. Its pending
+  receipts die with its process: the items whose receipts died are settled at the end by
+  the timeout pass, run with a clock moved past their validity and the hour of grace;
+- an SMPP link (stored in the database, as `finsms link add` stores it) to the test SMSC
+  (tests/smsc), which records every submit_sm (by destination: one number per item) and
+  keeps every receipt until a deliver_sm_resp ESME_ROK, redelivering those a killed
+  worker's bind never answered to the binds still up. Only items a killed worker left
+  "sending" (submit_sm written, its resp lost with the process: no reference recorded
+  for the receipt to find) need the timeout pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -23,16 +30,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from service.delivery.carriers.registry import VALIDATORS
 from service.domain.constants import ItemState
 from service.domain.packages import FINAL_ITEM_STATES, REFUNDED_ITEM_STATES
-from service.services import delivery
+from service.services import delivery, links
 from service.services.clock import Clock, FixedClock
 from tests.conftest import PG_URL, Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import SMS, balance, call, principal
+from tests.smsc_fixture import Smsc, require_smsc
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -59,6 +69,10 @@ class CrashCarrier:
     env: dict[str, str]  # settings given to every worker
     # (item id, outcome, id of the worker process) per hand-over
     handed_over: Callable[[], list[tuple[int, str, int]]]
+    # Called once the package exists, before the workers start (links to add...).
+    setup: Callable[[SqlPlatform], None] = lambda platform: None
+    # What the carrier has to say about the run, for the printed figures.
+    describe: Callable[[], str] = lambda: ""
 
 
 def simulator_carrier(tmp_path: Path) -> CrashCarrier:
@@ -79,11 +93,83 @@ def simulator_carrier(tmp_path: Path) -> CrashCarrier:
     return CrashCarrier("simulator", env, handed_over)
 
 
-@pytest.fixture(params=["simulator"])
+# The test SMSC's receipts by the last digits of the number, as RULES has them.
+SMSC_RULES: dict[str, str | None] = {"3": "UNDELIV", "7": "REJECTD", "99": None}
+
+
+def smsc_outcome(number: str) -> str:
+    """The outcome the test SMSC gives a number (SMSC_RULES, longest suffix first)."""
+    if number.endswith("99"):
+        return "silent"
+    return {"3": "undelivered", "7": "rejected"}.get(number[-1], "delivered")
+
+
+def _port_owners(smsc_port: int) -> dict[int, int]:
+    """{local TCP port: process id} of the connections to the SMSC's port (from /proc)."""
+    inodes: dict[str, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+                if int(remote, 16) == smsc_port:
+                    inodes[fields[9]] = int(local, 16)
+    owners: dict[int, int] = {}
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    owners[inodes[target[8:-1]]] = pid
+    return owners
+
+
+def smpp_carrier(tmp_path: Path, request: pytest.FixtureRequest) -> CrashCarrier:
+    """An SMPP link in the database to a test SMSC that sends receipts by SMSC_RULES."""
+    require_smsc()
+    server = Smsc()
+    server.start()
+    request.addfinalizer(server.stop)
+    server.call("POST", "/auto-receipt", {"stat": "DELIVRD", "rules": SMSC_RULES})
+    item_of: dict[str, int] = {}
+    pid_of: dict[int, int] = {}  # client port -> worker process, learnt while it lives
+
+    def setup(platform: SqlPlatform) -> None:
+        from service.store.schema import items
+
+        with platform.store.read() as conn:
+            item_of.update({t: i for t, i in conn.execute(select(items.c.target, items.c.id))})
+        options = {k: str(v) for k, v in server.options(window=20).items()}
+        links.add_link(platform, VALIDATORS, "smsc", "smpp", options, ["*"])
+
+    def handed_over() -> list[tuple[int, str, int]]:
+        rows: list[list[Any]] = server.call("GET", "/submitted")
+        if any(port not in pid_of for _, port, _ in rows) or not rows:
+            pid_of.update(_port_owners(server.port))
+        return [(item_of[dest], smsc_outcome(dest), pid_of.get(port, 0)) for dest, port, _ in rows]
+
+    def describe() -> str:
+        deliveries: list[dict[str, Any]] = server.call("GET", "/deliveries")
+        receipts = [d for d in deliveries if d["kind"] == "receipt"]
+        keys = Counter(d["key"] for d in receipts)
+        again = sum(1 for n in keys.values() if n > 1)
+        unanswered = sum(1 for d in receipts if d["status"] != 0)
+        pending = len(server.call("GET", "/pending"))
+        return (
+            f"; SMSC: {len(receipts)} deliver_sm for {len(keys)} receipts, {again} receipts "
+            f"delivered again ({unanswered} deliver_sm never answered ESME_ROK), {pending} "
+            "still pending"
+        )
+
+    return CrashCarrier("smpp", {}, handed_over, setup, describe)
+
+
+@pytest.fixture(params=["simulator", "smpp"])
 def crash_carrier(request: pytest.FixtureRequest, tmp_path: Path) -> CrashCarrier:
-    """Each carrier the crash test runs against (the lead adds an SMPP one)."""
-    factories = {"simulator": simulator_carrier}
-    return factories[request.param](tmp_path)
+    """Each carrier the crash test runs against."""
+    if request.param == "smpp":
+        return smpp_carrier(tmp_path, request)
+    return simulator_carrier(tmp_path)
 
 
 def _url(db: Database) -> str:
@@ -182,6 +268,7 @@ def test_killed_workers_send_nothing_twice_and_every_credit_is_accounted_for(
     add_customer(platform, balance=CREDIT, duplicate_check=False)
     numbers = [f"90532{n:07d}" for n in range(ITEMS)]
     call(platform, principal(platform), "sms/create", **{**SMS, "numbers": numbers})
+    crash_carrier.setup(platform)
     for slot in range(WORKERS):
         workers.start(slot)
 
@@ -221,6 +308,7 @@ def test_killed_workers_send_nothing_twice_and_every_credit_is_accounted_for(
         f"{mid_work} of {KILLS} kills while items waited; "
         f"states after the kills {dict(during)}, before the timeout pass {dict(left)}, after "
         f"{dict(states)}; handed over {len(handed)}, {by_victims} by processes later killed"
+        f"{crash_carrier.describe()}"
     )
 
 

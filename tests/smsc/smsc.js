@@ -7,6 +7,8 @@
 // Prints one JSON line {"ready":true,"port":P,"control_port":C} on stdout once both
 // listen (ports 0: the OS picks). Control API (JSON bodies and answers):
 //   GET  /submits             every submit_sm received: fields, raw hex, decoded text, time
+//   GET  /submitted           the same, compact: [destination_addr, client port, status]
+//   GET  /count               {submits, first_t, last_t}: how many submit_sm, and when
 //   GET  /pdus                every PDU received (command, status, session, time)
 //   GET  /deliveries          every deliver_sm sent and the status its resp carried
 //   GET  /sessions            bound sessions
@@ -15,12 +17,17 @@
 //                                        (0x58 throttled, 0x14 queue full, 0x0B bad dest...)
 //   POST /silence-next {count}          never answer the next `count` submits
 //   POST /receipt {message_id, stat, err?, done_date?, submit_date?, tlv?}  send a receipt
-//   POST /auto-receipt {stat|null}      send a receipt for every accepted submit from now on
+//   POST /auto-receipt {stat|null, rules?}  send a receipt for every accepted submit from
+//                                        now on; rules {"3": "UNDELIV", "99": null}: by the
+//                                        destination's longest matching last digits, that
+//                                        stat instead (null: no receipt)
 //   POST /mo {source, destination, text?, data_coding?, short_message_hex?, esm_class?}
 //   POST /outage {seconds}              drop every session and stop listening for a while
 //   POST /reset                         forget records and rules (not pending deliveries)
 // A deliver_sm not answered with ESME_ROK (or sent with no receiver bound) stays pending:
-// it is sent again every `redeliver_ms` (default 500) and whenever a receiver binds.
+// it is sent again every `redeliver_ms` (default 500) and whenever a receiver binds. A
+// receipt goes to any receiving session bound with the system_id of the session that
+// submitted its message (not only that session: it may be gone), round robin.
 'use strict';
 
 const http = require('http');
@@ -49,6 +56,7 @@ const state = {
   failNext: [], // statuses for the next submits
   silenceNext: 0,
   autoReceipt: null,
+  autoRules: {},
   nextId: 1000,
   pending: [], // {key, pdu fields}
 };
@@ -116,6 +124,7 @@ function onSubmit(session, pdu) {
   const record = {
     t: now(),
     session: session.id,
+    port: session.port,
     bind: session.bound,
     sequence_number: pdu.sequence_number,
     source_addr: pdu.source_addr,
@@ -151,7 +160,8 @@ function onSubmit(session, pdu) {
   record.message_id = 'M' + state.nextId++;
   session.send(pdu.response({ message_id: record.message_id }));
   if (state.autoReceipt) {
-    queueReceipt({ message_id: record.message_id, stat: state.autoReceipt });
+    const stat = autoStat(record.destination_addr);
+    if (stat) queueReceipt({ message_id: record.message_id, stat, system_id: session.system_id });
   }
 }
 
@@ -161,6 +171,17 @@ function smscTime(date) {
     p(date.getUTCFullYear() % 100) + p(date.getUTCMonth() + 1) + p(date.getUTCDate()) +
     p(date.getUTCHours()) + p(date.getUTCMinutes())
   );
+}
+
+// The auto-receipt's stat for a destination: the rule of its longest matching suffix.
+function autoStat(destination) {
+  let best = null;
+  for (const suffix of Object.keys(state.autoRules)) {
+    if (String(destination).endsWith(suffix) && (best === null || suffix.length > best.length)) {
+      best = suffix;
+    }
+  }
+  return best === null ? state.autoReceipt : state.autoRules[best];
 }
 
 const MESSAGE_STATES = { ENROUTE: 1, DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
@@ -184,7 +205,7 @@ function queueReceipt(r) {
     fields.receipted_message_id = r.message_id;
     fields.message_state = MESSAGE_STATES[stat] || 7;
   }
-  enqueue('receipt', fields);
+  enqueue('receipt', fields, r.system_id || null);
 }
 
 function queueMo(m) {
@@ -210,14 +231,14 @@ function queueMo(m) {
 }
 
 let rr = 0;
-function enqueue(kind, fields) {
-  const item = { key: nextPendingKey++, kind, fields, inflight: false };
+function enqueue(kind, fields, systemId) {
+  const item = { key: nextPendingKey++, kind, fields, inflight: false, systemId: systemId || null };
   state.pending.push(item);
   deliver(item);
 }
 
 function deliver(item) {
-  const receivers = receiverSessions();
+  const receivers = receiverSessions().filter((s) => !item.systemId || s.system_id === item.systemId);
   if (item.inflight || !receivers.length) return;
   const session = receivers[rr++ % receivers.length];
   item.inflight = true;
@@ -246,6 +267,7 @@ function onSession(session) {
   session.id = ++sessionCounter;
   session.bound = null;
   session.inflight = new Set();
+  session.port = session.socket ? session.socket.remotePort : null;
   sessions.add(session);
   session.on('pdu', (pdu) => {
     state.pdus.push({
@@ -318,6 +340,12 @@ function readJson(req, done) {
 
 const routes = {
   'GET /submits': () => state.submits,
+  'GET /submitted': () => state.submits.map((r) => [r.destination_addr, r.port, r.status]),
+  'GET /count': () => ({
+    submits: state.submits.length,
+    first_t: state.submits.length ? state.submits[0].t : null,
+    last_t: state.submits.length ? state.submits[state.submits.length - 1].t : null,
+  }),
   'GET /pdus': () => state.pdus,
   'GET /deliveries': () => state.deliveries,
   'GET /pending': () => state.pending.map((p) => ({ key: p.key, kind: p.kind, inflight: p.inflight })),
@@ -336,6 +364,7 @@ const routes = {
   },
   'POST /auto-receipt': (b) => {
     state.autoReceipt = b.stat || null;
+    state.autoRules = b.rules || {};
     return { ok: true };
   },
   'POST /mo': (b) => {
@@ -351,7 +380,9 @@ const routes = {
     return { ok: true, listening };
   },
   'POST /reset': () => {
-    Object.assign(state, { submits: [], pdus: [], deliveries: [], failNext: [], silenceNext: 0, autoReceipt: null });
+    Object.assign(state, {
+      submits: [], pdus: [], deliveries: [], failNext: [], silenceNext: 0, autoReceipt: null, autoRules: {},
+    });
     return { ok: true };
   },
 };

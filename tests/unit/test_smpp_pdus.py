@@ -250,3 +250,38 @@ def test_bad_options_are_refused_with_a_clear_message(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         SmppOptions.from_mapping(options)
+
+
+def _mo(text: bytes, user_ref: int | None = None, smsc_id: str | None = None) -> p.DeliverSm:
+    return p.DeliverSm(
+        0, 0, text, "905321234567", "4444", receipted_message_id=smsc_id,
+        user_message_reference=user_ref,
+    )  # fmt: skip
+
+
+def _ref(pdu: p.DeliverSm, at: datetime, window: float = 3600) -> str:
+    identity = [p.mo_identity(pdu)]
+    return p.mo_ref(
+        pdu.source_addr, pdu.destination_addr, identity, pdu.receipted_message_id, at, window
+    )
+
+
+def test_an_mo_redelivered_within_its_window_has_the_same_reference() -> None:
+    at = datetime(2026, 11, 24, 10, 0, 5)
+    assert _ref(_mo(b"EVET"), at) == _ref(_mo(b"EVET"), at.replace(minute=40))
+
+
+def test_different_words_references_or_windows_make_different_mo_references() -> None:
+    at = datetime(2026, 11, 24, 10, 0, 5)
+    first = _ref(_mo(b"EVET"), at)
+    assert first != _ref(_mo(b"HAYIR"), at)
+    assert first != _ref(_mo(b"EVET", user_ref=7), at)
+    assert first != _ref(_mo(b"EVET"), at.replace(hour=11))  # the same words an hour on
+
+
+def test_an_mo_the_smsc_names_has_that_reference_whenever_it_comes() -> None:
+    at = datetime(2026, 11, 24, 10, 0, 5)
+    one = _ref(_mo(b"EVET", smsc_id="X1"), at)
+    assert one == _ref(_mo(b"EVET", smsc_id="X1"), at.replace(day=25))
+    assert one != _ref(_mo(b"EVET", smsc_id="X2"), at)
+    assert len(one) <= 128

@@ -15,9 +15,9 @@ import queue
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -293,6 +293,7 @@ def _deliver_sm(pdu: Any) -> pdus.DeliverSm:
         destination_addr=_text(pdu, "destination_addr"),
         receipted_message_id=_text(pdu, "receipted_message_id") or None,
         message_state=getattr(pdu, "message_state", None),
+        user_message_reference=getattr(pdu, "user_message_reference", None),
     )
 
 
@@ -302,6 +303,8 @@ class _MoParts:
 
     first_seen: float
     parts: dict[int, str] = field(default_factory=dict)
+    octets: dict[int, bytes] = field(default_factory=dict)  # what identifies each part
+    smsc_id: str | None = None  # the SMSC's own id of the message, when it gives one
     acks: list[_Ack] = field(default_factory=list)
 
 
@@ -568,6 +571,8 @@ class SmppCarrier:
             key = (pdu.source_addr, pdu.destination_addr, part.ref, part.total)
         entry = self._mo.setdefault(key, _MoParts(time.monotonic()))
         entry.parts[part.number] = part.text  # a part sent again replaces the first copy
+        entry.octets[part.number] = pdus.mo_identity(pdu)
+        entry.smsc_id = entry.smsc_id or pdu.receipted_message_id
         entry.acks.append(ack)
 
     def _flush_mo(self, force_older_than: float) -> None:
@@ -590,12 +595,18 @@ class SmppCarrier:
                 text="".join(entry.parts[n] for n in sorted(entry.parts)),
                 received_at=received,
                 link=self.name,
-                carrier_ref=uuid.uuid4().hex,
+                carrier_ref=self._mo_ref(key, entry, received),
             )
             for key, entry in ready
         ]
         acks = [ack for _, entry in ready for ack in entry.acks]
         self._deliver(lambda: self._require_events().inbound(messages), acks)
+
+    def _mo_ref(self, key: tuple[str, str, int, int], entry: _MoParts, at: datetime) -> str:
+        """The MO's reference: the same when the SMSC redelivers it (see pdus.mo_ref)."""
+        octets = [entry.octets[n] for n in sorted(entry.octets)]
+        window = self.options.mo_duplicate_window_seconds
+        return pdus.mo_ref(key[0], key[1], octets, entry.smsc_id, at, window)
 
     def _require_events(self) -> LinkEvents:
         """The events given to open()."""

@@ -35,6 +35,9 @@ class SmppOptions:
     connect_timeout_seconds: float = 10.0
     throttle_pause_seconds: float = 1.0  # the whole link pauses after a throttled answer
     mo_reassembly_seconds: float = 30.0  # parts of a long MO wait this long for the others
+    # The same words from the same number to the same short number within this window,
+    # with nothing else to tell them apart, are one message the SMSC redelivered.
+    mo_duplicate_window_seconds: float = 3600.0
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, object]) -> SmppOptions:

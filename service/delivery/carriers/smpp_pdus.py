@@ -4,7 +4,9 @@ of a deliver_sm (a delivery receipt or an MO message). smpplib encodes the PDUs.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -125,6 +127,7 @@ class DeliverSm:
     destination_addr: str
     receipted_message_id: str | None = None
     message_state: int | None = None
+    user_message_reference: int | None = None
 
 
 def is_receipt(pdu: DeliverSm) -> bool:
@@ -247,3 +250,40 @@ def decode_mo(pdu: DeliverSm) -> MoPart:
     if concat16 is not None and len(concat16) == 4 and concat16[2] > 1:
         return MoPart(text, int.from_bytes(concat16[:2], "big"), concat16[2], concat16[3])
     return MoPart(text)
+
+
+def mo_identity(pdu: DeliverSm) -> bytes:
+    """The octets of an MO deliver_sm that an SMSC repeats unchanged when it redelivers
+    it (its sequence_number is new): the coding, the short_message with its UDH (a long
+    message's concatenation reference is in there), and the id-like TLVs."""
+    ids = f"{pdu.receipted_message_id or ''}\0{pdu.user_message_reference}"
+    head = bytes((pdu.esm_class & 0xFF, pdu.data_coding & 0xFF))
+    return head + pdu.short_message + b"\0" + ids.encode("latin-1", "replace")
+
+
+def mo_ref(
+    source: str, destination: str, parts: Sequence[bytes], smsc_id: str | None,
+    received: datetime, window_seconds: float,
+) -> str:  # fmt: skip
+    """A reference for an MO message that is the same when the SMSC redelivers it.
+
+    A deliver_sm MO has no message id of its own, and an SMSC that redelivers (its
+    deliver_sm_resp was lost: we crashed between the commit and the answer) sends the
+    very same addresses, UDH and text. So the reference is a hash of those (every part's,
+    in order). When the SMSC names the message (receipted_message_id on an MO, as some
+    do, or user_message_reference) that id is the reference. Otherwise two genuinely
+    identical messages (same subscriber, same short number, same words, no UDH reference
+    to tell them apart) can only be told apart by time: the hash takes the window of
+    `window_seconds` the message arrived in, so the same words again within it count as
+    a redelivery, later as a new message. A redelivery that crosses a window boundary is
+    stored twice: rare (a crash in that very second), and a duplicate beats a loss."""
+    digest = hashlib.sha256()
+    for value in (source, destination):
+        digest.update(value.encode("latin-1", "replace") + b"\0")
+    if smsc_id:
+        digest.update(b"id\0" + smsc_id.encode("latin-1", "replace"))
+        return "mo:" + digest.hexdigest()[:40]
+    for part in parts:
+        digest.update(len(part).to_bytes(4, "big") + part)
+    window = int(received.replace(tzinfo=UTC).timestamp() // window_seconds)
+    return f"mo:{digest.hexdigest()[:40]}:{window}"
