@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import limits
+
 from service.domain.webhooks import parse_networks
 
 
@@ -54,6 +56,7 @@ _AT_LEAST: dict[str, float] = {
     "webhook_read_timeout": 0.1,
     "webhook_retry_hours": 0,
     "webhook_lease_seconds": 1,
+    "apikey_grace_hours": 0,
 }
 
 
@@ -161,6 +164,11 @@ class Settings:
     # Seconds a claimed webhook stays with its worker; then another worker may send it
     # (the first one died). Longer than an attempt can take.
     webhook_lease_seconds: int = 120
+    # FinSMS v1 facade: requests per API key (a `limits` string, e.g. "20/second"),
+    # counted where the login throttle counts (Redis or the database), so for all workers.
+    facade_rate_limit: str = "20/second"
+    # Hours the previous secret of a rotated API key keeps working.
+    apikey_grace_hours: float = 24.0
 
     def __post_init__(self) -> None:
         for name, least in _AT_LEAST.items():
@@ -175,6 +183,12 @@ class Settings:
             )
         if self.port > 65535:
             raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")
+        try:
+            limits.parse(self.facade_rate_limit)
+        except ValueError:
+            raise SettingsError(
+                f"FINSMS_FACADE_RATE_LIMIT={self.facade_rate_limit!r}: not a rate such as 20/second"
+            ) from None
         try:
             parse_networks(self.webhook_allow_networks)
         except ValueError as error:

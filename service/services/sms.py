@@ -11,7 +11,7 @@ that same transaction, so a number blacklisted before the package commits never 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -72,8 +72,10 @@ def create_package(
     policy: PricingPolicy = NODE_PRICING,
     check_duplicates: bool = True,
     recreated_from: int | None = None,
+    also: Callable[[Tx], None] | None = None,
 ) -> int:
-    """Resolve, filter, price and write a package, reserving its credit; its id."""
+    """Resolve, filter, price and write a package, reserving its credit; its id. `also`
+    writes more in the same transaction (the facade's audit entry: one commit, not two)."""
     now = platform.clock.now()
     if req.push_url is not None:
         allowed = hooks.parse_networks(platform.settings.webhook_allow_networks)
@@ -87,7 +89,14 @@ def create_package(
     if check_duplicates and principal.duplicate_check:
         draft = Draft(draft.package, draft.items, _fingerprint(req, recipients, start, now))
     _precheck_credit(platform, principal, draft.package)
-    return platform.uow.write_job(lambda tx: write_package(platform, tx, principal, draft, now))
+
+    def job(tx: Tx) -> int:
+        package_id = write_package(platform, tx, principal, draft, now)
+        if also is not None:
+            also(tx)
+        return package_id
+
+    return platform.uow.write_job(job)
 
 
 def _start_series(platform: Platform, draft: Draft) -> Draft:
