@@ -183,6 +183,12 @@ def test_a_burst_over_two_workers_meets_one_limit(server: Server) -> None:
     assert statuses == [404] * RATE + [429] * 3
     for _, retry_after in answers[RATE:]:
         assert retry_after is not None and 1 <= int(retry_after) <= 60
+    # Both workers wrote every request to the audit log that operators read.
+    audit = json.loads(run(server.db_url, "apikey", "audit", "--key", key, "--json").stdout)
+    assert [(e["endpoint"], e["status"]) for e in reversed(audit)] == [
+        ("report", s) for s in statuses
+    ]
+    assert {e["address"] for e in audit} == {"127.0.0.1"}
 
 
 def _report(
