@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import limits
+from cachetools import TTLCache
 from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 
@@ -228,20 +229,53 @@ class KeyVerifier:
 
 class RateLimiter:
     """Requests per key in a moving window of the shared `limits` storage (Redis or the
-    database), so the limit holds for every worker process together."""
+    database), so the limit holds for every worker process together.
+
+    A high limit is taken in chunks: a process acquires 1/100 of the limit at once and
+    spends it locally within the window it was counted in (after that the storage no
+    longer counts it either), so a key allowed thousands of requests a second costs one
+    storage write per chunk, not per request. Below 200 a window the chunk is 1 and the
+    count exact. With chunks, a window may admit up to one chunk per process more than
+    the limit (permits counted just before it, spent in it), or refuse up to one chunk
+    per process early (permits a process holds and has not spent).
+    """
+
+    CHUNK_DIVISOR = 100
+    MAX_KEYS = 10_000
 
     def __init__(self, storage: Storage, rate: str) -> None:
         self.item = limits.parse(rate)
         self.item.namespace = "finsms-api-key"
         self.limiter = MovingWindowRateLimiter(storage)
+        self.chunk = max(1, self.item.amount // self.CHUNK_DIVISOR)
+        self.lease_seconds = float(self.item.get_expiry())
+        # Permits this process holds per key, and until when (monotonic) it may spend them.
+        self._held: TTLCache[str, tuple[int, float]] = TTLCache(self.MAX_KEYS, self.lease_seconds)
+        self._lock = threading.Lock()
 
     def hit(self, key: str) -> None:
         """Count one request of a key; ERR_RATE_LIMITED with Retry-After when over."""
-        if self.limiter.hit(self.item, key):
+        if self.chunk > 1 and self._spend_held(key):
+            return
+        if self.limiter.hit(self.item, key, cost=self.chunk):
+            if self.chunk > 1:
+                with self._lock:
+                    self._held[key] = (self.chunk - 1, time.monotonic() + self.lease_seconds)
+            return
+        # Near the limit a whole chunk no longer fits: the last permits go one by one.
+        if self.chunk > 1 and self.limiter.hit(self.item, key):
             return
         stats = self.limiter.get_window_stats(self.item, key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise DomainError(Err.ERR_RATE_LIMITED, retry_after=wait)
+
+    def _spend_held(self, key: str) -> bool:
+        with self._lock:
+            held, until = self._held.get(key, (0, 0.0))
+            if held <= 0 or until <= time.monotonic():
+                return False
+            self._held[key] = (held - 1, until)
+            return True
 
 
 def audit_writes(verifier: KeyVerifier, entry: NewAudit) -> list[tuple[int, datetime, str | None]]:

@@ -4,6 +4,7 @@ in-memory unit of work."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -188,3 +189,25 @@ def test_the_rate_limit_refuses_over_the_limit_with_retry_after(platform: Platfo
 def test_a_rate_that_limits_cannot_read_stops_the_start() -> None:
     with pytest.raises(SettingsError, match="FINSMS_FACADE_RATE_LIMIT"):
         Settings(facade_rate_limit="lots")
+
+
+def test_a_high_limit_is_taken_in_chunks_and_still_refuses_past_it(platform: Platform) -> None:
+    limiter = RateLimiter(platform.limit_storage, "1000/hour")
+    assert limiter.chunk == 10
+    writes: list[int] = []
+    real = limiter.limiter.hit
+
+    def counting(item: Any, *identifiers: str, cost: int = 1) -> bool:
+        writes.append(cost)
+        return real(item, *identifiers, cost=cost)
+
+    limiter.limiter.hit = counting  # type: ignore[method-assign]
+    for _ in range(1000):
+        limiter.hit("fk_a")
+    assert len(writes) == 100  # one storage write per chunk of ten
+    with pytest.raises(DomainError) as caught:
+        limiter.hit("fk_a")
+    assert caught.value.err == Err.ERR_RATE_LIMITED
+    other = RateLimiter(platform.limit_storage, "1000/hour")  # another process: no chunk
+    with pytest.raises(DomainError):
+        other.hit("fk_a")
