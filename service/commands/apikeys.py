@@ -104,7 +104,9 @@ def apikey_rotate(key: str) -> None:
 @click.option("--key", default=None, help="Only this key's requests (refused ones too).")
 @click.option("--user", "username", default=None, help="Only requests with this user's keys.")
 @click.option("--since", type=click.DateTime(), default=None, help="UTC, e.g. 2026-03-02T08:00")
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option(
+    "--limit", type=int, default=100, show_default=True, help="At most this many, newest first."
+)
 @_common
 def apikey_audit(key: str | None, username: str | None, since: datetime | None, limit: int) -> None:
     """The newest facade requests: key, endpoint, HTTP status, time and address."""
