@@ -18,7 +18,9 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import pytest
 
 from tests.e2e.test_cli_and_serve import FINSMS, _free_port, _wait_until_up, run
 from tests.e2e.test_throttle_workers import _children, _connect_to
+from tests.redis_helpers import redis_or_skip
 
 DOCS = Path(__file__).parent / "facade_docs"
 DOC_BASES = ("https://makrosms.com/api/v1/sms", "https://platform.finsms.io/api/v1/sms")
@@ -47,9 +50,10 @@ class Server:
         return shown["key"], shown["secret"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('facade') / 'facade.db'}"
+@contextmanager
+def serving(tmp: Path, extra_env: dict[str, str]) -> Iterator[Server]:
+    """`finsms serve --workers 2` over a new SQLite database with the demo customer."""
+    db_url = f"sqlite:///{tmp / 'facade.db'}"
     run(db_url, "migrate")
     run(db_url, "user", "create", "acme", "--password", "right-pass", "--type", "3")
     run(db_url, "credit", "add", "acme", "1000")
@@ -62,6 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "FINSMS_ARGON2_MEMORY_KIB": "8192",
         "FINSMS_SIMULATOR_REPORT_DELAY": "0.2",
         "FINSMS_FACADE_RATE_LIMIT": f"{RATE}/minute",
+        **extra_env,
     }
     process = subprocess.Popen(
         [*FINSMS, "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)],
@@ -78,6 +83,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server of the documentation's examples (rate limit in the database)."""
+    with serving(tmp_path_factory.mktemp("facade"), {}) as live:
+        yield live
 
 
 def examples(language: str) -> list[tuple[str, str]]:
@@ -175,6 +187,21 @@ def test_the_python_example_sends_and_reports(server: Server) -> None:
 
 
 def test_a_burst_over_two_workers_meets_one_limit(server: Server) -> None:
+    burst(server)
+
+
+def test_a_burst_over_two_workers_meets_one_limit_in_redis(tmp_path: Path) -> None:
+    env = {
+        "FINSMS_REDIS_URL": redis_or_skip(),
+        "FINSMS_REDIS_PREFIX": f"finsms-test-{uuid.uuid4().hex}",
+    }
+    with serving(tmp_path, env) as live:
+        burst(live)
+
+
+def burst(server: Server) -> None:
+    """RATE + 3 requests of one new key alternating between the two workers: the limit
+    holds for both together (429 with Retry-After), and each request is audited."""
     key, secret = server.key()
     workers = _children(server.process.pid)
     assert len(workers) == 2, workers
