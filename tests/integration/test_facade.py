@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from service.app import create_app
@@ -21,6 +23,7 @@ from service.services.clock import FixedClock
 from service.store.schema import api_key_audit, api_keys, items, packages
 from tests.conftest import Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import balance, call, count, ledger_sum, principal
+from tests.integration.test_fuzz_json_api import _dumps, _names, _values
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"acme:s3cret-pass").decode()}
 RULES = {"01": "delivered", "02": "undelivered", "03": "rejected", "04": "silent"}
@@ -440,3 +443,50 @@ def test_users_cannot_touch_each_others_keys(platform: SqlPlatform, client: Flas
         response = client.post(f"/api/v1/keys/{action}", json={"Key": theirs.key.key}, headers=auth)
         assert response.status_code == 404
     assert apikeys.list_keys(platform, "other")[0].revoked_at is None
+
+
+@pytest.fixture
+def roomy(db: Database, clock: FixedClock) -> Iterator[tuple[Facade, SqlPlatform]]:
+    """A key whose rate limit the fuzzing never reaches, of a customer with credit."""
+    p = make_platform(db, clock=clock, facade_rate_limit="1000000/second")
+    add_customer(p, balance=10**9)
+    issued = apikeys.create_key(p, "acme")
+    client = create_app(platform=p).flask.test_client()
+    yield Facade(client, issued.key.key, issued.secret), p
+    p.store.dispose()
+
+
+FUZZED = ["Message", "Numbers", "From", "Coding", "StartDate", "ValidityPeriod", "Messages"]
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+@given(
+    endpoint=st.sampled_from(["send", "send-advanced", "send-multi", "report"]),
+    body=st.dictionaries(
+        _names([*FUZZED, "MessageId"]), _values([*FUZZED, "GSM", "MessageId"]), max_size=5
+    ),
+)
+def test_no_facade_body_makes_a_5xx_or_leaves_the_documented_shape(
+    roomy: tuple[Facade, SqlPlatform], endpoint: str, body: dict[str, Any]
+) -> None:
+    api, _platform = roomy
+    raw = _dumps({**body, "User": api.key, "Pass": api.secret})
+    response = api.client.post(f"/api/v1/sms/{endpoint}", data=raw)
+    status, answer = response.status_code, response.get_json()
+    assert status in (200, 400, 404), (body, answer)
+    if status == 200:
+        assert answer["Status"] == "OK"
+    elif endpoint == "report":
+        assert answer == {"Status": "Error", "Error": answer["Error"], "Report": []}
+    else:
+        assert answer == {"MessageId": 0, "Status": "Error", "Error": answer["Error"]}
