@@ -53,8 +53,13 @@ def _issued(issued: apikeys.IssuedKey) -> dict[str, Any]:
     return {**_view(issued.key), "secret": issued.secret}
 
 
+def _key_text(shown: dict[str, Any]) -> str:
+    """A key as aligned lines, its address list comma-separated."""
+    return _pairs({**shown, "allowedIps": ", ".join(shown["allowedIps"]) or "any"})
+
+
 def _issued_text(shown: dict[str, Any]) -> str:
-    return _pairs(shown) + "\n(the secret is shown only now: store it safely)"
+    return _key_text(shown) + "\n(the secret is shown only now: store it safely)"
 
 
 @click.group("apikey", cls=_Group)
@@ -89,7 +94,7 @@ def apikey_list(username: str | None) -> None:
 @_common
 def apikey_revoke(key: str) -> None:
     """Revoke KEY: its requests fail from now on."""
-    _output(_view(apikeys.revoke_key(_platform(), key)), _pairs)
+    _output(_view(apikeys.revoke_key(_platform(), key)), _key_text)
 
 
 @apikey_group.command("rotate")
