@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from service.api.finsms.blueprint import make_facade_blueprint
+from service.api.finsms.keys import make_keys_blueprint
 from service.api.json.blueprint import envelope, make_blueprint, method_not_allowed
 from service.api.kvkk_page import make_kvkk_blueprint
 from service.api.mo_push import make_mo_push_blueprint
@@ -34,6 +36,8 @@ def create_flask(platform: Platform) -> Flask:
     app.register_blueprint(make_blueprint(platform))
     app.register_blueprint(make_mo_push_blueprint(platform))
     app.register_blueprint(make_kvkk_blueprint(platform))
+    app.register_blueprint(make_facade_blueprint(platform))
+    app.register_blueprint(make_keys_blueprint(platform))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -662,6 +662,7 @@ def ledger_record(platform: Platform, entry: LedgerEntry) -> dict[str, Any]:
 def _add_groups() -> None:
     """Command groups of their own modules (they import this one's helpers: added last)."""
     import service.commands.allowlist  # noqa: F401 (adds its commands to `user`)
+    from service.commands.apikeys import apikey_group
     from service.commands.iys import iys_group
     from service.commands.links import link_group
     from service.commands.mo import mo_group
@@ -671,6 +672,7 @@ def _add_groups() -> None:
     cli.add_command(mo_group)
     cli.add_command(webhook_group)
     cli.add_command(iys_group)
+    cli.add_command(apikey_group)
 
 
 _add_groups()

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import limits
+
 from service.domain.webhooks import parse_networks
 
 
@@ -56,6 +58,7 @@ _AT_LEAST: dict[str, float] = {
     "webhook_lease_seconds": 1,
     "kvkk_link_days": 1,
     "iys_timeout": 0.1,
+    "apikey_grace_hours": 0,
 }
 
 
@@ -176,6 +179,11 @@ class Settings:
     # answerable, and the consent text the page shows (empty: a generic text).
     kvkk_link_days: int = 30
     kvkk_text: str = ""
+    # FinSMS v1 facade: requests per API key (a `limits` string, e.g. "20/second"),
+    # counted where the login throttle counts (Redis or the database), so for all workers.
+    facade_rate_limit: str = "20/second"
+    # Hours the previous secret of a rotated API key keeps working.
+    apikey_grace_hours: float = 24.0
 
     def __post_init__(self) -> None:
         for name, least in _AT_LEAST.items():
@@ -194,6 +202,12 @@ class Settings:
             )
         if self.port > 65535:
             raise SettingsError(f"FINSMS_PORT={self.port}: not a TCP port")
+        try:
+            limits.parse(self.facade_rate_limit)
+        except ValueError:
+            raise SettingsError(
+                f"FINSMS_FACADE_RATE_LIMIT={self.facade_rate_limit!r}: not a rate such as 20/second"
+            ) from None
         try:
             parse_networks(self.webhook_allow_networks)
         except ValueError as error:

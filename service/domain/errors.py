@@ -96,6 +96,10 @@ class Err(Enum):
     # Contacts (#11): codes from SMS80 up, apart from the other issues' additions.
     ERR_CONTACT_NOT_FOUND = ErrorSpec("SMS80", 404, "Rehber kişisi bulunamadı.")
 
+    # FinSMS v1 facade and its API keys (#12): codes from SMS90 up.
+    ERR_API_KEY_NOT_FOUND = ErrorSpec("SMS90", 404, "API anahtarı bulunamadı.")
+    ERR_RATE_LIMITED = ErrorSpec("SMS91", 429, "İstek sınırı aşıldı; lütfen bekleyin.")
+
     # fmt: on
 
     @property

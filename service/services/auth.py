@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -106,7 +107,7 @@ class SignIns:
 
 
 @dataclass
-class _Verified:
+class Verified:
     """A credential verified against `password_hash`, trusted without the database until
     `fresh_until` and without Argon2 until `valid_until` (monotonic seconds)."""
 
@@ -114,6 +115,9 @@ class _Verified:
     principal: Principal
     fresh_until: float
     valid_until: float
+    subject: int | None = None  # the API key verified (None: a user's password)
+    allowed: tuple[str, ...] = ()  # the API key's own address allow-list
+    until: datetime | None = None  # platform time the credential stops being valid
 
 
 # An address may fail this many times the per-account limit (over all accounts): proxies
@@ -164,7 +168,7 @@ class Authenticator:
         self.sign_ins = SignIns(storage, known_address_seconds)
         # Least recently used dropped first; an entry leaves at its `valid_until`, which a
         # revalidation keeps (it does not restart the Argon2-free period).
-        self._cache: TLRUCache[bytes, _Verified] = TLRUCache(self.MAX_CACHE, _valid_until)
+        self._cache: TLRUCache[bytes, Verified] = TLRUCache(self.MAX_CACHE, _valid_until)
         self._lock = threading.Lock()  # cachetools' caches are not thread-safe
         self._dummy_hash = self.hasher.hash("finsms-dummy-password")
 
@@ -253,7 +257,7 @@ class Authenticator:
         return row.principal
 
     def _check(
-        self, key: bytes, entry: _Verified | None, username: str, password: str
+        self, key: bytes, entry: Verified | None, username: str, password: str
     ) -> Principal | None:
         with self.uow.read() as tx:
             row = tx.users.credential(username)
@@ -272,7 +276,7 @@ class Authenticator:
         principal = row.principal
         self._remember(
             key,
-            _Verified(
+            Verified(
                 row.password_hash,
                 principal,
                 now + self.revalidate_seconds,
@@ -281,9 +285,36 @@ class Authenticator:
         )
         return principal
 
-    def _remember(self, key: bytes, verified: _Verified) -> None:
+    def _remember(self, key: bytes, verified: Verified) -> None:
         with self._lock:
             self._cache[key] = verified
+
+    # The verified-credential cache for other credentials (the facade's API keys): their
+    # services check their own rules, and share the cache, its key and its bounds.
+
+    def credential_key(self, *parts: str) -> bytes:
+        """The cache key of a credential: a keyed hash, never the secret itself."""
+        text = "\0".join(parts).encode("utf-8", "surrogatepass")
+        return hmac.new(self.secret, text, hashlib.sha256).digest()
+
+    def cached(self, key: bytes) -> Verified | None:
+        """The cached verification of a credential, if any."""
+        with self._lock:
+            return self._cache.get(key)
+
+    def remember(self, key: bytes, verified: Verified) -> None:
+        """Cache a verified credential."""
+        self._remember(key, verified)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Whether the password matches the Argon2 hash (one hash: costly)."""
+        return self._verify(password_hash, password)
+
+    def forget_subject(self, subject: int) -> None:
+        """Drop the cached verifications of one API key (revoked or rotated here)."""
+        with self._lock:
+            for key in [k for k, v in self._cache.items() if v.subject == subject]:
+                self._cache.pop(key, None)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
@@ -292,5 +323,5 @@ class Authenticator:
             return False
 
 
-def _valid_until(_key: bytes, verified: _Verified, _now: float) -> float:
+def _valid_until(_key: bytes, verified: Verified, _now: float) -> float:
     return verified.valid_until

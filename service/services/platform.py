@@ -43,6 +43,9 @@ class Platform:
         self.clock = clock or Clock()
         self.local = LocalTime(settings.timezone)
         self.operators = operator_lookup(settings)  # who carries each number
+        # The `limits` storage of the login throttle and the facade's rate limit: Redis, or
+        # the database, so every worker process counts together.
+        self.limit_storage = open_storage(self.store, settings.redis_url, settings.redis_prefix)
         secret = (settings.secret_key or secrets.token_hex(32)).encode()
         self.auth = Authenticator(
             self.uow,
@@ -56,7 +59,7 @@ class Platform:
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             revalidate_seconds=settings.auth_revalidate_seconds,
-            throttle_storage=open_storage(self.store, settings.redis_url, settings.redis_prefix),
+            throttle_storage=self.limit_storage,
         )
         # Approved (user, sender) pairs; a revoked approval applies within this window.
         self.approved_senders = TtlCache(settings.auth_revalidate_seconds)

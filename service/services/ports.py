@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from service.domain.apikeys import ApiKey, AuditEntry, NewAudit
 from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
 from service.domain.contacts import Contact, ContactFields, ContactFilter, Group, GroupFilter
@@ -785,6 +786,53 @@ class IysRepo(Protocol):
         now: datetime,
     ) -> bool:
         """Record a synchronisation's outcome; False when `owner` lost the claim."""
+
+
+class ApiKeyRepo(Protocol):
+    """API keys of the FinSMS v1 facade and its audit log."""
+
+    def add(
+        self,
+        user_id: int,
+        key: str,
+        secret_hash: str,
+        label: str | None,
+        allowed_ips: Sequence[str],
+        now: datetime,
+    ) -> int:
+        """Store a new key; its id."""
+        ...
+
+    def by_key(self, key: str) -> ApiKey | None:
+        """A key by its public identifier, revoked or not."""
+        ...
+
+    def of_user(self, user_id: int | None) -> list[ApiKey]:
+        """The keys of a user (None: every user's), oldest first."""
+        ...
+
+    def revoke(self, key_id: int, now: datetime) -> bool:
+        """Revoke a key that is not revoked yet; False when it already was."""
+        ...
+
+    def rotate(
+        self, key_id: int, old_hash: str, new_hash: str, grace_until: datetime, now: datetime
+    ) -> bool:
+        """Replace the secret whose hash is `old_hash`, keeping it valid until `grace_until`."""
+        ...
+
+    def touch(self, uses: Sequence[tuple[int, datetime, str | None]]) -> None:
+        """Record the last use (time, address) of keys."""
+        ...
+
+    def log(self, entries: Sequence[NewAudit]) -> None:
+        """Append requests to the audit log."""
+        ...
+
+    def audit(
+        self, key: str | None, user_id: int | None, since: datetime | None, limit: int
+    ) -> list[AuditEntry]:
+        """The newest audit entries, of one key or of a user's keys, since a time."""
         ...
 
 
@@ -874,6 +922,11 @@ class Tx(Protocol):
     @property
     def iys(self) -> IysRepo:
         """İYS settings and consents."""
+        ...
+
+    @property
+    def apikeys(self) -> ApiKeyRepo:
+        """API keys and the facade's audit log."""
         ...
 
 

@@ -92,6 +92,15 @@ api_keys = Table(
     Column("label", String(100), nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime, nullable=True),
+    # A rotated key's previous secret works until `previous_until` (the grace period).
+    Column("previous_hash", String(200), nullable=True),
+    Column("previous_until", DateTime, nullable=True),
+    Column("rotated_at", DateTime, nullable=True),
+    # Written at most once a minute per key and process: a timestamp, not a counter.
+    Column("last_used_at", DateTime, nullable=True),
+    Column("last_used_ip", String(64), nullable=True),
+    # Addresses and CIDR networks the key is accepted from, space-separated; NULL: any.
+    Column("allowed_ips", Text, nullable=True),
 )
 
 packages = Table(
@@ -616,4 +625,20 @@ package_groups = Table(
     metadata,
     Column("package_id", BigId, ForeignKey("packages.id"), primary_key=True),
     Column("group_uuid", String(36), primary_key=True),
+)
+
+# Every request to the FinSMS v1 facade: which key (NULL when none matched), endpoint,
+# HTTP status, time and address. Never the secret, never the message text.
+api_key_audit = Table(
+    "api_key_audit",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("key_id", BigId, nullable=True),
+    Column("key", String(64), nullable=True),
+    Column("endpoint", String(32), nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("address", String(64), nullable=True),
+    Index("ix_api_key_audit_key_at", "key", "at"),
+    Index("ix_api_key_audit_at", "at"),
 )

@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from service.store.db import Store
+from service.store.repositories.apikeys import SqlApiKeys
 from service.store.repositories.contacts import (
     SqlAllowlist,
     SqlBlacklist,
@@ -122,6 +123,11 @@ class SqlTransaction:
     def iys(self) -> SqlIys:
         """İYS settings and consents."""
         return SqlIys(self.conn)
+
+    @cached_property
+    def apikeys(self) -> SqlApiKeys:
+        """API keys and the facade's audit log."""
+        return SqlApiKeys(self.conn)
 
 
 class SqlUnitOfWork:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from service.domain.records import Item, LedgerEntry, Package, Sender, User
 from service.store.memory.accounts import MemorySenders, MemoryUsers
+from service.store.memory.apikeys import MemoryApiKeys
 from service.store.memory.contacts import (
     MemoryAllowlist,
     MemoryBlacklist,
@@ -152,6 +153,11 @@ class MemoryTransaction:
     def iys(self) -> MemoryIys:
         """İYS settings and consents."""
         return MemoryIys(self.db)
+
+    @cached_property
+    def apikeys(self) -> MemoryApiKeys:
+        """API keys and the facade's audit log."""
+        return MemoryApiKeys(self.db)
 
 
 class MemoryUnitOfWork:
