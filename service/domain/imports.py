@@ -191,3 +191,15 @@ def parse_row(columns: Sequence[str], line: int, values: Sequence[str]) -> Impor
         if text is not None:
             details[name] = text
     return ImportRow(gsm, first, last, details, group)
+
+
+def rows_last(rows: Sequence[ImportRow], overwrite: bool) -> dict[str, int]:
+    """{number: index of the row that writes it}: a number repeated in a chunk is written
+    once, by its last row with `overwrite` (later rows update), else by its first."""
+    chosen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        if overwrite:
+            chosen[row.gsm] = index
+        else:
+            chosen.setdefault(row.gsm, index)
+    return chosen

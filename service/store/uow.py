@@ -17,6 +17,7 @@ from service.store.repositories.contacts import (
     SqlGroups,
     SqlLocks,
 )
+from service.store.repositories.imports import SqlImports
 from service.store.repositories.ledger import SqlLedger
 from service.store.repositories.links import SqlLinks, SqlWorkers
 from service.store.repositories.mo import SqlMo
@@ -110,6 +111,11 @@ class SqlTransaction:
     def locks(self) -> SqlLocks:
         """One-at-a-time leases."""
         return SqlLocks(self.conn)
+
+    @cached_property
+    def imports(self) -> SqlImports:
+        """Contact imports."""
+        return SqlImports(self.conn)
 
 
 class SqlUnitOfWork:

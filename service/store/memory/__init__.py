@@ -26,6 +26,7 @@ from service.store.memory.contacts import (
     MemoryGroups,
     MemoryLocks,
 )
+from service.store.memory.imports import MemoryImports
 from service.store.memory.ledger import MemoryLedger
 from service.store.memory.links import MemoryLinks, MemoryWorkers
 from service.store.memory.mo import MemoryMo
@@ -137,6 +138,11 @@ class MemoryTransaction:
     def locks(self) -> MemoryLocks:
         """One-at-a-time leases."""
         return MemoryLocks(self.db)
+
+    @cached_property
+    def imports(self) -> MemoryImports:
+        """Contact imports."""
+        return MemoryImports(self.db)
 
 
 class MemoryUnitOfWork:
