@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
+from service.delivery import imports as contact_imports
 from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, held_results
 from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
@@ -192,6 +193,7 @@ class Dispatcher:
         with self._maintenance_lock:
             self._poll_links()
             done = self._apply_receipts() + delivery.expire(self.platform)
+            contact_imports.poke(self.platform, self.owner, self._stop)  # in its own thread
             if self.links is not None and time.monotonic() >= self._next_reload:
                 self._next_reload = time.monotonic() + self.platform.settings.link_reload_seconds
                 self.reload_links()

@@ -25,6 +25,7 @@ from service.domain.contacts import (
 )
 from service.domain.errors import DomainError, invalid
 from service.domain.phone import normalize
+from service.domain.text import is_storable
 
 KNOWN_COLUMNS = ("GSM", "FIRST_NAME", "LAST_NAME", "BIRTH_DATE", "GSM_2", "GSM_3", "GROUP_NAME")
 _DETAIL_NAME = re.compile(r"[A-Za-z0-9_]+")
@@ -134,8 +135,9 @@ def check_columns(raw: Sequence[Any]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number, values) of each CSV record; blank lines skipped. `lines` must keep
+def records(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | RowError]]:
+    """(line number, values) of each CSV record, or why it could not be read; blank
+    lines skipped. `lines` must keep
     their line ends (a file opened with newline="", or io.StringIO(text, newline=""))."""
     reader = csv.reader(_without_bom(lines), quotechar="'", doublequote=True,
                         skipinitialspace=True, strict=False)  # fmt: skip
@@ -145,7 +147,7 @@ def records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as error:  # e.g. a value over csv's field size limit
-            yield reader.line_num, [f"\0{error}"]
+            yield reader.line_num, RowError(reader.line_num, f"okunamadı: {error}")
             continue
         if values:
             yield reader.line_num, values
@@ -158,17 +160,23 @@ def _without_bom(lines: Iterable[str]) -> Iterator[str]:
         first = False
 
 
-def is_header(columns: Sequence[str], values: Sequence[str]) -> bool:
+def is_header(columns: Sequence[str], values: Sequence[str] | RowError) -> bool:
     """Whether a first record names the columns (the spec's example starts with one)."""
-    return len(values) == len(columns) and all(
-        v.strip().upper() == c.upper() for v, c in zip(values, columns, strict=True)
+    return (
+        not isinstance(values, RowError)
+        and len(values) == len(columns)
+        and all(v.strip().upper() == c.upper() for v, c in zip(values, columns, strict=True))
     )
 
 
-def parse_row(columns: Sequence[str], line: int, values: Sequence[str]) -> ImportRow | RowError:
+def parse_row(
+    columns: Sequence[str], line: int, values: Sequence[str] | RowError
+) -> ImportRow | RowError:
     """One record under the column mapping: a row to write, or why it is invalid."""
-    if len(values) == 1 and values[0].startswith("\0"):
-        return RowError(line, f"okunamadı: {values[0][1:]}")
+    if isinstance(values, RowError):
+        return values
+    if not all(is_storable(v) and "\x00" not in v for v in values):
+        return RowError(line, "NUL veya geçersiz Unicode karakteri içeriyor")
     if len(values) != len(columns):
         return RowError(line, f"{len(values)} değer var, {len(columns)} kolon bekleniyor")
     fields = {c: v.strip() for c, v in zip(columns, values, strict=True)}
