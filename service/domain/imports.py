@@ -175,7 +175,7 @@ def parse_row(
     """One record under the column mapping: a row to write, or why it is invalid."""
     if isinstance(values, RowError):
         return values
-    if not all(is_storable(v) and "\x00" not in v for v in values):
+    if not is_storable("".join(values)):  # once per row, not per value: rows are many
         return RowError(line, "NUL veya geçersiz Unicode karakteri içeriyor")
     if len(values) != len(columns):
         return RowError(line, f"{len(values)} değer var, {len(columns)} kolon bekleniyor")

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import io
 import logging
+import queue
+import threading
 import uuid as uuidlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.imports import (
@@ -39,6 +42,7 @@ from service.domain.principal import Principal, Scope
 from service.services.contacts import find_group
 from service.services.platform import Platform
 
+T = TypeVar("T")
 log = logging.getLogger("finsms.imports")
 # A worker that has written no chunk for this long is taken for dead: its import is
 # claimed again. A chunk takes well under a second; the margin covers a slow database.
@@ -122,7 +126,7 @@ def _process(
     try:
         group_ids = _group_ids(platform, job)
         done = job.records_done
-        for chunk, read in _chunks(job, lines):
+        for chunk, read in _prefetched(_chunks(job, lines)):
             _write(platform, job, owner, chunk, group_ids, counts, done + read)
             done += read
             if progress is not None:
@@ -142,7 +146,7 @@ def _process(
 
 def _chunks(
     job: ContactImport, lines: Iterable[str]
-) -> Iterable[tuple[list[ImportRow | RowError], int]]:
+) -> Iterator[tuple[list[ImportRow | RowError], int]]:
     """(parsed rows, records read) per chunk, after the records already written."""
     columns = job.options.columns
     chunk: list[ImportRow | RowError] = []
@@ -159,6 +163,46 @@ def _chunks(
             chunk, read = [], 0
     if chunk or read:
         yield chunk, read
+
+
+def _prefetched(chunks: Iterator[T]) -> Iterator[T]:
+    """The chunks, the next one parsed in a thread while the current one is written: the
+    database driver releases the GIL, so parsing and writing overlap. One chunk ahead at
+    most (bounded memory); the parser's error is raised here, in order."""
+    ahead: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the consumer is gone
+
+    def parse() -> None:
+        try:
+            for chunk in chunks:
+                if not hand((True, chunk)):
+                    return
+            hand((False, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            hand((False, error))
+
+    thread = threading.Thread(target=parse, name="finsms-import-parse", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, value = ahead.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _write(
