@@ -310,6 +310,9 @@ class SqlImports:
             for index, r in enumerate(rows)
         ]
         insert_rows(self.conn, _STAGING, _COLUMNS, staged)
+        if postgres:  # a new temporary table has no statistics: without them the planner
+            # hash-joins the whole book (a million contacts) for every chunk
+            self.conn.exec_driver_sql("ANALYZE import_rows")
 
     def _add_groups(self, user_id: int, names: list[str], now: datetime) -> None:
         """Create the groups named by GROUP_NAME that the user lacks (a title taken
