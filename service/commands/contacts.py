@@ -87,7 +87,8 @@ def import_command(
 
 @contact_group.command("imports")
 @click.argument("username")
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="How many imports to list.")  # fmt: skip
 @_common
 def imports_command(username: str, limit: int) -> None:
     """List USERNAME's latest imports, newest first, with their counts."""

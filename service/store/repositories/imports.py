@@ -57,12 +57,13 @@ _STAGING = Table(
     Column("group_name", String(100)),
     Column("uuid", String(36)),
     Column("is_last", Integer),  # the row that writes the contact (a number once)
+    Column("seq", Integer),  # the row's place in the chunk: contacts get ids in file order
 )
 _COLUMNS = [c.name for c in _STAGING.columns]
 _CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS import_rows (gsm VARCHAR(15), first_name VARCHAR(100), "
     "last_name VARCHAR(100), details TEXT, group_name VARCHAR(100), uuid VARCHAR(36), "
-    "is_last INTEGER)"
+    "is_last INTEGER, seq INTEGER)"
 )
 
 
@@ -306,6 +307,7 @@ class SqlImports:
                 r.group,
                 uuid7(),
                 1 if last.get(r.gsm) == index else 0,
+                index,
             )
             for index, r in enumerate(rows)
         ]
@@ -340,7 +342,7 @@ class SqlImports:
             f" CASE WHEN b.gsm IS NULL THEN {int(ContactStatus.WHITE)}"
             f" ELSE {int(ContactStatus.BLACK)} END, b.exit_type, :now, :now"
             " FROM import_rows s LEFT JOIN blacklist b ON b.user_id = :uid AND b.gsm = s.gsm"
-            " WHERE s.is_last = 1"
+            " WHERE s.is_last = 1 ORDER BY s.seq"
             " ON CONFLICT (user_id, gsm) DO UPDATE SET"
             f" first_name = CASE WHEN {restored} THEN excluded.first_name"
             " ELSE coalesce(excluded.first_name, contacts.first_name) END,"
