@@ -62,8 +62,10 @@ def submit(
     if not csv_data.strip():
         raise invalid("csvData", "zorunlu")
     _check_groups(platform, principal, options)
+    now = _now(platform)
     with platform.uow.write() as tx:
-        found = tx.imports.add(principal.user_id, options, csv_data, None, None, _now(platform))
+        tx.imports.fail_abandoned(principal.user_id, _reason(Err.ERR_FILE_NOT_FOUND, None), now)
+        found = tx.imports.add(principal.user_id, options, csv_data, None, None, now)
     if found is None:
         raise DomainError(Err.ERR_CONTACT_IMPORT_EXISTS)
     return found
@@ -82,6 +84,7 @@ def import_lines(
     owner = f"cli:{uuidlib.uuid4()}"
     now = _now(platform)
     with platform.uow.write() as tx:
+        tx.imports.fail_abandoned(principal.user_id, _reason(Err.ERR_FILE_NOT_FOUND, None), now)
         job = tx.imports.add(principal.user_id, options, None, owner, now + IMPORT_LEASE, now)
     if job is None:
         raise DomainError(Err.ERR_CONTACT_IMPORT_EXISTS)
@@ -262,11 +265,16 @@ def _fail(
     err: Err,
     detail: str | None,
 ) -> ContactImport:
-    reason = DomainError(err, detail).as_wire()
-    message = f"{reason['code']} ({reason['smsCode']}): {reason['message']}"
+    message = _reason(err, detail)
     with platform.uow.write() as tx:
         tx.imports.finish(job.id, owner, ImportState.FAILED, counts, message, _now(platform))
     return _current(platform, job)
+
+
+def _reason(err: Err, detail: str | None) -> str:
+    """A failed import's `error`: the name, code and message of the domain error."""
+    wire = DomainError(err, detail).as_wire()
+    return f"{wire['code']} ({wire['smsCode']}): {wire['message']}"
 
 
 def _current(platform: Platform, job: ContactImport) -> ContactImport:

@@ -702,6 +702,10 @@ class ImportRepo(Protocol):
         open import already."""
         ...
 
+    def fail_abandoned(self, user_id: int, error: str, now: datetime) -> int:
+        """Fail the user's CLI imports whose process died (running, no CSV, lease expired)."""
+        ...
+
     def get(self, import_id: int) -> ContactImport | None:
         """An import by id."""
         ...

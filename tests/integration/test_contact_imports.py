@@ -187,3 +187,18 @@ def test_a_crashed_import_is_taken_again_after_its_lease(db: Database) -> None:
     assert _scalar(platform, select(func.count()).select_from(contacts_table)) == 25_000
     with pytest.raises(imports.LostImport):  # the dead worker, waking up, writes nothing
         imports._write(platform, job, dead, rows[1][0], [], job.counts, 20_000)
+
+
+def test_a_dead_cli_import_is_failed_when_the_user_imports_again(db: Database) -> None:
+    clock = FixedClock(datetime(2026, 3, 2, 8, 0))
+    platform = make_platform(db, clock=clock)
+    add_customer(platform)
+    who = platform.authenticate("acme", PASSWORD, "127.0.0.1")
+    with platform.uow.write() as tx:
+        tx.imports.add(who.user_id, ImportOptions(COLUMNS), None, "cli:dead",
+                       clock.now() + imports.IMPORT_LEASE, clock.now())  # fmt: skip
+    clock.advance(seconds=imports.IMPORT_LEASE.total_seconds() + 1)
+    job = imports.import_lines(platform, who, io.StringIO(_csv(10), newline=""),
+                               ImportOptions(COLUMNS))  # fmt: skip
+    assert job.state == ImportState.DONE and job.counts.created == 10
+    assert [j.state for j in imports.list_imports(platform, who)] == ["done", "failed"]

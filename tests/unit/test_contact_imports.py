@@ -215,3 +215,20 @@ def test_an_import_whose_group_was_deleted_meanwhile_fails_with_sms15(
     assert failed is not None and failed.state == ImportState.FAILED
     assert failed.error is not None and "SMS15" in failed.error
     assert _book(platform, who) == []
+
+
+def test_a_cli_import_whose_process_died_no_longer_blocks_the_user(
+    platform: Platform, who: Principal
+) -> None:
+    clock = platform.clock
+    assert isinstance(clock, FixedClock)
+    with platform.uow.write() as tx:  # a CLI import that never finished: its process died
+        tx.imports.add(who.user_id, ImportOptions(COLUMNS), None, "cli:dead",
+                       clock.now() + imports.IMPORT_LEASE, clock.now())  # fmt: skip
+    with pytest.raises(DomainError):
+        imports.submit(platform, who, CSV, ImportOptions(COLUMNS))
+    clock.advance(seconds=imports.IMPORT_LEASE.total_seconds() + 1)
+    imports.submit(platform, who, CSV, ImportOptions(COLUMNS))
+    new, dead = imports.list_imports(platform, who)
+    assert new.state == ImportState.PENDING and dead.state == ImportState.FAILED
+    assert dead.error is not None and "SMS14" in dead.error

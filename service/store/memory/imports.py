@@ -60,6 +60,23 @@ class MemoryImports:
         self.rows[import_id] = _Stored(job, csv_data, owner, lease_until)
         return job
 
+    def fail_abandoned(self, user_id: int, error: str, now: datetime) -> int:
+        """Fail the user's CLI imports whose process died."""
+        failed = 0
+        for stored in self.rows.values():
+            job = stored.job
+            if (job.user_id, job.state, stored.csv_data) == (
+                user_id,
+                ImportState.RUNNING,
+                None,
+            ) and (stored.lease_until is not None and stored.lease_until < now):
+                stored.lease_until = None
+                stored.job = dataclasses.replace(
+                    job, state=ImportState.FAILED, error=error, finished_at=now
+                )
+                failed += 1
+        return failed
+
     def get(self, import_id: int) -> ContactImport | None:
         """An import by id."""
         stored = self.rows.get(import_id)

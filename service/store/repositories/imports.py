@@ -168,6 +168,23 @@ class SqlImports:
         new_id = _inserted(self.conn, _T.insert().values(values).returning(_T.c.id))
         return None if new_id is None else self.get(int(new_id))
 
+    def fail_abandoned(self, user_id: int, error: str, now: datetime) -> int:
+        """Fail the user's CLI imports whose process died (running, no CSV stored, the
+        lease expired): their file is not in the database, no worker can finish them."""
+        result = self.conn.execute(
+            sql_update(_T)
+            .where(
+                _T.c.user_id == user_id,
+                _T.c.state == ImportState.RUNNING.value,
+                _T.c.csv_data.is_(None),
+                _T.c.lease_until < now,
+            )
+            .values(
+                state=ImportState.FAILED.value, error=error, lease_until=None, finished_at=now
+            )
+        )
+        return int(result.rowcount)
+
     def get(self, import_id: int) -> ContactImport | None:
         """An import by id."""
         row = self.conn.execute(select(_T).where(_T.c.id == import_id)).first()
