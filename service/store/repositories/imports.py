@@ -179,9 +179,7 @@ class SqlImports:
                 _T.c.csv_data.is_(None),
                 _T.c.lease_until < now,
             )
-            .values(
-                state=ImportState.FAILED.value, error=error, lease_until=None, finished_at=now
-            )
+            .values(state=ImportState.FAILED.value, error=error, lease_until=None, finished_at=now)
         )
         return int(result.rowcount)
 
