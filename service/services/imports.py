@@ -47,6 +47,9 @@ log = logging.getLogger("finsms.imports")
 # A worker that has written no chunk for this long is taken for dead: its import is
 # claimed again. A chunk takes well under a second; the margin covers a slow database.
 IMPORT_LEASE = timedelta(minutes=2)
+# Chunks after which the planner's statistics are refreshed: early and geometrically (the
+# book's size changes most, relatively, at the start), then every 20 chunks.
+_ANALYZE_AFTER = frozenset({1, 2, 4, 8})
 STATUS_LIMIT = 10  # imports /contact/import-status lists
 Progress = Callable[[int], None]  # called with the records read so far
 
@@ -129,7 +132,10 @@ def _process(
     try:
         group_ids = _group_ids(platform, job)
         done = job.records_done
-        for chunk, read in _prefetched(_chunks(job, lines)):
+        for number, (chunk, read) in enumerate(_prefetched(_chunks(job, lines))):
+            if number in _ANALYZE_AFTER or number % 20 == 19:
+                with platform.uow.write() as tx:
+                    tx.imports.refresh_statistics()
             _write(platform, job, owner, chunk, group_ids, counts, done + read)
             done += read
             if progress is not None:

@@ -736,6 +736,10 @@ class ImportRepo(Protocol):
         """A user's latest imports, newest first."""
         ...
 
+    def refresh_statistics(self) -> None:
+        """Let the database's planner see the tables an import grew."""
+        ...
+
     def write_chunk(self, user_id: int, rows: Sequence[ImportRow], options: ImportOptions,
                     group_ids: Sequence[int], now: datetime) -> tuple[int, int]:  # fmt: skip
         """Write one chunk of valid rows: (contacts created, contacts updated)."""

@@ -135,6 +135,9 @@ class MemoryImports:
         mine = [_copy(s.job) for i, s in sorted(self.rows.items(), reverse=True)]
         return [j for j in mine if j.user_id == user_id][:limit]
 
+    def refresh_statistics(self) -> None:
+        """Nothing to do in memory."""
+
     def write_chunk(
         self,
         user_id: int,
