@@ -663,11 +663,13 @@ def _add_groups() -> None:
     """Command groups of their own modules (they import this one's helpers: added last)."""
     import service.commands.allowlist  # noqa: F401 (adds its commands to `user`)
     from service.commands.apikeys import apikey_group
+    from service.commands.contacts import contact_group
     from service.commands.iys import iys_group
     from service.commands.links import link_group
     from service.commands.mo import mo_group
     from service.commands.webhooks import webhook_group
 
+    cli.add_command(contact_group)
     cli.add_command(link_group)
     cli.add_command(mo_group)
     cli.add_command(webhook_group)

@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from service.delivery import imports as contact_imports
 from service.delivery import iys as iys_sync
 from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, held_results
@@ -200,6 +201,7 @@ class Dispatcher:
         with self._maintenance_lock:
             self._poll_links()
             done = self._apply_receipts() + self._expire_when_due()
+            contact_imports.poke(self.platform, self.owner, self._stop)  # in its own thread
             if self.links is not None and time.monotonic() >= self._next_reload:
                 self._next_reload = time.monotonic() + self.platform.settings.link_reload_seconds
                 self.reload_links()

@@ -177,6 +177,11 @@ def check_details(raw: Any) -> dict[str, str]:
     return details
 
 
+def check_detail(key: str, value: Any) -> str | None:
+    """One custom field's value as stored (None: empty); GSM_2/GSM_3 and BIRTH_DATE checked."""
+    return _detail_value(key, value)
+
+
 def _detail_value(key: str, value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None

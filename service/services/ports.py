@@ -17,6 +17,13 @@ from service.domain.apikeys import ApiKey, AuditEntry, NewAudit
 from service.domain.carrier import DeliveryReceipt, HeldReceipt, Outcome, Submission
 from service.domain.constants import CustomerType, PackageState, UserType
 from service.domain.contacts import Contact, ContactFields, ContactFilter, Group, GroupFilter
+from service.domain.imports import (
+    ContactImport,
+    ImportCounts,
+    ImportOptions,
+    ImportRow,
+    ImportState,
+)
 from service.domain.iys import Consent, IysSettings, NewConsent
 from service.domain.kvkk import KvkkLink, NewLink
 from service.domain.links import Link
@@ -833,6 +840,59 @@ class ApiKeyRepo(Protocol):
         self, key: str | None, user_id: int | None, since: datetime | None, limit: int
     ) -> list[AuditEntry]:
         """The newest audit entries, of one key or of a user's keys, since a time."""
+
+
+class ImportRepo(Protocol):
+    """Contact imports (/contact/import) and the bulk write of their rows."""
+
+    def add(self, user_id: int, options: ImportOptions, csv_data: str | None,
+            owner: str | None, lease_until: datetime | None,
+            now: datetime) -> ContactImport | None:  # fmt: skip
+        """A new import, pending (running when given an owner); None when the user has an
+        open import already."""
+        ...
+
+    def fail_abandoned(self, user_id: int, error: str, now: datetime) -> int:
+        """Fail the user's CLI imports whose process died (running, no CSV, lease expired)."""
+        ...
+
+    def get(self, import_id: int) -> ContactImport | None:
+        """An import by id."""
+        ...
+
+    def source(self, import_id: int) -> str | None:
+        """The CSV of an import submitted over the API (None: a CLI import's file)."""
+        ...
+
+    def next_claimable(self, now: datetime) -> int | None:
+        """The oldest import waiting, or running under an expired lease."""
+        ...
+
+    def claim(self, import_id: int, owner: str, now: datetime, until: datetime) -> bool:
+        """Take an import if it is still claimable (never two owners)."""
+        ...
+
+    def save_progress(self, import_id: int, owner: str, counts: ImportCounts,
+                      records_done: int, until: datetime) -> bool:  # fmt: skip
+        """Record progress and extend the lease; False when `owner` lost the import."""
+        ...
+
+    def finish(self, import_id: int, owner: str, state: ImportState, counts: ImportCounts,
+               error: str | None, now: datetime) -> bool:  # fmt: skip
+        """Close an import (done or failed), dropping its CSV; False when `owner` lost it."""
+        ...
+
+    def listing(self, user_id: int, limit: int) -> list[ContactImport]:
+        """A user's latest imports, newest first."""
+        ...
+
+    def refresh_statistics(self) -> None:
+        """Let the database's planner see the tables an import grew."""
+        ...
+
+    def write_chunk(self, user_id: int, rows: Sequence[ImportRow], options: ImportOptions,
+                    group_ids: Sequence[int], now: datetime) -> tuple[int, int]:  # fmt: skip
+        """Write one chunk of valid rows: (contacts created, contacts updated)."""
         ...
 
 
@@ -927,6 +987,11 @@ class Tx(Protocol):
     @property
     def apikeys(self) -> ApiKeyRepo:
         """API keys and the facade's audit log."""
+        ...
+
+    @property
+    def imports(self) -> ImportRepo:
+        """Contact imports."""
         ...
 
 

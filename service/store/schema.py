@@ -642,3 +642,34 @@ api_key_audit = Table(
     Index("ix_api_key_audit_key_at", "key", "at"),
     Index("ix_api_key_audit_at", "at"),
 )
+# --- Contact imports (#11, /contact/import) ---------------------------------------------
+# One row per import request: its options, the CSV until processed (NULL for a CLI import,
+# read from its file), progress counts and the first invalid rows. At most one open
+# (pending or running) import per user: a partial unique index makes the check race-free.
+IMPORT_OPEN = text("state IN ('pending', 'running')")
+contact_imports = Table(
+    "contact_imports",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("state", String(10), nullable=False),  # pending, running, done, failed
+    Column("options", Text, nullable=False),  # JSON: columns, overwrite, blacklist, groups
+    Column("csv_data", Text, nullable=True),
+    Column("total", Integer, nullable=False, server_default=text("0")),
+    Column("created", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("unchanged", Integer, nullable=False, server_default=text("0")),
+    Column("invalid", Integer, nullable=False, server_default=text("0")),
+    Column("records_done", Integer, nullable=False, server_default=text("0")),
+    Column("errors", Text, nullable=True),  # JSON: [{line, reason}], the first 100
+    Column("error", Text, nullable=True),  # why a failed import stopped
+    Column("owner", String(80), nullable=True),
+    Column("lease_until", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime, nullable=True),
+    Column("finished_at", DateTime, nullable=True),
+)
+Index("uq_contact_imports_user_open", contact_imports.c.user_id, unique=True,
+      sqlite_where=IMPORT_OPEN, postgresql_where=IMPORT_OPEN)  # fmt: skip
+Index("ix_contact_imports_user", contact_imports.c.user_id, contact_imports.c.id)

@@ -18,6 +18,7 @@ from service.store.repositories.contacts import (
     SqlGroups,
     SqlLocks,
 )
+from service.store.repositories.imports import SqlImports
 from service.store.repositories.iys import SqlIys
 from service.store.repositories.kvkk import SqlKvkk
 from service.store.repositories.ledger import SqlLedger
@@ -128,6 +129,11 @@ class SqlTransaction:
     def apikeys(self) -> SqlApiKeys:
         """API keys and the facade's audit log."""
         return SqlApiKeys(self.conn)
+
+    @cached_property
+    def imports(self) -> SqlImports:
+        """Contact imports."""
+        return SqlImports(self.conn)
 
 
 class SqlUnitOfWork:

@@ -22,10 +22,11 @@ from service.domain.contacts import (
     check_name,
 )
 from service.domain.errors import DomainError, Err, invalid
+from service.domain.imports import ContactImport, ImportOptions, check_columns
 from service.domain.phone import normalize
 from service.domain.principal import Principal
 from service.domain.text import check_text
-from service.services import contacts
+from service.services import contacts, imports
 from service.services.platform import Platform
 
 
@@ -300,3 +301,52 @@ def set_blacklist(platform: Platform, principal: Principal, params: Params) -> d
     if skip:
         result["invalids"] = [str(v) for v in invalids]
     return result
+
+
+# --- imports ----------------------------------------------------------------------------
+def import_options(params: Params) -> ImportOptions:
+    """The options of /contact/import: columns, overwrite, isInBlacklist, groupUUIDs."""
+    columns = params.list("columns")
+    return ImportOptions(
+        columns=check_columns(columns or []),
+        overwrite=bool(params.bool("overwrite")),
+        blacklisted=bool(params.bool("isInBlacklist")),
+        group_uuids=tuple(dict.fromkeys(_texts(params, "groupUUIDs"))),
+    )
+
+
+def import_contacts(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
+    """/contact/import: store the CSV for a worker; `{status: 1}` at once."""
+    options = import_options(params)
+    csv_data = params.str("csvData")
+    if not csv_data:
+        raise invalid("csvData", "zorunlu")
+    imports.submit(platform, principal, csv_data, options)
+    return {"status": 1}
+
+
+def import_view(platform: Platform, job: ContactImport) -> dict[str, Any]:
+    """An import as /contact/import-status and `finsms contact imports` show it."""
+    c = job.counts
+    return {
+        "uuid": job.uuid,
+        "state": job.state.value,
+        "stats": {
+            "total": c.total,
+            "created": c.created,
+            "updated": c.updated,
+            "unchanged": c.unchanged,
+            "invalid": c.invalid,
+        },
+        "invalidRows": [{"line": e.line, "reason": e.reason} for e in c.errors],
+        "error": job.error,
+        "createDate": platform.local.format(job.created_at),
+        "startDate": platform.local.format(job.started_at),
+        "finishDate": platform.local.format(job.finished_at),
+    }
+
+
+def import_status(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
+    """/contact/import-status (FinSMS's addition): the caller's latest imports."""
+    found = imports.list_imports(platform, principal)
+    return _listing(len(found), [import_view(platform, j) for j in found])

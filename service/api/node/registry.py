@@ -64,6 +64,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("contact/delete-group", "deleteContactGroups", POST, book.delete_group),
     Operation("contact/list-group", "getContactGroups", BOTH, book.list_groups),
     Operation("contact/set-blacklist", "setContactBlacklist", POST, book.set_blacklist),
+    Operation("contact/import", "importContacts", POST, book.import_contacts),
+    # FinSMS's addition: how the background imports went.
+    Operation("contact/import-status", "getContactImports", BOTH, book.import_status),
 )
 
 BY_PATH = {op.path: op for op in OPERATIONS}

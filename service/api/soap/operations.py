@@ -231,6 +231,20 @@ CONTACT_INPUTS: dict[str, object] = {
 }
 UUIDS = list_of(STR, "UuidInputList")
 GSMS = list_of(STR, "GsmInputList")
+IMPORT = struct(
+    "ContactImport",
+    uuid=STR,
+    state=STR,
+    stats=struct(
+        "ContactImportStats", total=LONG, created=LONG, updated=LONG, unchanged=LONG, invalid=LONG
+    ),
+    invalidRows=list_of(struct("ContactImportRowError", line=LONG, reason=STR), "InvalidRowList"),
+    error=STR,
+    createDate=STR,
+    startDate=STR,
+    finishDate=STR,
+)
+IMPORT_LIST = struct("ContactImportList", stats=STATS, list=list_of(IMPORT, "ContactImportArray"))
 CONTACT_SPECS: dict[str, OpSpec] = {
     "contact/create": op(CONTACT, uuid=STR, **CONTACT_INPUTS),
     "contact/update": op(STATUS, uuid=STR, **CONTACT_INPUTS),
@@ -245,6 +259,15 @@ CONTACT_SPECS: dict[str, OpSpec] = {
     "contact/set-blacklist": op(
         BLACKLIST_STATUS, status=BOOL, uuids=UUIDS, gsms=GSMS, returnInvalids=BOOL
     ),
+    "contact/import": op(
+        STATUS,
+        csvData=STR,
+        columns=list_of(STR, "ImportColumnList"),
+        overwrite=BOOL,
+        isInBlacklist=BOOL,
+        groupUUIDs=list_of(STR, "ImportGroupUuidList"),
+    ),
+    "contact/import-status": op(IMPORT_LIST),
 }
 
 # --- the operations, by JSON path -----------------------------------------------------

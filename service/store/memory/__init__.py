@@ -27,6 +27,7 @@ from service.store.memory.contacts import (
     MemoryGroups,
     MemoryLocks,
 )
+from service.store.memory.imports import MemoryImports
 from service.store.memory.iys import MemoryIys
 from service.store.memory.kvkk import MemoryKvkk
 from service.store.memory.ledger import MemoryLedger
@@ -158,6 +159,11 @@ class MemoryTransaction:
     def apikeys(self) -> MemoryApiKeys:
         """API keys and the facade's audit log."""
         return MemoryApiKeys(self.db)
+
+    @cached_property
+    def imports(self) -> MemoryImports:
+        """Contact imports."""
+        return MemoryImports(self.db)
 
 
 class MemoryUnitOfWork:

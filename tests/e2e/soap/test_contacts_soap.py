@@ -73,3 +73,23 @@ def test_allow_list_applies_to_soap_requests(soap_server: SoapServer) -> None:
     allowlist.allow_ip(soap_server.platform, VENDOR_USER, "10.0.0.0/8")
     err = err_of(soap_server.post(soap(soap_server, "getUserCredit")))
     assert err["code"] == "ERR_USER_NOT_AUTHORIZED"
+
+
+def test_import_over_soap_shows_over_json(soap_server: SoapServer, json_api: Api) -> None:
+    from service.services import imports
+
+    body = (
+        "<csvData>'GSM','FIRST_NAME'\n'905511034554','O''Brien'</csvData>"
+        "<columns><item>gsm</item><item>first_name</item></columns>"
+        "<overwrite>false</overwrite><isInBlacklist>true</isInBlacklist>"
+    )
+    assert call(soap_server, "importContacts", body) == {"status": "1"}
+    err = err_of(soap_server.post(soap(soap_server, "importContacts", body)))
+    assert (err["code"], err["smsCode"]) == ("ERR_CONTACT_IMPORT_EXISTS", "SMS13")
+    imports.run_next(soap_server.platform, "soap-test")
+    (row,) = json_api.data("/contact/list", {"status": 2})["list"]
+    assert row["firstName"] == "O'Brien"
+    listed = call(soap_server, "getContactImports")
+    assert same_as_json(listed, json_api.data("/contact/import-status"))
+    err = err_of(soap_server.post(soap(soap_server, "importContacts", "<csvData>x</csvData>")))
+    assert (err["code"], err["field"]) == ("ERR_INVALID_PARAM", "columns")

@@ -296,6 +296,23 @@ def set_blacklist(z: Zeep, server: SoapServer) -> None:
     assert row["isInBlacklist"] == 1 and row["exitType"] == 2
 
 
+def import_contacts(z: Zeep, server: SoapServer) -> None:
+    from service.services import imports
+
+    csv_data = "'GSM','GROUP_NAME'\n'905511034560','Zeep'"
+    columns = {"item": ["gsm", "group_name"]}
+    assert z.data("importContacts", csvData=csv_data, columns=columns)["status"] == 1
+    imports.run_next(server.platform, "zeep-test")
+    (group,) = z.data("getContactGroups", keyword="Zeep")["list"]["item"]
+    assert group["stats"]["contactCount"] == 1
+
+
+def contact_imports(z: Zeep, server: SoapServer) -> None:
+    import_contacts(z, server)
+    (job,) = z.data("getContactImports")["list"]["item"]
+    assert job["state"] == "done" and job["stats"]["created"] == 1
+
+
 CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
     "sendOtp": send_otp,
     "sendSms": send_sms,
@@ -320,6 +337,8 @@ CALLS: dict[str, Callable[[Zeep, SoapServer], None]] = {
     "deleteContactGroups": delete_groups,
     "getContactGroups": get_groups,
     "setContactBlacklist": set_blacklist,
+    "importContacts": import_contacts,
+    "getContactImports": contact_imports,
 }
 
 
