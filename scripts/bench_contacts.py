@@ -31,39 +31,18 @@ from sqlalchemy import insert  # noqa: E402
 
 from scripts.bench_api import bench_database, run_sql  # noqa: E402
 from service.config import Settings  # noqa: E402
-from service.domain.constants import Encoding, SenderState, SendingType, SmsType  # noqa: E402
-from service.domain.contacts import ContactFilter, ContactStatus, ExitType  # noqa: E402
+from service.domain.constants import ExitType, SenderState  # noqa: E402
+from service.domain.contacts import ContactFilter, ContactStatus  # noqa: E402
 from service.domain.principal import Principal  # noqa: E402
 from service.domain.queries import PageRequest  # noqa: E402
-from service.domain.sending import Recipient, SendRequest  # noqa: E402
 from service.services import contacts, credit, senders, sms, users  # noqa: E402
 from service.services.platform import Platform  # noqa: E402
 from service.store.schema import blacklist  # noqa: E402
 from service.store.schema import contacts as contacts_table  # noqa: E402
+from tests.factories import send_request  # noqa: E402
 
 USER = "bench"
 NOW = datetime(2026, 1, 1)
-
-
-def package(numbers: list[str], commercial: bool) -> SendRequest:
-    """A 1-N package to these numbers."""
-    return SendRequest(
-        sms_type=SmsType.NORMAL,
-        sending_type=SendingType.ONE_TO_MANY,
-        otp=False,
-        sender="BENCH",
-        content="Kampanya",
-        encoding=Encoding.DEFAULT,
-        validity=1440,
-        title="Kampanya",
-        sending_date=None,
-        periodic=None,
-        push_url=None,
-        commercial=commercial,
-        custom_id=None,
-        trust_date=None,
-        recipients=tuple(Recipient(n) for n in numbers),
-    )
 
 
 def blacklist_rows(platform: Platform, user_id: int, numbers: list[str]) -> None:
@@ -94,7 +73,7 @@ def send_phase(platform: Platform, who: Principal, rounds: int) -> None:
                 tx.blacklist.remove(who.user_id, numbers[::100])
                 tx.blacklist.remove(who.user_id, others)
             prepare()
-            req = package(numbers, name != "not commercial")
+            req = send_request(numbers, sender="BENCH", commercial=name != "not commercial")
             start = time.perf_counter()
             sms.create_package(platform, who, req, check_duplicates=False)
             times[name].append(time.perf_counter() - start)

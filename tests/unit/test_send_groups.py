@@ -23,7 +23,7 @@ from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryUnitOfWork
 from tests.conftest import consent
-from tests.unit.test_sms_service import request
+from tests.factories import send_request
 
 NOW = datetime(2026, 3, 2, 8, 0)
 A, B, C, D = "905321111101", "905321111102", "905441111103", "905441111104"
@@ -54,7 +54,7 @@ def person(platform: Platform, who: Principal, gsm: str, *groups: str, **kw: Any
 
 
 def to_groups(*uuids: str, numbers: tuple[str, ...] = (), **fields: Any) -> Any:
-    return request(*numbers, group_uuids=uuids, **fields)
+    return send_request(numbers, group_uuids=uuids, **fields)
 
 
 def sent(platform: Platform, who: Principal, pkg: int) -> dict[str, str | None]:
@@ -264,6 +264,6 @@ def test_recreate_skips_a_group_deleted_since(platform: Platform) -> None:
 
 def test_a_package_to_numbers_only_remembers_no_group(platform: Platform) -> None:
     who = customer(platform)
-    pkg = sms.create_package(platform, who, request(A))
+    pkg = sms.create_package(platform, who, send_request([A]))
     with platform.uow.read() as tx:
         assert tx.packages.groups_of(pkg) == []
