@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -29,13 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from scripts.bench_api import bench_database, run_sql  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.domain.constants import ExitType, SenderState  # noqa: E402
+from scripts.bench_api import bench_customer, bench_platform  # noqa: E402
+from service.domain.constants import ExitType  # noqa: E402
 from service.domain.contacts import ContactFilter, ContactStatus  # noqa: E402
 from service.domain.principal import Principal  # noqa: E402
 from service.domain.queries import PageRequest  # noqa: E402
-from service.services import contacts, credit, senders, sms, users  # noqa: E402
+from service.services import contacts, sms  # noqa: E402
 from service.services.platform import Platform  # noqa: E402
 from service.store.schema import blacklist  # noqa: E402
 from service.store.schema import contacts as contacts_table  # noqa: E402
@@ -156,25 +154,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, schema = bench_database(args.database, Path(tmp))
-        platform = Platform(Settings(database_url=url))
-        try:
-            platform.migrate()
-            users.create_user(platform, USER, "bench-password", 3)
-            credit.mint(platform, USER, 10**9)
-            senders.add_sender(platform, USER, "BENCH", SenderState.APPROVED)
-            who = platform.auth.principal_of(USER)
-            print(f"database: {platform.database_name()}")
-            print("100,000-recipient package:")
-            send_phase(platform, who, args.rounds)
-            if args.contacts:
-                print(f"/contact/list on {args.contacts:,} contacts:")
-                list_phase(platform, who, args.contacts, args.rounds)
-        finally:
-            platform.close()
-            if schema and args.database:
-                run_sql(args.database, f'DROP SCHEMA "{schema}" CASCADE')
+    with bench_platform(args.database) as platform:
+        who = bench_customer(platform, USER)
+        print(f"database: {platform.database_name()}")
+        print("100,000-recipient package:")
+        send_phase(platform, who, args.rounds)
+        if args.contacts:
+            print(f"/contact/list on {args.contacts:,} contacts:")
+            list_phase(platform, who, args.contacts, args.rounds)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import dataclasses
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -30,12 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, literal, select  # noqa: E402
 
-from scripts.bench_api import bench_database, run_sql  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.domain.constants import SenderState  # noqa: E402
+from scripts.bench_api import bench_customer, bench_platform  # noqa: E402
 from service.domain.contacts import ContactStatus, GroupInput  # noqa: E402
 from service.domain.principal import Principal  # noqa: E402
-from service.services import contacts, credit, senders, sms, users  # noqa: E402
+from service.services import contacts, sms  # noqa: E402
 from service.services.platform import Platform  # noqa: E402
 from service.store.schema import contact_group_members  # noqa: E402
 from service.store.schema import contacts as contacts_table  # noqa: E402
@@ -116,21 +113,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--contacts", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, schema = bench_database(args.database, Path(tmp))
-        platform = Platform(Settings(database_url=url))
-        try:
-            platform.migrate()
-            users.create_user(platform, USER, "bench-password", 3)
-            credit.mint(platform, USER, 10**9)
-            senders.add_sender(platform, USER, "BENCH", SenderState.APPROVED)
-            who = platform.auth.principal_of(USER)
-            print(f"database: {platform.database_name()}")
-            run(platform, who, args.contacts, args.rounds)
-        finally:
-            platform.close()
-            if schema and args.database:
-                run_sql(args.database, f'DROP SCHEMA "{schema}" CASCADE')
+    with bench_platform(args.database) as platform:
+        who = bench_customer(platform, USER)
+        print(f"database: {platform.database_name()}")
+        run(platform, who, args.contacts, args.rounds)
 
 
 if __name__ == "__main__":
