@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -23,7 +24,7 @@ from service.config import Settings
 from service.domain.constants import SenderState, UserType
 from service.domain.records import User
 from service.services import credit, senders, users
-from service.services.clock import Clock
+from service.services.clock import Clock, FixedClock
 from service.services.platform import Platform
 from service.store.db import Store
 from service.store.migrate import upgrade
@@ -194,6 +195,12 @@ def make_platform(
     platform = SqlPlatform(config, store=db.store(pool_size), clock=clock)
     _MADE.append(platform)
     return platform
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock stopped at Monday 2 March 2026, 08:00, that a test advances by hand."""
+    return FixedClock(datetime(2026, 3, 2, 8, 0))
 
 
 @pytest.fixture
