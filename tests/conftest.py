@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import pytest
 from sqlalchemy import text
 
+from service import cli
 from service.config import Settings
 from service.domain.constants import SenderState, UserType
 from service.domain.records import User
@@ -195,6 +196,21 @@ def make_platform(
     platform = SqlPlatform(config, store=db.store(pool_size), clock=clock)
     _MADE.append(platform)
     return platform
+
+
+@pytest.fixture
+def cheap_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process CLI runs hash passwords cheaply and take no database from the environment."""
+    monkeypatch.setenv("FINSMS_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("FINSMS_ARGON2_MEMORY_KIB", "8192")
+    monkeypatch.delenv("FINSMS_DATABASE_URL", raising=False)
+
+
+def finsms(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the finsms command in process: (exit code, stdout, stderr)."""
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.fixture
