@@ -23,8 +23,8 @@ from service.domain.queries import PackageRef
 from service.services import credit, iys, mo, senders, sms, users
 from service.services.clock import FixedClock
 from service.services.platform import Platform
-from service.store.memory import MemoryUnitOfWork
 from tests.factories import send_request
+from tests.unit.memory_platform import service_platform
 
 A, B, C = "905321111101", "905321111102", "905441111199"
 NOW = datetime(2026, 3, 2, 8, 0)
@@ -32,8 +32,7 @@ NOW = datetime(2026, 3, 2, 8, 0)
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(NOW))
+    return service_platform()
 
 
 def customer(platform: Platform, *, codes: bool = True) -> Principal:

@@ -33,7 +33,7 @@ from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryUnitOfWork
 from tests.factories import send_request
-from tests.unit.memory_platform import T0, MemoryPlatform
+from tests.unit.memory_platform import T0, MemoryPlatform, service_platform
 from tests.unit.test_sms_service import customer
 
 
@@ -166,8 +166,7 @@ def test_secret_options_are_masked() -> None:
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(T0))
+    return service_platform()
 
 
 def fake_options(options: Mapping[str, Any]) -> object:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from service.config import Settings
 from service.domain.constants import SenderState, UserType
 from service.domain.errors import DomainError
 from service.domain.pricing import FACADE_PRICING
@@ -18,6 +17,7 @@ from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryUnitOfWork
 from tests.factories import send_request
+from tests.unit.memory_platform import service_platform
 
 A, B, C = "905321111101", "905321111102", "905441111103"
 NOW = datetime(2026, 3, 2, 8, 0)
@@ -25,8 +25,7 @@ NOW = datetime(2026, 3, 2, 8, 0)
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(NOW))
+    return service_platform()
 
 
 def customer(
