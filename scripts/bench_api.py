@@ -25,12 +25,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 from flask import Flask, Response
 
 from service.config import Settings
+from service.domain.constants import SenderState
+from service.domain.principal import Principal
+from service.services import credit, senders, users
+from service.services.platform import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "bench", "bench-password"
@@ -255,6 +261,30 @@ def run_sql(url: str, sql: str) -> None:
         url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
     ) as conn:
         conn.execute(sql)
+
+
+@contextmanager
+def bench_platform(database: str | None) -> Iterator[Platform]:
+    """A migrated platform on a fresh benchmark database (see bench_database); closed, and
+    its PostgreSQL schema dropped, afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url, schema = bench_database(database, Path(tmp))
+        platform = Platform(Settings(database_url=url))
+        try:
+            platform.migrate()
+            yield platform
+        finally:
+            platform.close()
+            if schema and database:
+                run_sql(database, f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def bench_customer(platform: Platform, name: str = "bench") -> Principal:
+    """A customer with ample credit and the approved sender BENCH; its principal."""
+    users.create_user(platform, name, "bench-password", 3)
+    credit.mint(platform, name, 10**9)
+    senders.add_sender(platform, name, "BENCH", SenderState.APPROVED)
+    return platform.auth.principal_of(name)
 
 
 def measure(

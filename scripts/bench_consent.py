@@ -13,42 +13,25 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+# Run as `python3.11 scripts/bench_consent.py`: the repository root holds the packages.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
 from scripts.bench_api import bench_database, run_sql
 from service.config import Settings
-from service.domain.constants import Encoding, SenderState, SendingType, SmsType
+from service.domain.constants import SenderState
 from service.domain.principal import visible_to
 from service.domain.queries import PackageRef
-from service.domain.sending import Recipient, SendRequest
 from service.services import credit, iys, senders, sms, users
 from service.services.platform import Platform
 from service.store.schema import iys_consents
-
-
-def request(numbers: list[str], commercial: bool, n: int) -> SendRequest:
-    """A 1-N package of one text to these numbers."""
-    return SendRequest(
-        sms_type=SmsType.NORMAL,
-        sending_type=SendingType.ONE_TO_MANY,
-        otp=False,
-        sender="BENCH",
-        content=f"Kampanya {n}",
-        encoding=Encoding.DEFAULT,
-        validity=1440,
-        title="Bench",
-        sending_date=None,
-        periodic=None,
-        push_url=None,
-        commercial=commercial,
-        custom_id=None,
-        trust_date=None,
-        recipients=tuple(Recipient(x) for x in numbers),
-    )
+from tests.factories import send_request
 
 
 def prepare(platform: Platform, numbers: list[str]) -> None:
@@ -109,7 +92,17 @@ def run(url: str, recipients: int, rounds: int) -> None:
         for commercial in (False, True) if round_no % 2 == 0 else (True, False):
             made += 1
             start = time.perf_counter()
-            package_id = sms.create_package(platform, who, request(numbers, commercial, made))
+            package_id = sms.create_package(
+                platform,
+                who,
+                send_request(
+                    numbers,
+                    sender="BENCH",
+                    content=f"Kampanya {made}",
+                    title="Bench",
+                    commercial=commercial,
+                ),
+            )
             times[commercial].append(time.perf_counter() - start)
             with platform.uow.read() as tx:  # both kinds reach every number
                 package = tx.packages.find(visible_to(who), PackageRef("id", package_id))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -29,41 +28,19 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from scripts.bench_api import bench_database, run_sql  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.domain.constants import Encoding, SenderState, SendingType, SmsType  # noqa: E402
-from service.domain.contacts import ContactFilter, ContactStatus, ExitType  # noqa: E402
+from scripts.bench_api import bench_customer, bench_platform  # noqa: E402
+from service.domain.constants import ExitType  # noqa: E402
+from service.domain.contacts import ContactFilter, ContactStatus  # noqa: E402
 from service.domain.principal import Principal  # noqa: E402
 from service.domain.queries import PageRequest  # noqa: E402
-from service.domain.sending import Recipient, SendRequest  # noqa: E402
-from service.services import contacts, credit, senders, sms, users  # noqa: E402
+from service.services import contacts, sms  # noqa: E402
 from service.services.platform import Platform  # noqa: E402
 from service.store.schema import blacklist  # noqa: E402
 from service.store.schema import contacts as contacts_table  # noqa: E402
+from tests.factories import send_request  # noqa: E402
 
 USER = "bench"
 NOW = datetime(2026, 1, 1)
-
-
-def package(numbers: list[str], commercial: bool) -> SendRequest:
-    """A 1-N package to these numbers."""
-    return SendRequest(
-        sms_type=SmsType.NORMAL,
-        sending_type=SendingType.ONE_TO_MANY,
-        otp=False,
-        sender="BENCH",
-        content="Kampanya",
-        encoding=Encoding.DEFAULT,
-        validity=1440,
-        title="Kampanya",
-        sending_date=None,
-        periodic=None,
-        push_url=None,
-        commercial=commercial,
-        custom_id=None,
-        trust_date=None,
-        recipients=tuple(Recipient(n) for n in numbers),
-    )
 
 
 def blacklist_rows(platform: Platform, user_id: int, numbers: list[str]) -> None:
@@ -94,7 +71,7 @@ def send_phase(platform: Platform, who: Principal, rounds: int) -> None:
                 tx.blacklist.remove(who.user_id, numbers[::100])
                 tx.blacklist.remove(who.user_id, others)
             prepare()
-            req = package(numbers, name != "not commercial")
+            req = send_request(numbers, sender="BENCH", commercial=name != "not commercial")
             start = time.perf_counter()
             sms.create_package(platform, who, req, check_duplicates=False)
             times[name].append(time.perf_counter() - start)
@@ -177,25 +154,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, schema = bench_database(args.database, Path(tmp))
-        platform = Platform(Settings(database_url=url))
-        try:
-            platform.migrate()
-            users.create_user(platform, USER, "bench-password", 3)
-            credit.mint(platform, USER, 10**9)
-            senders.add_sender(platform, USER, "BENCH", SenderState.APPROVED)
-            who = platform.auth.principal_of(USER)
-            print(f"database: {platform.database_name()}")
-            print("100,000-recipient package:")
-            send_phase(platform, who, args.rounds)
-            if args.contacts:
-                print(f"/contact/list on {args.contacts:,} contacts:")
-                list_phase(platform, who, args.contacts, args.rounds)
-        finally:
-            platform.close()
-            if schema and args.database:
-                run_sql(args.database, f'DROP SCHEMA "{schema}" CASCADE')
+    with bench_platform(args.database) as platform:
+        who = bench_customer(platform, USER)
+        print(f"database: {platform.database_name()}")
+        print("100,000-recipient package:")
+        send_phase(platform, who, args.rounds)
+        if args.contacts:
+            print(f"/contact/list on {args.contacts:,} contacts:")
+            list_phase(platform, who, args.contacts, args.rounds)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import dataclasses
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -30,40 +29,17 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, literal, select  # noqa: E402
 
-from scripts.bench_api import bench_database, run_sql  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.domain.constants import Encoding, SenderState, SendingType, SmsType  # noqa: E402
+from scripts.bench_api import bench_customer, bench_platform  # noqa: E402
 from service.domain.contacts import ContactStatus, GroupInput  # noqa: E402
 from service.domain.principal import Principal  # noqa: E402
-from service.domain.sending import Recipient, SendRequest  # noqa: E402
-from service.services import contacts, credit, senders, sms, users  # noqa: E402
+from service.services import contacts, sms  # noqa: E402
 from service.services.platform import Platform  # noqa: E402
 from service.store.schema import contact_group_members  # noqa: E402
 from service.store.schema import contacts as contacts_table  # noqa: E402
+from tests.factories import send_request  # noqa: E402
 
 USER = "bench"
 NOW = datetime(2026, 1, 1)
-
-
-def package(numbers: list[str]) -> SendRequest:
-    """A 1-N package to these numbers."""
-    return SendRequest(
-        sms_type=SmsType.NORMAL,
-        sending_type=SendingType.ONE_TO_MANY,
-        otp=False,
-        sender="BENCH",
-        content="Kampanya",
-        encoding=Encoding.DEFAULT,
-        validity=1440,
-        title="Kampanya",
-        sending_date=None,
-        periodic=None,
-        push_url=None,
-        commercial=None,
-        custom_id=None,
-        trust_date=None,
-        recipients=tuple(Recipient(n) for n in numbers),
-    )
 
 
 def fill_group(platform: Platform, who: Principal, count: int) -> tuple[str, list[str]]:
@@ -103,7 +79,7 @@ def run(platform: Platform, who: Principal, count: int, rounds: int) -> None:
     start = time.perf_counter()
     group, numbers = fill_group(platform, who, count)
     print(f"  wrote {count:,} contacts in one group in {time.perf_counter() - start:.1f} s")
-    explicit = package(numbers)
+    explicit = send_request(numbers, sender="BENCH")
     to_group = dataclasses.replace(explicit, recipients=(), group_uuids=(group,))
     filled = dataclasses.replace(to_group, content="Sayın FIRST_NAME, SEHIR şubemiz açıldı")
     cases: dict[str, Callable[[], object]] = {
@@ -137,21 +113,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--contacts", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, schema = bench_database(args.database, Path(tmp))
-        platform = Platform(Settings(database_url=url))
-        try:
-            platform.migrate()
-            users.create_user(platform, USER, "bench-password", 3)
-            credit.mint(platform, USER, 10**9)
-            senders.add_sender(platform, USER, "BENCH", SenderState.APPROVED)
-            who = platform.auth.principal_of(USER)
-            print(f"database: {platform.database_name()}")
-            run(platform, who, args.contacts, args.rounds)
-        finally:
-            platform.close()
-            if schema and args.database:
-                run_sql(args.database, f'DROP SCHEMA "{schema}" CASCADE')
+    with bench_platform(args.database) as platform:
+        who = bench_customer(platform, USER)
+        print(f"database: {platform.database_name()}")
+        run(platform, who, args.contacts, args.rounds)
 
 
 if __name__ == "__main__":

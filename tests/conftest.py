@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -19,11 +20,12 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import pytest
 from sqlalchemy import text
 
+from service import cli
 from service.config import Settings
 from service.domain.constants import SenderState, UserType
 from service.domain.records import User
 from service.services import credit, senders, users
-from service.services.clock import Clock
+from service.services.clock import Clock, FixedClock
 from service.services.platform import Platform
 from service.store.db import Store
 from service.store.migrate import upgrade
@@ -194,6 +196,27 @@ def make_platform(
     platform = SqlPlatform(config, store=db.store(pool_size), clock=clock)
     _MADE.append(platform)
     return platform
+
+
+@pytest.fixture
+def cheap_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process CLI runs hash passwords cheaply and take no database from the environment."""
+    monkeypatch.setenv("FINSMS_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("FINSMS_ARGON2_MEMORY_KIB", "8192")
+    monkeypatch.delenv("FINSMS_DATABASE_URL", raising=False)
+
+
+def finsms(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the finsms command in process: (exit code, stdout, stderr)."""
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock stopped at Monday 2 March 2026, 08:00, that a test advances by hand."""
+    return FixedClock(datetime(2026, 3, 2, 8, 0))
 
 
 @pytest.fixture

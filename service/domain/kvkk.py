@@ -55,8 +55,8 @@ class KvkkRequest:
 
 
 @dataclass(frozen=True)
-class NewLink:
-    """A link to write, with the package that carries it."""
+class _LinkFields:
+    """What a consent link holds, whether about to be written or read back."""
 
     token: str
     user_id: int
@@ -70,19 +70,15 @@ class NewLink:
 
 
 @dataclass(frozen=True)
-class KvkkLink:
+class NewLink(_LinkFields):
+    """A link to write, with the package that carries it."""
+
+
+@dataclass(frozen=True)
+class KvkkLink(_LinkFields):
     """A stored link and, once answered, its answer."""
 
     id: int
-    token: str
-    user_id: int
-    package_id: int
-    number: str
-    first_name: str
-    last_name: str
-    sender: str
-    created_at: datetime
-    expires_at: datetime
     answered_at: datetime | None = None
     answer: str | None = None
     client_address: str | None = None

@@ -96,9 +96,8 @@ def stable_ref(carrier_ref: str) -> str:
 
 
 @dataclass(frozen=True)
-class NewMoMessage:
-    """An MO message to store: whose it is (None: no user has the destination), and the
-    keyword it matched (then it is an opt-out, of exit type MO)."""
+class _MoFields:
+    """What an MO message holds, whether about to be stored or read back."""
 
     uuid: str
     user_id: int | None
@@ -115,24 +114,18 @@ class NewMoMessage:
 
 
 @dataclass(frozen=True)
-class MoMessage:
+class NewMoMessage(_MoFields):
+    """An MO message to store: whose it is (None: no user has the destination), and the
+    keyword it matched (then it is an opt-out, of exit type MO)."""
+
+
+@dataclass(frozen=True)
+class MoMessage(_MoFields):
     """A stored MO message as listings show it, with its user's uuid and name."""
 
     id: int
-    uuid: str
-    user_id: int | None
     user_uuid: str | None
     username: str | None
-    link: str
-    carrier_ref: str
-    source: str
-    destination: str
-    text: str
-    keyword: str | None
-    state: int
-    exit_type: int | None
-    received_at: datetime
-    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from service.services import allowlist
 from tests.conftest import PASSWORD, Database, LiveServer, add_customer, make_platform, start_server
 
 
@@ -68,3 +69,11 @@ def api(server: LiveServer) -> Api:
     """A client of user 'acme' (1000 credit, approved sender ACME) on the live server."""
     add_customer(server.platform, "acme", 1000, "ACME")
     return Api(server.url, "acme")
+
+
+@pytest.fixture
+def book(any_server: LiveServer) -> Api:
+    """User 'acme' on a live server over each database, allowed from loopback."""
+    add_customer(any_server.platform, "acme", 1000, "ACME")
+    allowlist.allow_ip(any_server.platform, "acme", "127.0.0.0/8")
+    return Api(any_server.url, "acme")

@@ -7,20 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from service import cli
+from tests.conftest import finsms
 
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FINSMS_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("FINSMS_ARGON2_MEMORY_KIB", "8192")
-    monkeypatch.delenv("FINSMS_DATABASE_URL", raising=False)
-
-
-def finsms(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+pytestmark = pytest.mark.usefixtures("cheap_cli")
 
 
 def test_allow_deny_and_list_addresses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,13 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service import cli
-
-
-def finsms(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import finsms
 
 
 @pytest.fixture

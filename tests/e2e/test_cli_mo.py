@@ -9,17 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from service import cli
 from service.config import Settings
 from service.domain.carrier import InboundMessage
 from service.services import mo
 from service.services.platform import Platform
-
-
-def finsms(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import finsms
 
 
 @pytest.fixture

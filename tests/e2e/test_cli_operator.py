@@ -24,23 +24,12 @@ from sqlalchemy import text
 from service import cli
 from service.store.db import Store
 from service.store.migrate import run as run_migration
-from tests.conftest import PG_URL, REQUIRE_PG, postgres_reachable
+from tests.conftest import PG_URL, REQUIRE_PG, finsms, postgres_reachable
 
 FINSMS = [sys.executable, "-m", "service"]
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FINSMS_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("FINSMS_ARGON2_MEMORY_KIB", "8192")
-    monkeypatch.delenv("FINSMS_DATABASE_URL", raising=False)
-
-
-def finsms(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the command in process: (exit code, stdout, stderr)."""
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+pytestmark = pytest.mark.usefixtures("cheap_cli")
 
 
 def _pg_schema_url(schema: str) -> str:

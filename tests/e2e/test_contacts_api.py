@@ -17,14 +17,6 @@ from tests.e2e.conftest import Api
 A, B, C = "905321111101", "905321111102", "905441111103"
 
 
-@pytest.fixture
-def book(any_server: LiveServer) -> Api:
-    """User 'acme' on a live server over each database, allowed from loopback."""
-    add_customer(any_server.platform, "acme", 1000, "ACME")
-    allowlist.allow_ip(any_server.platform, "acme", "127.0.0.0/8")
-    return Api(any_server.url, "acme")
-
-
 def test_contact_lifecycle(book: Api) -> None:
     group = book.data("/contact/create-group", {"title": "A Grubu"})
     assert group["stats"] == {"contactCount": 0} and group["parentInfo"] is None

@@ -3,23 +3,12 @@ server on SQLite and PostgreSQL: what a client sends, byte for byte, and what it
 
 from __future__ import annotations
 
-import pytest
-
 from service.domain.constants import PackageState
-from service.services import allowlist
 from tests.conftest import LiveServer, add_customer
 from tests.e2e.conftest import Api
 from tests.e2e.test_json_api import VENDOR_PHP_CREATE
 
 A, B, C = "905321111101", "905321111102", "905441111103"
-
-
-@pytest.fixture
-def book(any_server: LiveServer) -> Api:
-    """User 'acme' on a live server over each database, allowed from loopback."""
-    add_customer(any_server.platform, "acme", 1000, "ACME")
-    allowlist.allow_ip(any_server.platform, "acme", "127.0.0.0/8")
-    return Api(any_server.url, "acme")
 
 
 def messages(api: Api, pkg: int) -> dict[str, str | None]:

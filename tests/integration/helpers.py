@@ -65,6 +65,19 @@ def ledger_sum(platform: SqlPlatform, user_id: int) -> int:
 SMS = dict(type=1, sendingType=1, title="Kampanya", content="Merhaba", sender="ACME")
 
 
+def create_package(platform: SqlPlatform, **fields: Any) -> int:
+    """The id of a package acme creates over sms/create: the SMS body with `fields` changed."""
+    pkg: int = call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
+    return pkg
+
+
+def create_otp(platform: SqlPlatform, number: str, content: str = "Kod 1") -> int:
+    """The id of the OTP package acme creates over sms/create-otp to `number`."""
+    body = {"number": number, "sender": "ACME", "content": content}
+    pkg: int = call(platform, principal(platform), "sms/create-otp", **body)["pkgID"]
+    return pkg
+
+
 def carrier_refs(platform: SqlPlatform, package_id: int) -> list[str]:
     """The carrier references of a package's items handed over, in item order."""
     with platform.store.read() as conn:

@@ -9,39 +9,19 @@ import pytest
 from sqlalchemy import func, select
 
 from service.delivery.iys.simulator import SimulatedIys
-from service.domain.constants import Encoding, ExitType, IysSource, SendingType, SmsType
+from service.domain.constants import ExitType, IysSource
 from service.domain.contacts import ContactFilter, ContactInput, ContactStatus, GroupInput
 from service.domain.errors import DomainError
 from service.domain.iys import ConsentStatus
 from service.domain.queries import ItemFilter, PackageRef, PageRequest
-from service.domain.sending import Recipient, SendRequest
 from service.services import allowlist, contacts, credit, iys, reports, sms
 from service.store.schema import blacklist
 from service.store.schema import contacts as contacts_table
 from tests.conftest import PASSWORD, SqlPlatform, add_customer
+from tests.factories import send_request
 
 PAGE = PageRequest(0, 1000)
 NOW = datetime(2026, 3, 2, 12, 0)
-
-
-def _request(numbers: list[str], commercial: bool | None) -> SendRequest:
-    return SendRequest(
-        sms_type=SmsType.NORMAL,
-        sending_type=SendingType.ONE_TO_MANY,
-        otp=False,
-        sender="ACME",
-        content="Kampanya",
-        encoding=Encoding.DEFAULT,
-        validity=1440,
-        title="Kampanya",
-        sending_date=None,
-        periodic=None,
-        push_url=None,
-        commercial=commercial,
-        custom_id=None,
-        trust_date=None,
-        recipients=tuple(Recipient(n) for n in numbers),
-    )
 
 
 def test_blacklisted_numbers_leave_a_large_commercial_package(platform: SqlPlatform) -> None:
@@ -59,12 +39,12 @@ def test_blacklisted_numbers_leave_a_large_commercial_package(platform: SqlPlatf
     while iys.sync_consents(platform, SimulatedIys(), "w1").claimed:
         pass
     contacts.set_blacklist(platform, who, True, [], blocked)
-    pkg = sms.create_package(platform, who, _request(numbers, True))
+    pkg = sms.create_package(platform, who, send_request(numbers, commercial=True))
     _, items = reports.list_items(platform, who, PackageRef("id", pkg), ItemFilter(), PAGE)
     assert items.total == 400
     assert not set(blocked) & {i.target for i in items.rows}
     assert credit.balance(platform, who) == 10_000 - 400
-    plain = sms.create_package(platform, who, _request(numbers[:10], None))
+    plain = sms.create_package(platform, who, send_request(numbers[:10]))
     assert (
         reports.list_items(platform, who, PackageRef("id", plain), ItemFilter(), PAGE)[1].total
         == 10

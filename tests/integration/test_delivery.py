@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +26,8 @@ from tests.integration.helpers import (
     call,
     carrier_refs,
     count,
+    create_otp,
+    create_package,
     item_states,
     ledger_sum,
     package_row,
@@ -40,11 +42,6 @@ Setup = tuple[SqlPlatform, Dispatcher, SimulatorCarrier]
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 3, 2, 8, 0))
-
-
-@pytest.fixture
 def setup(db: Database, clock: FixedClock) -> Iterator[Setup]:
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=100)
@@ -53,16 +50,11 @@ def setup(db: Database, clock: FixedClock) -> Iterator[Setup]:
     platform.store.dispose()
 
 
-def create(platform: SqlPlatform, **fields: Any) -> int:
-    pkg: int = call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
-    return pkg
-
-
 def test_items_reach_every_final_state_and_failures_are_refunded(
     setup: Setup, clock: FixedClock
 ) -> None:
     platform, dispatcher, _ = setup
-    pkg = create(platform, numbers=NUMBERS)
+    pkg = create_package(platform, numbers=NUMBERS)
     assert balance(platform) == 96
 
     dispatcher.run_once()
@@ -95,7 +87,7 @@ def test_items_reach_every_final_state_and_failures_are_refunded(
 
 def test_package_moves_queueing_sending_sent_completed(setup: Setup, clock: FixedClock) -> None:
     platform, dispatcher, _ = setup
-    pkg = create(platform, numbers=["905321111101", "905321111111"])
+    pkg = create_package(platform, numbers=["905321111101", "905321111111"])
     assert package_row(platform, pkg)["state"] == PackageState.QUEUEING
     dispatcher.batch = 1
     dispatcher.send_lane(1)
@@ -111,7 +103,7 @@ def test_all_rejected_package_is_rejected_and_fully_refunded(
     setup: Setup,
 ) -> None:
     platform, dispatcher, _ = setup
-    pkg = create(platform, numbers=["905321111103", "905321111203"])
+    pkg = create_package(platform, numbers=["905321111103", "905321111203"])
     dispatcher.run_once()
     assert package_row(platform, pkg)["state"] == PackageState.REJECTED
     assert balance(platform) == 100
@@ -119,7 +111,8 @@ def test_all_rejected_package_is_rejected_and_fully_refunded(
 
 def test_scheduled_package_waits_for_its_date(setup: Setup, clock: FixedClock) -> None:
     platform, dispatcher, _ = setup
-    pkg = create(platform, numbers=["905321111101"], sendingDate="2026-03-02 12:00")  # 09:00Z
+    when = "2026-03-02 12:00"  # 09:00Z
+    pkg = create_package(platform, numbers=["905321111101"], sendingDate=when)
     dispatcher.run_once()
     assert item_states(platform, pkg) == {"905321111101": ItemState.WAITING}
     assert package_row(platform, pkg)["state"] == PackageState.WAITING
@@ -132,7 +125,7 @@ def test_cancelling_a_scheduled_package_refunds_it_and_nothing_is_sent(
     setup: Setup, clock: FixedClock
 ) -> None:
     platform, dispatcher, carrier = setup
-    pkg = create(platform, numbers=NUMBERS, sendingDate="2026-03-02 12:00")
+    pkg = create_package(platform, numbers=NUMBERS, sendingDate="2026-03-02 12:00")
     assert call(platform, principal(platform), "sms/cancel", id=pkg) == {"status": 1}
     assert balance(platform) == 100
     assert package_row(platform, pkg)["state"] == PackageState.CANCELLED
@@ -147,7 +140,7 @@ def test_a_started_package_cannot_be_cancelled(
     setup: Setup,
 ) -> None:
     platform, dispatcher, _ = setup
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     dispatcher.run_once()
     with pytest.raises(DomainError) as excinfo:
         call(platform, principal(platform), "sms/cancel", id=pkg)
@@ -159,7 +152,7 @@ def test_cancelling_a_started_package_cancels_and_refunds_only_what_still_waits(
     setup: Setup, clock: FixedClock
 ) -> None:
     platform, dispatcher, carrier = setup
-    pkg = create(platform, numbers=["905321111101", "905321111102", "905321111201"])
+    pkg = create_package(platform, numbers=["905321111101", "905321111102", "905321111201"])
     assert balance(platform) == 97
     delivery.claim(platform, "other-worker", lane=1, limit=1)  # one item handed over
     assert call(platform, principal(platform), "sms/cancel", id=pkg) == {"status": 1}
@@ -183,15 +176,8 @@ def test_otp_lane_is_served_before_bulk(
     setup: Setup,
 ) -> None:
     platform, dispatcher, _ = setup
-    bulk = create(platform, numbers=[f"90532{n:07d}" for n in range(30)])
-    otp = call(
-        platform,
-        principal(platform),
-        "sms/create-otp",
-        number="905321111101",
-        sender="ACME",
-        content="Kod 1",
-    )["pkgID"]
+    bulk = create_package(platform, numbers=[f"90532{n:07d}" for n in range(30)])
+    otp = create_otp(platform, "905321111101")
     dispatcher.batch = 10
     dispatcher.send_lane(0)
     assert item_states(platform, otp) == {"905321111101": ItemState.SENT}
@@ -206,14 +192,7 @@ def test_an_otp_created_in_the_process_wakes_the_idle_otp_lane(sqlite_db: Databa
     dispatcher.start()
     try:
         time.sleep(0.2)  # both lanes have made their first, empty pass and are waiting
-        otp = call(
-            platform,
-            principal(platform),
-            "sms/create-otp",
-            number="905321111101",
-            sender="ACME",
-            content="Kod 1",
-        )["pkgID"]
+        otp = create_otp(platform, "905321111101")
         deadline = time.monotonic() + 30
         while item_states(platform, otp)["905321111101"] == ItemState.WAITING:
             assert time.monotonic() < deadline, "the OTP lane slept through the doorbell"
@@ -224,7 +203,7 @@ def test_an_otp_created_in_the_process_wakes_the_idle_otp_lane(sqlite_db: Databa
 
 def test_a_scheduled_or_bulk_package_does_not_ring_the_otp_doorbell(setup: Setup) -> None:
     platform, _, _ = setup
-    create(platform, numbers=["905321111101"])
+    create_package(platform, numbers=["905321111101"])
     assert not platform.otp_doorbell.is_set()
     otp = {"number": "905321111101", "sender": "ACME", "content": "Kod 1"}
     call(platform, principal(platform), "sms/create-otp", **otp)
@@ -235,7 +214,7 @@ def test_late_write_of_a_worker_without_the_claim_changes_nothing(
     setup: Setup,
 ) -> None:
     platform, _, _ = setup
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     claimed = delivery.claim(platform, "worker-a", lane=1, limit=10)
     forged = [SubmitResult(c.item_id, False, error="X") for c in claimed]
     delivery.record_submissions(platform, "worker-b", forged)
@@ -247,7 +226,7 @@ def test_item_stranded_in_sending_is_not_sent_again_and_times_out(
     setup: Setup, clock: FixedClock
 ) -> None:
     platform, dispatcher, carrier = setup
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     delivery.claim(platform, "crashed-worker", lane=1, limit=10)  # never submitted
     clock.advance(minutes=30)
     dispatcher.drain()
@@ -266,7 +245,7 @@ def test_two_dispatchers_never_claim_the_same_item(
     from service.services import credit
 
     credit.mint(platform, "acme", 200)
-    create(platform, numbers=[f"90532{n:07d}" for n in range(200)])
+    create_package(platform, numbers=[f"90532{n:07d}" for n in range(200)])
     first = delivery.claim(platform, "a", lane=1, limit=120)
     second = delivery.claim(platform, "b", lane=1, limit=120)
     ids_a, ids_b = {c.item_id for c in first}, {c.item_id for c in second}
@@ -275,7 +254,7 @@ def test_two_dispatchers_never_claim_the_same_item(
 
 def test_report_for_unknown_reference_changes_nothing(setup: Setup, clock: FixedClock) -> None:
     platform, _, _ = setup
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     report = DeliveryReceipt("no-such-ref", ItemState.DELIVERED, clock.now())
     delivery.record_receipts(platform, "simulator", [report])
     assert delivery.apply_receipts(platform) == delivery.Applied(0, 1, 0)
@@ -292,7 +271,7 @@ def test_a_report_that_overtakes_its_submission_settles_the_item_later(
     # OTP thread submits, the bulk thread applies reports). Dropping it left a delivered
     # message to time out, and be refunded.
     platform, dispatcher, carrier = setup
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     claimed = delivery.claim(platform, "test-worker", lane=1, limit=10)
     results = carrier.submit(claimed)
     clock.advance(seconds=5)
@@ -319,7 +298,7 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(
     platform = make_platform(pg_db, clock=clock)
     add_customer(platform, balance=10)
     carrier = SimulatorCarrier(clock, RULES, report_delay=5)
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     Dispatcher(platform, carrier, owner="test-worker").send_lane(1)
     clock.advance(minutes=1440 + 60)
     expired: list[int] = []
@@ -342,7 +321,7 @@ def test_expiry_never_overrides_a_report_committed_while_it_waited(
 def test_recreate_sends_a_finished_package_again(setup: Setup, clock: FixedClock) -> None:
     platform, dispatcher, _ = setup
     me = principal(platform)
-    pkg = create(platform, numbers=["905321111101", "905321111102"], customID="first")
+    pkg = create_package(platform, numbers=["905321111101", "905321111102"], customID="first")
     with pytest.raises(DomainError) as excinfo:
         call(platform, me, "sms/recreate", id=pkg, title="Yeniden", includeNewNumbers=False)
     assert excinfo.value.err.name == "ERR_SMS_PKG_NOT_CHANGEABLE"
@@ -384,7 +363,7 @@ def test_expired_duplicate_fingerprints_are_forgotten(setup: Setup, clock: Fixed
     platform, _, _ = setup
     from service.store.schema import recent_sends
 
-    create(platform, numbers=["905321111101"])
+    create_package(platform, numbers=["905321111101"])
     assert count(platform, recent_sends) == 1
     assert delivery.forget_old_fingerprints(platform) == 0
     clock.advance(minutes=31)
@@ -398,7 +377,7 @@ def test_reports_survive_a_failed_settle_pass(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     platform, dispatcher, _ = setup
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     dispatcher.run_once()
     clock.advance(seconds=5)
     real = delivery.apply_receipts
@@ -415,7 +394,7 @@ def test_a_failed_record_of_the_carriers_answer_is_retried(
     setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     platform, dispatcher, _ = setup
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     real, calls = delivery.record_submissions, []
 
     def flaky(*args: Any) -> int:
@@ -489,7 +468,7 @@ def test_long_id_lists_are_queried_in_chunks(
 ) -> None:
     platform, dispatcher, _ = setup
     monkeypatch.setattr(queue, "_IN_CHUNK", 3)
-    pkgs = [create(platform, numbers=NUMBERS, content=f"Merhaba {n}") for n in range(3)]
+    pkgs = [create_package(platform, numbers=NUMBERS, content=f"Merhaba {n}") for n in range(3)]
 
     dispatcher.run_once()
     clock.advance(seconds=5)
@@ -600,8 +579,8 @@ def test_facade_failures_are_refunded_48_hours_after_sending(
     carrier = SimulatorCarrier(clock, RULES, report_delay=5)
     dispatcher = Dispatcher(platform, carrier, owner="test-worker")
     try:
-        pkg = create(platform, numbers=["905321111101", "905321111102", "905321111103"])
-        node = create(platform, numbers=["905321111102"], content="Node")
+        pkg = create_package(platform, numbers=["905321111101", "905321111102", "905321111103"])
+        node = create_package(platform, numbers=["905321111102"], content="Node")
         with platform.store.write() as conn:  # as the facade's create will store it
             conn.execute(update(packages).where(packages.c.id == pkg).values(source="finsms"))
         dispatcher._next_housekeeping = float("inf")
@@ -628,7 +607,7 @@ def test_the_refund_sweep_runs_with_the_housekeeping(setup: Setup, clock: FixedC
 
     from service.store.schema import packages
 
-    pkg = create(platform, numbers=["905321111103"])
+    pkg = create_package(platform, numbers=["905321111103"])
     with platform.store.write() as conn:
         conn.execute(update(packages).where(packages.c.id == pkg).values(source="finsms"))
     dispatcher._next_housekeeping = float("inf")

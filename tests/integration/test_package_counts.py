@@ -20,7 +20,15 @@ from service.domain.packages import BULK_LANE
 from service.services import delivery
 from service.services.clock import FixedClock
 from tests.conftest import Database, SqlPlatform, add_customer, make_platform
-from tests.integration.helpers import SMS, call, counters, package_row, principal, recount
+from tests.integration.helpers import (
+    SMS,
+    call,
+    counters,
+    create_otp,
+    package_row,
+    principal,
+    recount,
+)
 
 RULES = {"01": "delivered", "02": "undelivered", "03": "rejected", "04": "silent"}
 # Two parts each (GSM 7-bit, over 160 characters): the counters carry parts, not items.
@@ -75,14 +83,7 @@ def test_counters_equal_a_recount_after_a_mixed_run(db: Database) -> None:
     late_cancelled = _create(
         platform, numbers=_numbers("5", "01", 2), sendingDate="2026-03-05 12:00"
     )
-    otp = call(
-        platform,
-        principal(platform),
-        "sms/create-otp",
-        number="905326000001",
-        sender="ACME",
-        content="Kodunuz: 1234",
-    )["pkgID"]
+    otp = create_otp(platform, "905326000001", "Kodunuz: 1234")
     everything = [stranded, mixed, short, cancelled, late_cancelled, otp]
     _assert_counters_match(platform, everything)
 

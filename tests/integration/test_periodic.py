@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
@@ -19,9 +18,9 @@ from service.services.clock import FixedClock
 from service.store.schema import packages
 from tests.conftest import Database, SqlPlatform, add_customer, make_platform
 from tests.integration.helpers import (
-    SMS,
     balance,
     call,
+    create_package,
     item_states,
     ledger_sum,
     package_row,
@@ -30,11 +29,6 @@ from tests.integration.helpers import (
 
 T0 = datetime(2026, 3, 2, 6, 0)  # 09:00 in Istanbul
 DAILY = {"periodType": 1}
-
-
-def create(platform: SqlPlatform, **fields: Any) -> int:
-    pkg: int = call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
-    return pkg
 
 
 def run_ids(platform: SqlPlatform, first: int) -> list[int]:
@@ -48,7 +42,7 @@ def test_the_dispatchers_housekeeping_creates_each_run_and_sends_it_on_time(db: 
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=100)
     carrier = SimulatorCarrier(clock, report_delay=5)
-    first = create(
+    first = create_package(
         platform,
         numbers=["905321111101", "905321111102"],
         sendingDate="2026-03-02 12:00",
@@ -79,7 +73,8 @@ def test_workers_racing_create_each_run_exactly_once(db: Database) -> None:
     platform = make_platform(db, clock=clock, pool_size=20)
     add_customer(platform, balance=1000, duplicate_check=False)
     firsts = [
-        create(platform, numbers=[f"9053211110{n:02d}"], periodicSettings=DAILY) for n in range(6)
+        create_package(platform, numbers=[f"9053211110{n:02d}"], periodicSettings=DAILY)
+        for n in range(6)
     ]
     clock.current = datetime(2026, 3, 3, 5, 55)
     workers = [make_platform(db, clock=clock) for _ in range(6)]
@@ -94,7 +89,7 @@ def test_workers_racing_create_each_run_exactly_once(db: Database) -> None:
 def test_a_second_copy_of_a_run_is_refused_by_the_database(db: Database) -> None:
     platform = make_platform(db, clock=FixedClock(T0))
     add_customer(platform)
-    first = create(platform, numbers=["905321111101"], periodicSettings=DAILY)
+    first = create_package(platform, numbers=["905321111101"], periodicSettings=DAILY)
     row = {k: v for k, v in package_row(platform, first).items() if k != "id"}
     with platform.store.write() as conn:
         conn.execute(insert(packages), {**row, "uuid": "run-1", "run_of": first, "run_no": 1})
@@ -106,7 +101,7 @@ def test_cancelling_a_running_series_stops_it_and_refunds_its_waiting_run(db: Da
     clock = FixedClock(T0)
     platform = make_platform(db, clock=clock)
     add_customer(platform, balance=100)
-    first = create(platform, numbers=["905321111101"], periodicSettings=DAILY)
+    first = create_package(platform, numbers=["905321111101"], periodicSettings=DAILY)
     Dispatcher(platform, SimulatorCarrier(clock), owner="w1").run_once()  # run 0 goes out
     clock.current = datetime(2026, 3, 3, 5, 55)
     assert schedules.create_due_runs(platform) == 1

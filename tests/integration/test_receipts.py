@@ -18,14 +18,15 @@ from service.services import delivery
 from service.services.clock import FixedClock
 from service.store.schema import item_parts, items, receipt_inbox
 from tests.conftest import Database, SqlPlatform, add_customer, make_platform
-from tests.integration.helpers import SMS, balance, call, count, item_states, principal
+from tests.integration.helpers import (
+    balance,
+    count,
+    create_otp,
+    create_package,
+    item_states,
+)
 
 LONG = "x" * 200  # two parts in GSM 7-bit
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 3, 2, 8, 0))
 
 
 @pytest.fixture
@@ -36,15 +37,10 @@ def platform(db: Database, clock: FixedClock) -> Iterator[SqlPlatform]:
     p.store.dispose()
 
 
-def create(platform: SqlPlatform, **fields: Any) -> int:
-    pkg: int = call(platform, principal(platform), "sms/create", **{**SMS, **fields})["pkgID"]
-    return pkg
-
-
 def test_receipts_a_link_handed_over_survive_the_worker_that_took_them(
     db: Database, platform: SqlPlatform, clock: FixedClock
 ) -> None:
-    pkg = create(platform, numbers=["905321111101", "905321111102"])
+    pkg = create_package(platform, numbers=["905321111101", "905321111102"])
     sim = SimulatorCarrier(clock, {"02": "undelivered"}, report_delay=5)
     first = Dispatcher(platform, sim, owner="first")
     first.send_lane(1)
@@ -65,7 +61,7 @@ def test_receipts_a_link_handed_over_survive_the_worker_that_took_them(
 def test_a_multipart_item_settles_once_every_part_has_its_receipt(
     platform: SqlPlatform, clock: FixedClock
 ) -> None:
-    pkg = create(platform, numbers=["905321111101", "905321111102"], content=LONG)
+    pkg = create_package(platform, numbers=["905321111101", "905321111102"], content=LONG)
     assert balance(platform) == 96
     sim = SimulatorCarrier(clock, {"02": "undelivered"}, report_delay=5, split_parts=True)
     dispatcher = Dispatcher(platform, sim, owner="w")
@@ -82,7 +78,7 @@ def test_a_multipart_item_settles_once_every_part_has_its_receipt(
 
 
 def test_a_multipart_item_waits_for_its_last_part(platform: SqlPlatform, clock: FixedClock) -> None:
-    pkg = create(platform, numbers=["905321111101"], content=LONG)
+    pkg = create_package(platform, numbers=["905321111101"], content=LONG)
     [sub] = delivery.claim(platform, "w", 1, 10)
     answer = SubmitResult(sub.item_id, True, "m-1", link="smsc", part_refs=("m-1", "m-2"))
     delivery.record_submissions(platform, "w", [answer])
@@ -102,7 +98,7 @@ def test_a_multipart_item_waits_for_its_last_part(platform: SqlPlatform, clock: 
 def test_parts_of_an_item_that_timed_out_are_forgotten(
     platform: SqlPlatform, clock: FixedClock
 ) -> None:
-    create(platform, numbers=["905321111101"], content=LONG)
+    create_package(platform, numbers=["905321111101"], content=LONG)
     [sub] = delivery.claim(platform, "w", 1, 10)
     answer = SubmitResult(sub.item_id, True, "m-1", link="smsc", part_refs=("m-1", "m-2"))
     delivery.record_submissions(platform, "w", [answer])
@@ -116,7 +112,7 @@ def test_parts_of_an_item_that_timed_out_are_forgotten(
 def test_a_rejected_receipt_rejects_the_item_and_refunds_it(
     platform: SqlPlatform, clock: FixedClock
 ) -> None:
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     [sub] = delivery.claim(platform, "w", 1, 10)
     delivery.record_submissions(platform, "w", [SubmitResult(sub.item_id, True, "r-1", link="a")])
     rejected = DeliveryReceipt("r-1", ItemState.REJECTED, clock.now(), "REJECTD")
@@ -151,7 +147,7 @@ class Throttled:
 def test_an_item_the_carrier_asks_to_retry_waits_and_goes_once_never_charged_twice(
     platform: SqlPlatform, clock: FixedClock
 ) -> None:
-    pkg = create(platform, numbers=["905321111101"])
+    pkg = create_package(platform, numbers=["905321111101"])
     sim = SimulatorCarrier(clock, report_delay=0)
     dispatcher = Dispatcher(platform, Throttled(sim), owner="w")
     dispatcher.drain()
@@ -169,15 +165,8 @@ def test_an_item_the_carrier_asks_to_retry_waits_and_goes_once_never_charged_twi
 def test_an_item_stranded_in_sending_times_out_at_its_own_validity(
     platform: SqlPlatform, clock: FixedClock
 ) -> None:
-    otp = call(
-        platform,
-        principal(platform),
-        "sms/create-otp",
-        number="905321111101",
-        sender="ACME",
-        content="Kod 1",
-    )["pkgID"]
-    bulk = create(platform, numbers=["905321111102"])
+    otp = create_otp(platform, "905321111101")
+    bulk = create_package(platform, numbers=["905321111102"])
     delivery.claim(platform, "died", 0, 10)
     delivery.claim(platform, "died", 1, 10)
     clock.advance(minutes=6 + 60)  # the OTP's validity (6 minutes) and the hour of grace

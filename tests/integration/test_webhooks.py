@@ -8,7 +8,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -82,11 +81,6 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 3, 2, 8, 0))
-
-
-@pytest.fixture
 def platform(db: Database, clock: FixedClock) -> SqlPlatform:
     p = make_platform(db, clock=clock, webhook_allow_networks=LOOPBACK)
     add_customer(p, balance=100)
@@ -156,15 +150,20 @@ def test_a_receiver_that_fails_gets_the_webhook_again_later(
     assert outbox(platform)[0].attempts == 2
 
 
-def test_a_redirect_is_not_followed(
-    platform: SqlPlatform, clock: FixedClock, receiver: Receiver
-) -> None:
-    deliver(platform, clock, receiver.url("/redirect"), NUMBERS[:1])
+def drain_once(platform: SqlPlatform) -> None:
+    """A sender on `platform` sends all that is due, then stops."""
     sender = WebhookSender(platform)
     try:
         sender.drain()
     finally:
         sender.stop()
+
+
+def test_a_redirect_is_not_followed(
+    platform: SqlPlatform, clock: FixedClock, receiver: Receiver
+) -> None:
+    deliver(platform, clock, receiver.url("/redirect"), NUMBERS[:1])
+    drain_once(platform)
     assert [r["path"] for r in receiver.requests] == ["/redirect"]
     (row,) = outbox(platform)
     assert row.state == hooks.PENDING
@@ -182,11 +181,7 @@ def test_a_private_address_is_refused_unless_the_operator_allows_it(
     # Accepted where loopback is allowed, then sent by a worker where it is not: refused
     # at the connection, nothing reaches the receiver.
     deliver(platform, clock, receiver.url("/ok"), NUMBERS[:1])
-    sender = WebhookSender(strict)
-    try:
-        sender.drain()
-    finally:
-        sender.stop()
+    drain_once(strict)
     assert receiver.requests == []
     (row,) = outbox(platform)
     assert row.last_error is not None and row.last_error.startswith("refused: 127.0.0.1")

@@ -7,7 +7,7 @@ import dataclasses
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from service.config import Settings
 from service.domain.constants import CustomerType, ItemState, PackageState, UserType
@@ -15,13 +15,17 @@ from service.domain.packages import BULK_LANE
 from service.domain.pricing import PackageSource, charged
 from service.domain.records import Item, Package, User
 from service.services.clock import FixedClock
+from service.services.platform import Platform
 from service.store.memory import MemoryDatabase, MemoryUnitOfWork
 from service.store.memory.queue import count
 
-if TYPE_CHECKING:
-    from service.services.platform import Platform
-
 T0 = datetime(2026, 3, 2, 8, 0)
+
+
+def service_platform(now: datetime = T0) -> Platform:
+    """A Platform on the in-memory unit of work: cheap hashing, a clock stopped at `now`."""
+    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
+    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(now))
 
 
 @dataclass

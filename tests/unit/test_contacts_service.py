@@ -9,7 +9,6 @@ from datetime import datetime
 
 import pytest
 
-from service.config import Settings
 from service.delivery.iys.simulator import SimulatedIys
 from service.domain.allowlist import address_allowed, parse_network
 from service.domain.constants import (
@@ -33,10 +32,9 @@ from service.domain.iys import ConsentStatus
 from service.domain.principal import Principal
 from service.domain.queries import ItemFilter, PackageFilter, PackageRef, PageRequest
 from service.services import allowlist, contacts, credit, iys, reports, senders, sms, users
-from service.services.clock import FixedClock
 from service.services.platform import Platform
-from service.store.memory import MemoryUnitOfWork
-from tests.unit.test_sms_service import request
+from tests.factories import send_request
+from tests.unit.memory_platform import service_platform
 
 NOW = datetime(2026, 3, 2, 8, 0)
 A, B, C = "905321111101", "905321111102", "905441111103"
@@ -45,8 +43,7 @@ PAGE = PageRequest(0, 100)
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(NOW))
+    return service_platform()
 
 
 def customer(platform: Platform, name: str = "acme", allow: str | None = None) -> Principal:
@@ -317,7 +314,7 @@ def test_commercial_package_skips_blacklisted_numbers_uncharged(platform: Platfo
     who = customer(platform)
     consenting(platform, A, B, C)
     contacts.set_blacklist(platform, who, True, [], [B])
-    pkg = sms.create_package(platform, who, request(A, B, C, commercial=True))
+    pkg = sms.create_package(platform, who, send_request([A, B, C], commercial=True))
     found = reports.list_items(platform, who, PackageRef("id", pkg), ItemFilter(), PAGE)[1]
     assert [i.target for i in found.rows] == [A, C]
     assert credit.balance(platform, who) == 98
@@ -328,7 +325,7 @@ def test_commercial_package_skips_blacklisted_numbers_uncharged(platform: Platfo
 def test_non_commercial_package_reaches_blacklisted_numbers(platform: Platform) -> None:
     who = customer(platform)
     contacts.set_blacklist(platform, who, True, [], [B])
-    pkg = sms.create_package(platform, who, request(A, B))
+    pkg = sms.create_package(platform, who, send_request([A, B]))
     assert (
         reports.list_items(platform, who, PackageRef("id", pkg), ItemFilter(), PAGE)[1].total == 2
     )
@@ -338,7 +335,13 @@ def test_commercial_package_of_only_blacklisted_numbers_is_empty(platform: Platf
     who = customer(platform)
     consenting(platform, A)
     contacts.set_blacklist(platform, who, True, [], [A])
-    refused("ERR_EMPTY_SMS_PACKAGE", sms.create_package, platform, who, request(A, commercial=True))
+    refused(
+        "ERR_EMPTY_SMS_PACKAGE",
+        sms.create_package,
+        platform,
+        who,
+        send_request([A], commercial=True),
+    )
     assert credit.balance(platform, who) == 100
 
 

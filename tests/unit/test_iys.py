@@ -11,23 +11,20 @@ from service.config import Settings, SettingsError
 from service.delivery.iys.simulator import SimulatedIys, SimulatorError, parse_rules
 from service.domain import iys as rules
 from service.domain.constants import (
-    Encoding,
     ExitType,
     IysSource,
     IysState,
     SenderState,
-    SendingType,
-    SmsType,
 )
 from service.domain.errors import DomainError, Err
 from service.domain.iys import Brand, ConsentStatus
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import PackageRef
-from service.domain.sending import Recipient, SendRequest
 from service.services import credit, iys, mo, senders, sms, users
 from service.services.clock import FixedClock
 from service.services.platform import Platform
-from service.store.memory import MemoryUnitOfWork
+from tests.factories import send_request
+from tests.unit.memory_platform import service_platform
 
 A, B, C = "905321111101", "905321111102", "905441111199"
 NOW = datetime(2026, 3, 2, 8, 0)
@@ -35,8 +32,7 @@ NOW = datetime(2026, 3, 2, 8, 0)
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(NOW))
+    return service_platform()
 
 
 def customer(platform: Platform, *, codes: bool = True) -> Principal:
@@ -46,26 +42,6 @@ def customer(platform: Platform, *, codes: bool = True) -> Principal:
     if codes:
         iys.save_settings(platform, "acme", iys_code="1234", brand_code="5678")
     return platform.auth.principal_of("acme")
-
-
-def request(*numbers: str, commercial: bool | None = True) -> SendRequest:
-    return SendRequest(
-        sms_type=SmsType.NORMAL,
-        sending_type=SendingType.ONE_TO_MANY,
-        otp=False,
-        sender="ACME",
-        content="Kampanya",
-        encoding=Encoding.DEFAULT,
-        validity=1440,
-        title="Kampanya",
-        sending_date=None,
-        periodic=None,
-        push_url=None,
-        commercial=commercial,
-        custom_id=None,
-        trust_date=None,
-        recipients=tuple(Recipient(n) for n in numbers),
-    )
 
 
 def approve(platform: Platform, *numbers: str, status: ConsentStatus = ConsentStatus.ONAY) -> None:
@@ -85,7 +61,7 @@ def test_a_commercial_package_goes_only_to_approved_numbers_and_charges_only_the
     who = customer(platform)
     approve(platform, A)
     iys.add_consent(platform, "acme", B, ConsentStatus.ONAY, IysSource.HS_WEB)  # not synced
-    package_id = sms.create_package(platform, who, request(A, B, C))
+    package_id = sms.create_package(platform, who, send_request([A, B, C], commercial=True))
     with platform.uow.read() as tx:
         recipients = tx.packages.recipients(package_id)
         package = tx.packages.find(visible_to(who), PackageRef("id", package_id))
@@ -100,15 +76,15 @@ def test_a_refused_or_rejected_consent_does_not_count(platform: Platform) -> Non
     iys.add_consent(platform, "acme", C, ConsentStatus.ONAY, IysSource.HS_WEB)
     iys.sync_consents(platform, SimulatedIys("99=rejected"), "w1")
     with pytest.raises(DomainError) as refused:
-        sms.create_package(platform, who, request(A, C))
+        sms.create_package(platform, who, send_request([A, C], commercial=True))
     assert refused.value.err is Err.ERR_EMPTY_SMS_PACKAGE
     assert balance(platform) == 100
 
 
 def test_a_package_that_is_not_commercial_is_not_checked(platform: Platform) -> None:
     who = customer(platform, codes=False)
-    sms.create_package(platform, who, request(A, B, commercial=None))
-    sms.create_package(platform, who, request(A, C, commercial=False))
+    sms.create_package(platform, who, send_request([A, B], commercial=None))
+    sms.create_package(platform, who, send_request([A, C], commercial=False))
     assert balance(platform) == 96
 
 
@@ -127,7 +103,7 @@ def test_commercial_without_settings_is_the_specs_error_and_writes_nothing(
     if iys_code or brand_code:
         iys.save_settings(platform, "acme", iys_code=iys_code, brand_code=brand_code)
     with pytest.raises(DomainError) as refused:
-        sms.create_package(platform, who, request(A))
+        sms.create_package(platform, who, send_request([A], commercial=True))
     assert refused.value.err is err
     assert balance(platform) == 100
 

@@ -32,8 +32,9 @@ from service.services import links, operators, reports, sms
 from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryUnitOfWork
-from tests.unit.memory_platform import T0, MemoryPlatform
-from tests.unit.test_sms_service import customer, request
+from tests.factories import send_request
+from tests.unit.memory_platform import T0, MemoryPlatform, service_platform
+from tests.unit.test_sms_service import customer
 
 
 def submission(item_id: int, operator: int | None) -> Submission:
@@ -165,8 +166,7 @@ def test_secret_options_are_masked() -> None:
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(T0))
+    return service_platform()
 
 
 def fake_options(options: Mapping[str, Any]) -> object:
@@ -356,7 +356,7 @@ def test_items_record_the_operator_the_configured_lookup_finds() -> None:
     finally:
         del operators.LOOKUPS["ported"]
     who = customer(platform)
-    created = sms.create_package(platform, who, request("905321111101", "905321111102"))
+    created = sms.create_package(platform, who, send_request(["905321111101", "905321111102"]))
     ref = PackageRef("id", created)
     _, page = reports.list_items(platform, who, ref, ItemFilter(), PageRequest())
     assert [(i.target, i.operator) for i in page.rows] == [

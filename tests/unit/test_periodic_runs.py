@@ -19,7 +19,8 @@ from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryDatabase, MemoryUnitOfWork
 from service.store.memory.queue import count
-from tests.unit.test_sms_service import A, B, balance, customer, refused, request
+from tests.factories import send_request
+from tests.unit.test_sms_service import A, B, balance, customer, refused
 
 T0 = datetime(2026, 3, 2, 6, 0)  # 09:00 in Istanbul (UTC+3 all year)
 
@@ -44,7 +45,7 @@ def db(platform: Platform) -> MemoryDatabase:
 def series(platform: Platform, who: Principal, period: PeriodType, when: str, *numbers: str) -> int:
     """A repeating package scheduled at local time `when`; its id."""
     start = datetime.fromisoformat(when)
-    req = request(*(numbers or (A,)), periodic=Periodic(period), sending_date=start)
+    req = send_request(numbers or (A,), periodic=Periodic(period), sending_date=start)
     return sms.create_package(platform, who, req)
 
 
@@ -184,7 +185,7 @@ def test_cancelling_one_run_leaves_the_series_running(
 
 def test_a_one_time_package_starts_no_series(platform: Platform, clock: FixedClock) -> None:
     acme = customer(platform)
-    package_id = sms.create_package(platform, acme, request(A))
+    package_id = sms.create_package(platform, acme, send_request([A]))
     clock.advance(days=400)
     assert schedules.create_due_runs(platform) == 0
     assert db(platform).packages[package_id].next_run_at is None

@@ -11,7 +11,6 @@ import pytest
 
 from service.api.node.params import Params
 from service.api.node.requests import parse
-from service.config import Settings
 from service.domain.constants import PackageState, SenderState, UserType
 from service.domain.contacts import ContactInput, GroupInput
 from service.domain.errors import DomainError
@@ -19,11 +18,10 @@ from service.domain.principal import Principal
 from service.domain.queries import ItemFilter, PackageRef, PageRequest
 from service.domain.sending import GroupMember, Recipient, member_text
 from service.services import allowlist, contacts, credit, reports, senders, sms, users
-from service.services.clock import FixedClock
 from service.services.platform import Platform
-from service.store.memory import MemoryUnitOfWork
 from tests.conftest import consent
-from tests.unit.test_sms_service import request
+from tests.factories import send_request
+from tests.unit.memory_platform import service_platform
 
 NOW = datetime(2026, 3, 2, 8, 0)
 A, B, C, D = "905321111101", "905321111102", "905441111103", "905441111104"
@@ -32,8 +30,7 @@ PAGE = PageRequest(0, 1000)
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(NOW))
+    return service_platform()
 
 
 def customer(platform: Platform, name: str = "acme") -> Principal:
@@ -54,7 +51,7 @@ def person(platform: Platform, who: Principal, gsm: str, *groups: str, **kw: Any
 
 
 def to_groups(*uuids: str, numbers: tuple[str, ...] = (), **fields: Any) -> Any:
-    return request(*numbers, group_uuids=uuids, **fields)
+    return send_request(numbers, group_uuids=uuids, **fields)
 
 
 def sent(platform: Platform, who: Principal, pkg: int) -> dict[str, str | None]:
@@ -264,6 +261,6 @@ def test_recreate_skips_a_group_deleted_since(platform: Platform) -> None:
 
 def test_a_package_to_numbers_only_remembers_no_group(platform: Platform) -> None:
     who = customer(platform)
-    pkg = sms.create_package(platform, who, request(A))
+    pkg = sms.create_package(platform, who, send_request([A]))
     with platform.uow.read() as tx:
         assert tx.packages.groups_of(pkg) == []

@@ -7,17 +7,17 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from service.config import Settings
-from service.domain.constants import Encoding, SenderState, SendingType, SmsType, UserType
+from service.domain.constants import SenderState, UserType
 from service.domain.errors import DomainError
 from service.domain.pricing import FACADE_PRICING
 from service.domain.principal import Principal, visible_to
 from service.domain.queries import ItemFilter, PackageFilter, PackageRef, PageRequest
-from service.domain.sending import Recipient, SendRequest
 from service.services import credit, reports, senders, sms, users
 from service.services.clock import FixedClock
 from service.services.platform import Platform
 from service.store.memory import MemoryUnitOfWork
+from tests.factories import send_request
+from tests.unit.memory_platform import service_platform
 
 A, B, C = "905321111101", "905321111102", "905441111103"
 NOW = datetime(2026, 3, 2, 8, 0)
@@ -25,8 +25,7 @@ NOW = datetime(2026, 3, 2, 8, 0)
 
 @pytest.fixture
 def platform() -> Platform:
-    settings = Settings(argon2_time_cost=1, argon2_memory_kib=8, secret_key="unit")
-    return Platform(settings, uow=MemoryUnitOfWork(), clock=FixedClock(NOW))
+    return service_platform()
 
 
 def customer(
@@ -43,28 +42,6 @@ def customer(
         credit.mint(platform, name, balance)
     senders.add_sender(platform, name, "ACME", SenderState.APPROVED)
     return platform.auth.principal_of(name)
-
-
-def request(*numbers: str, content: str = "Merhaba", **fields: object) -> SendRequest:
-    values: dict[str, object] = dict(
-        sms_type=SmsType.NORMAL,
-        sending_type=SendingType.ONE_TO_MANY,
-        otp=False,
-        sender="ACME",
-        content=content,
-        encoding=Encoding.DEFAULT,
-        validity=1440,
-        title="Kampanya",
-        sending_date=None,
-        periodic=None,
-        push_url=None,
-        commercial=None,
-        custom_id=None,
-        trust_date=None,
-        recipients=tuple(Recipient(n) for n in numbers),
-    )
-    values.update(fields)
-    return SendRequest(**values)  # type: ignore[arg-type]
 
 
 def balance(platform: Platform, who: Principal) -> int:
@@ -86,7 +63,7 @@ def refused(code: str, call: object, *args: object, **kwargs: object) -> None:
 def test_a_package_reserves_parts_times_recipients_and_prices_each_item(platform: Platform) -> None:
     acme = customer(platform)
     long_text = "x" * 161  # two parts in the GSM alphabet
-    package_id = sms.create_package(platform, acme, request(A, B, content=long_text))
+    package_id = sms.create_package(platform, acme, send_request([A, B], content=long_text))
     assert balance(platform, acme) == 100 - 2 * 2
     _, items = reports.list_items(
         platform, acme, PackageRef("id", package_id), ItemFilter(), PageRequest()
@@ -96,20 +73,20 @@ def test_a_package_reserves_parts_times_recipients_and_prices_each_item(platform
 
 def test_a_repeated_recipient_is_sent_once_and_paid_once(platform: Platform) -> None:
     acme = customer(platform)
-    sms.create_package(platform, acme, request(A, B, A))
+    sms.create_package(platform, acme, send_request([A, B, A]))
     assert balance(platform, acme) == 98
 
 
 def test_facade_packages_cost_a_credit_per_180_characters(platform: Platform) -> None:
     acme = customer(platform)
     text = "ş" * 181  # Turkish letters count once each; 181 characters start a second credit
-    sms.create_package(platform, acme, request(A, content=text), policy=FACADE_PRICING)
+    sms.create_package(platform, acme, send_request([A], content=text), policy=FACADE_PRICING)
     assert balance(platform, acme) == 98
 
 
 def test_without_enough_credit_nothing_is_written(platform: Platform) -> None:
     acme = customer(platform, balance=1)
-    refused("ERR_USER_CREDIT_REQUIRED", sms.create_package, platform, acme, request(A, B))
+    refused("ERR_USER_CREDIT_REQUIRED", sms.create_package, platform, acme, send_request([A, B]))
     assert package_count(platform) == 0 and balance(platform, acme) == 1
 
 
@@ -117,21 +94,25 @@ def test_an_unapproved_sender_is_refused(platform: Platform) -> None:
     acme = customer(platform)
     senders.add_sender(platform, "acme", "WAITS")
     refused(
-        "ERR_INVALID_SMS_SENDER", sms.create_package, platform, acme, request(A, sender="WAITS")
+        "ERR_INVALID_SMS_SENDER",
+        sms.create_package,
+        platform,
+        acme,
+        send_request([A], sender="WAITS"),
     )
 
 
 def test_a_custom_id_is_unique_per_user(platform: Platform) -> None:
     acme = customer(platform)
     other = customer(platform, "other")
-    sms.create_package(platform, acme, request(A, custom_id="order-1"))
-    sms.create_package(platform, other, request(A, custom_id="order-1"))
+    sms.create_package(platform, acme, send_request([A], custom_id="order-1"))
+    sms.create_package(platform, other, send_request([A], custom_id="order-1"))
     refused(
         "ERR_SMS_PKG_CUSTOM_ID_DUPLICATION",
         sms.create_package,
         platform,
         acme,
-        request(B, custom_id="order-1"),
+        send_request([B], custom_id="order-1"),
     )
 
 
@@ -139,16 +120,16 @@ def test_the_same_sms_within_30_minutes_is_a_duplicate_until_the_window_passes(
     platform: Platform,
 ) -> None:
     acme = customer(platform)
-    sms.create_package(platform, acme, request(A, B))
-    refused("ERR_SMS_PKG_DUPLICATION", sms.create_package, platform, acme, request(B, A))
+    sms.create_package(platform, acme, send_request([A, B]))
+    refused("ERR_SMS_PKG_DUPLICATION", sms.create_package, platform, acme, send_request([B, A]))
     assert isinstance(platform.clock, FixedClock)
     platform.clock.advance(minutes=30)
-    sms.create_package(platform, acme, request(B, A))
+    sms.create_package(platform, acme, send_request([B, A]))
 
 
 def test_an_unlimited_user_pays_nothing_but_items_show_their_price(platform: Platform) -> None:
     admin = customer(platform, balance=0, unlimited=True)
-    package_id = sms.create_package(platform, admin, request(A))
+    package_id = sms.create_package(platform, admin, send_request([A]))
     assert balance(platform, admin) == 0
     _, items = reports.list_items(
         platform, admin, PackageRef("id", package_id), ItemFilter(), PageRequest()
@@ -161,17 +142,17 @@ def test_cancel_refunds_the_whole_package_and_releases_its_duplicate_slot(
 ) -> None:
     acme = customer(platform)
     later = (NOW + timedelta(days=1)).replace(tzinfo=None)
-    package_id = sms.create_package(platform, acme, request(A, B, sending_date=later))
+    package_id = sms.create_package(platform, acme, send_request([A, B], sending_date=later))
     assert balance(platform, acme) == 98
     sms.cancel(platform, acme, PackageRef("id", package_id))
     assert balance(platform, acme) == 100
-    sms.create_package(platform, acme, request(A, B, sending_date=later))
+    sms.create_package(platform, acme, send_request([A, B], sending_date=later))
 
 
 def test_another_users_package_is_not_found(platform: Platform) -> None:
     acme = customer(platform)
     other = customer(platform, "other")
-    package_id = sms.create_package(platform, acme, request(A))
+    package_id = sms.create_package(platform, acme, send_request([A]))
     refused("ERR_SMS_PKG_NOT_FOUND", sms.cancel, platform, other, PackageRef("id", package_id))
 
 
@@ -183,7 +164,7 @@ def test_a_reseller_reaches_a_descendants_packages_only_when_it_names_them(
     musteri = customer(platform, "musteri", parent="altbayi")
     rakip = customer(platform, "rakip", user_type=UserType.RESELLER)
     komsu = customer(platform, "komsu", parent="bayi")
-    sms.create_package(platform, musteri, request(A))
+    sms.create_package(platform, musteri, send_request([A]))
 
     def listed(viewer: Principal, target: Principal | None = None) -> int:
         uuid = target.uuid if target else None
@@ -211,7 +192,7 @@ def test_a_periodic_package_is_listed_with_its_settings_and_recreated_as_one_pac
 
     acme = customer(platform)
     periodic = Periodic(PeriodType.DAILY)
-    package_id = sms.create_package(platform, acme, request(A, periodic=periodic))
+    package_id = sms.create_package(platform, acme, send_request([A], periodic=periodic))
     found = reports.list_packages(platform, acme, PackageFilter(), PageRequest())
     assert found.rows[0].package.periodic == periodic
     uow = platform.uow

@@ -96,6 +96,20 @@ def _text(value: Any, field: str) -> str:
     return text
 
 
+def _uuid(params: Params, field: str) -> str:
+    """The required uuid parameter `field`."""
+    value = params.raw(field)
+    if value is None:
+        raise invalid(field, "zorunlu")
+    return _text(value, field)
+
+
+def _optional_uuid(params: Params, field: str) -> str | None:
+    """The uuid parameter `field`, None when not given."""
+    value = params.raw(field)
+    return _text(value, field) if value is not None else None
+
+
 def _texts(params: Params, field: str) -> list[str]:
     values = params.list(field) or []
     check_count(len(values), field)
@@ -134,10 +148,9 @@ def group_input(params: Params) -> GroupInput:
         if number is None:
             raise invalid("gsms", f"{index + 1}. numara geçersiz")
         numbers.append(number)
-    parent = params.raw("parentUUID")
     return GroupInput(
         title=params.str("title"),
-        parent_uuid=_text(parent, "parentUUID") if parent is not None else None,
+        parent_uuid=_optional_uuid(params, "parentUUID"),
         gsms=tuple(numbers),
     )
 
@@ -191,10 +204,7 @@ def create(platform: Platform, principal: Principal, params: Params) -> dict[str
 
 def update(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
     """/contact/update: change the given fields of the contact `uuid`."""
-    uuid = params.raw("uuid")
-    if uuid is None:
-        raise invalid("uuid", "zorunlu")
-    contacts.update_contact(platform, principal, _text(uuid, "uuid"), contact_input(params))
+    contacts.update_contact(platform, principal, _uuid(params, "uuid"), contact_input(params))
     return {"status": 1}
 
 
@@ -206,13 +216,12 @@ def delete(platform: Platform, principal: Principal, params: Params) -> dict[str
     permanent = params.int("permanent", 0)
     if permanent not in (0, 1):
         raise invalid("permanent", "0 veya 1 olmalı")
-    group = params.raw("groupUUID")
     contacts.delete_contacts(
         platform,
         principal,
         uuids,
         permanent=permanent == 1,
-        group_uuid=_text(group, "groupUUID") if group is not None else None,
+        group_uuid=_optional_uuid(params, "groupUUID"),
     )
     return {"status": 1}
 
@@ -220,12 +229,11 @@ def delete(platform: Platform, principal: Principal, params: Params) -> dict[str
 def list_contacts(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
     """/contact/list: the caller's contacts by status, İYS state, exit type and group."""
     page = requests.page(params)
-    group = params.raw("groupUUID")
     found = contacts.list_contacts(
         platform,
         principal,
         contact_filter(params),
-        _text(group, "groupUUID") if group is not None else None,
+        _optional_uuid(params, "groupUUID"),
         page,
     )
     return _listing(found.total, [contact_view(c) for c in found.rows])
@@ -240,10 +248,7 @@ def create_group(platform: Platform, principal: Principal, params: Params) -> di
 
 def update_group(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
     """/contact/update-group: rename, move and link numbers to the group `uuid`."""
-    uuid = params.raw("uuid")
-    if uuid is None:
-        raise invalid("uuid", "zorunlu")
-    contacts.update_group(platform, principal, _text(uuid, "uuid"), group_input(params))
+    contacts.update_group(platform, principal, _uuid(params, "uuid"), group_input(params))
     return {"status": 1}
 
 
@@ -264,12 +269,11 @@ def delete_group(platform: Platform, principal: Principal, params: Params) -> di
 def list_groups(platform: Platform, principal: Principal, params: Params) -> dict[str, Any]:
     """/contact/list-group: the caller's groups by keyword and parent."""
     page = requests.page(params)
-    parent = params.raw("parentUUID")
     found = contacts.list_groups(
         platform,
         principal,
         params.search("keyword"),
-        _text(parent, "parentUUID") if parent is not None else None,
+        _optional_uuid(params, "parentUUID"),
         page,
     )
     return _listing(found.total, [group_view(g) for g in found.rows])
