@@ -39,8 +39,13 @@ def prepare(platform: Platform, numbers: list[str]) -> None:
     users.create_user(platform, "bench", "bench-password", 3, None, unlimited=True)
     senders.add_sender(platform, "bench", "BENCH", SenderState.APPROVED)
     credit.mint(platform, "bench", 1)
-    iys.save_settings(platform, "bench", iys_code="1234", brand_code="5678")
-    user_id = platform.auth.principal_of("bench").user_id
+    consent_all(platform, "bench", numbers)
+
+
+def consent_all(platform: Platform, username: str, numbers: list[str]) -> None:
+    """İYS codes for the user, and a consent İYS accepted for every number (bulk)."""
+    iys.save_settings(platform, username, iys_code="1234", brand_code="5678")
+    user_id = platform.auth.principal_of(username).user_id
     now = platform.clock.now()
     rows = [
         {
