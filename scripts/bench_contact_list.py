@@ -232,7 +232,8 @@ def run_one(database: str, args: argparse.Namespace) -> None:
             name = "PostgreSQL" if url.startswith("postgres") else "SQLite"
             start = time.perf_counter()
             groups = fill_book(platform, platform.auth.principal_of(USER).user_id, args.contacts)
-            print(f"{name}: wrote {args.contacts:,} contacts in {time.perf_counter() - start:.0f} s")
+            seconds = time.perf_counter() - start
+            print(f"{name}: wrote {args.contacts:,} contacts in {seconds:.0f} s", flush=True)
             platform.close()
             proc, base = serve(url)
             report(name, measure(base, groups, args.requests, args.warmup))
