@@ -9,13 +9,16 @@ started on it and one client sends --requests sequential POST /contact/list with
 Auth, after --warmup requests, a fixed-seed mix: first pages, random deep pages up to
 pageIndex 1,000, each filter (status, iysState, exitType, groupUUID), pageSize 10..1000.
 Prints p50, p95, p99 and max per database, per kind of request, and which kinds make
-up the slowest 1%.
+up the slowest 1%. With --baseline DIR (a checkout of another revision, e.g. from
+`git worktree add` or `git archive`) that revision is served too, on the same book, and
+every request goes to both servers in turn, alternating which goes first.
 
 PostgreSQL gets ANALYZE after the bulk write (autovacuum or an import would do it);
 SQLite gets none (FinSMS never runs it there).
 
 Usage: python3.11 scripts/bench_contact_list.py [--contacts 1000000] [--requests 1000]
        [--warmup 50] [--database sqlite] [--database postgresql://127.0.0.1/test]
+       [--baseline DIR]
 A PostgreSQL URL gets a schema of its own for the run (dropped afterwards).
 """
 
@@ -169,33 +172,46 @@ def pct(values: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))] * 1000
 
 
-def serve(database: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`finsms serve` on the database, one gunicorn worker, no dispatcher; its URL."""
+def serve(database: str, root: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+    """`finsms serve` of the checkout at `root` on the database, one gunicorn worker, no
+    dispatcher; its URL."""
     port = free_port()
     env = {
         **os.environ,
         "FINSMS_DATABASE_URL": database,
         "FINSMS_EMBEDDED_WORKER": "0",
         "FINSMS_WORKERS": "1",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
     }
     command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
-    proc = subprocess.Popen([*command, "--port", str(port)], env=env, cwd=ROOT)
+    proc = subprocess.Popen([*command, "--port", str(port)], env=env, cwd=root)
     base = f"http://127.0.0.1:{port}"
     wait_up(f"{base}/health", proc)
     return proc, base
 
 
-def measure(base: str, groups: list[str], count: int, warmup: int) -> list[tuple[str, float]]:
-    """Warm-up, then `count` requests of the mix: (kind, seconds) each."""
+def measure(
+    bases: list[str], groups: list[str], count: int, warmup: int
+) -> list[list[tuple[str, float]]]:
+    """Warm-up, then `count` requests of the mix: (kind, seconds) each, per server. With
+    two servers each request goes to both, alternating which goes first, so that the
+    machine's noise falls on both alike."""
     random.seed(11)  # the same mix on every database
     calls = [one_call(groups) for _ in range(warmup + count)]
-    session = requests.Session()
-    session.auth = (USER, PASSWORD)
-    url = f"{base}/contact/list"
-    for call in calls[:warmup]:
-        timed(session, url, call)
-    return [(call.kind, timed(session, url, call)) for call in calls[warmup:]]
+    sessions = [requests.Session() for _ in bases]
+    for session in sessions:
+        session.auth = (USER, PASSWORD)
+    urls = [f"{base}/contact/list" for base in bases]
+    results: list[list[tuple[str, float]]] = [[] for _ in bases]
+    for n, call in enumerate(calls):
+        order = list(range(len(bases)))
+        if n % 2:
+            order.reverse()
+        for i in order:
+            seconds = timed(sessions[i], urls[i], call)
+            if n >= warmup:
+                results[i].append((call.kind, seconds))
+    return results
 
 
 def report(name: str, results: list[tuple[str, float]]) -> None:
@@ -225,7 +241,7 @@ def run_one(database: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url, schema = bench_database(None if database == "sqlite" else database, Path(tmp))
         platform = Platform(Settings(database_url=url))
-        proc = None
+        procs: list[subprocess.Popen[bytes]] = []
         try:
             platform.migrate()
             users.create_user(platform, USER, PASSWORD, 3)
@@ -235,10 +251,17 @@ def run_one(database: str, args: argparse.Namespace) -> None:
             seconds = time.perf_counter() - start
             print(f"{name}: wrote {args.contacts:,} contacts in {seconds:.0f} s", flush=True)
             platform.close()
-            proc, base = serve(url)
-            report(name, measure(base, groups, args.requests, args.warmup))
+            bases = []
+            for root in [ROOT] + ([args.baseline] if args.baseline else []):
+                proc, base = serve(url, root)
+                procs.append(proc)
+                bases.append(base)
+            results = measure(bases, groups, args.requests, args.warmup)
+            report(name, results[0])
+            if args.baseline:
+                report(f"{name}, baseline {args.baseline}", results[1])
         finally:
-            if proc is not None:
+            for proc in procs:
                 proc.terminate()
                 proc.wait(30)
             platform.close()
@@ -253,6 +276,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--database", action="append", default=None)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another revision: served too, on the same book, every request"
+        " sent to both servers",
+    )
     args = parser.parse_args()
     for database in args.database or ["sqlite", "postgresql://127.0.0.1/test"]:
         run_one(database, args)
