@@ -275,6 +275,17 @@ class SqlContacts:
         partial indexes (status, iys_state, exit_type), so the count and the page walk
         one index range; a group filter walks the group's members instead.
         """
+        if filters.group_id is not None:
+            return self._group_listing(scope, filters, page)
+        query = self._filtered(scope, filters)
+        total = self._count(query)
+        rows = list(
+            self.conn.execute(query.order_by(contacts.c.id).limit(page.size).offset(page.offset))
+        )
+        return Page(total, self._with_groups(rows))
+
+    def _filtered(self, scope: Scope, filters: ContactFilter) -> Any:
+        """The live contacts in scope matching the filters other than the group."""
         query = select(contacts).where(visible(contacts.c.user_id, scope), _LIVE)
         if filters.status != ContactStatus.ALL:
             query = query.where(contacts.c.status == int(filters.status))
@@ -284,18 +295,36 @@ class SqlContacts:
             query = query.where(
                 contacts.c.exit_type == filters.exit_type, contacts.c.exit_type.isnot(None)
             )
-        if filters.group_id is not None:
-            members = contact_group_members
-            query = query.join(
-                members,
-                and_(members.c.contact_id == contacts.c.id, members.c.group_id == filters.group_id),
-            )
+        return query
+
+    def _count(self, query: Any) -> int:
         count = select(func.count()).select_from(query.with_only_columns(contacts.c.id).subquery())
-        total = int(self.conn.execute(count).scalar_one())
-        rows = list(
-            self.conn.execute(query.order_by(contacts.c.id).limit(page.size).offset(page.offset))
+        return int(self.conn.execute(count).scalar_one())
+
+    def _group_listing(
+        self, scope: Scope, filters: ContactFilter, page: PageRequest
+    ) -> Page[Contact]:
+        """listing() of one group's members, driven by the group's member rows.
+
+        Written so that SQLite, which has no statistics, cannot walk the user's whole
+        book probing each contact's membership (200 ms on a million contacts even for a
+        group of 100): the count is `id IN (the members)`, a probe per member, and the
+        page is ordered by the members' primary key (group_id, contact_id), which it
+        then walks without a sort. The same rows, in the same order (contact_id = id).
+        """
+        members = contact_group_members
+        in_group = members.c.group_id == filters.group_id
+        query = self._filtered(scope, filters)
+        total = self._count(
+            query.where(contacts.c.id.in_(select(members.c.contact_id).where(in_group)))
         )
-        return Page(total, self._with_groups(rows))
+        page_query = (
+            query.join(members, and_(members.c.contact_id == contacts.c.id, in_group))
+            .order_by(members.c.contact_id)
+            .limit(page.size)
+            .offset(page.offset)
+        )
+        return Page(total, self._with_groups(list(self.conn.execute(page_query))))
 
     def _with_groups(self, rows: list[Any]) -> list[Contact]:
         """Contacts of these rows with their groups, read in one query."""
