@@ -5,7 +5,7 @@ smpplib loop submits to the same SMSC; and the same package through the simulato
 
     PYTHONPATH=. python3.11 scripts/bench_dispatch_smpp.py [--items 100000] [--rounds 2]
         [--database postgresql+psycopg://127.0.0.1:5432/test] [--binds 2] [--window 50]
-        [--claim-batch 500]
+        [--claim-batch 500] [--senders 1,3] [--no-simulator]
 
 Each round, interleaved (dispatcher over SMPP, plain smpplib, dispatcher over the
 simulator), on a fresh database (a new PostgreSQL schema, or a SQLite file without
@@ -14,7 +14,9 @@ dispatcher (make_dispatcher, its lane threads as `finsms worker` runs them) send
 clock runs from sms/create's answer until the SMSC has seen every submit_sm (the
 simulator: every item left "waiting"/"sending"). The plain loop is one smpplib client
 with the link's total window (binds x window), no database: the ceiling of the wire. The
-SMSC sends no receipts (submission alone is measured). Needs node and tests/smsc
+SMSC sends no receipts (submission alone is measured). --senders runs the dispatcher
+rounds once per FINSMS_BULK_SENDERS value given (0: the default for the database), in
+the same interleaved rounds, to compare them. Needs node and tests/smsc
 (scripts/install_test_smsc.sh).
 """
 
@@ -49,13 +51,13 @@ USER, PASSWORD = "bench", "bench-password"
 
 
 def fresh_platform(
-    database: str | None, tmp: Path, claim_batch: int
+    database: str | None, tmp: Path, claim_batch: int, bulk_senders: int
 ) -> tuple[Platform, str | None]:
     """A migrated platform on a new database, with a user ready to send; its schema."""
     url, schema = bench_database(database, tmp)
     settings = Settings(
         database_url=url, secret_key="bench", argon2_time_cost=1, argon2_memory_kib=8192,
-        claim_batch=claim_batch, simulator_report_delay=3600.0,
+        claim_batch=claim_batch, simulator_report_delay=3600.0, bulk_senders=bulk_senders,
     )  # fmt: skip
     platform = Platform(settings)
     platform.migrate()
@@ -83,10 +85,15 @@ def unsent(platform: Platform) -> int:
 
 
 def dispatched(
-    database: str | None, tmp: Path, count: int, smsc: Smsc | None, args: argparse.Namespace
+    database: str | None,
+    tmp: Path,
+    count: int,
+    smsc: Smsc | None,
+    args: argparse.Namespace,
+    bulk_senders: int,
 ) -> float:
     """Items per second through the dispatcher (over SMPP to `smsc`, else the simulator)."""
-    platform, schema = fresh_platform(database, tmp, args.claim_batch)
+    platform, schema = fresh_platform(database, tmp, args.claim_batch, bulk_senders)
     try:
         if smsc is not None:
             options = {
@@ -128,37 +135,43 @@ def main() -> None:
     parser.add_argument("--binds", type=int, default=2)
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--claim-batch", type=int, default=500, help="FINSMS_CLAIM_BATCH")
+    parser.add_argument("--senders", default="0", help="FINSMS_BULK_SENDERS values: 1,3")
+    parser.add_argument("--no-simulator", action="store_true", help="skip the simulator")
     args = parser.parse_args()
+    counts = [int(n) for n in args.senders.split(",")]
     logging.basicConfig(level=logging.ERROR)  # not smpplib's "connection reset" at unbind
     smsc = Smsc()
     smsc.start()
-    rates: dict[str, list[float]] = {"smpp": [], "plain": [], "simulator": []}
+    rates: dict[str, list[float]] = {"plain": []}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.rounds):
                 where = Path(tmp) / str(r)
                 where.mkdir()
-                rates["smpp"].append(dispatched(args.database, where / "a", args.items, smsc, args))
-                smsc.call("POST", "/reset")
+                figures = []
+                for n in counts:
+                    rate = dispatched(args.database, where / f"a{n}", args.items, smsc, args, n)
+                    rates.setdefault(f"smpp{n}", []).append(rate)
+                    figures.append(f"dispatcher+SMPP senders={n} {rate:.0f} items/s")
+                    smsc.call("POST", "/reset")
                 rates["plain"].append(plain(smsc, args.items, args.binds * args.window))
+                figures.append(f"plain smpplib {rates['plain'][-1]:.0f} msg/s")
                 smsc.call("POST", "/reset")
-                rates["simulator"].append(
-                    dispatched(args.database, where / "b", args.items, None, args)
-                )
-                print(
-                    f"round {r + 1}: dispatcher+SMPP {rates['smpp'][-1]:.0f} items/s, "
-                    f"plain smpplib {rates['plain'][-1]:.0f} msg/s, "
-                    f"dispatcher+simulator {rates['simulator'][-1]:.0f} items/s",
-                    flush=True,
-                )
+                for n in [] if args.no_simulator else counts:
+                    rate = dispatched(args.database, where / f"b{n}", args.items, None, args, n)
+                    rates.setdefault(f"sim{n}", []).append(rate)
+                    figures.append(f"dispatcher+simulator senders={n} {rate:.0f} items/s")
+                print(f"round {r + 1}: " + ", ".join(figures), flush=True)
     finally:
         smsc.stop()
-    ours, wire, sim = (statistics.median(rates[k]) for k in ("smpp", "plain", "simulator"))
-    print(
-        f"median over {args.rounds} rounds of {args.items} items: dispatcher+SMPP {ours:.0f}/s, "
-        f"plain smpplib {wire:.0f}/s (ratio {ours / wire:.2f}), dispatcher+simulator "
-        f"{sim:.0f}/s"
-    )
+    wire = statistics.median(rates["plain"])
+    print(f"median over {args.rounds} rounds of {args.items} items: plain smpplib {wire:.0f}/s")
+    for n in counts:
+        ours = statistics.median(rates[f"smpp{n}"])
+        line = f"  senders={n}: dispatcher+SMPP {ours:.0f}/s (ratio {ours / wire:.2f})"
+        if not args.no_simulator:
+            line += f", dispatcher+simulator {statistics.median(rates[f'sim{n}']):.0f}/s"
+        print(line)
 
 
 if __name__ == "__main__":

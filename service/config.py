@@ -34,6 +34,7 @@ _AT_LEAST: dict[str, float] = {
     "client_timeout": 0.1,
     "bind_wait": 0,
     "claim_batch": 1,
+    "bulk_senders": 0,
     "lease_seconds": 1,
     "max_message_parts": 1,
     "max_body_bytes": 1,
@@ -104,6 +105,10 @@ class Settings:
     claim_batch: int = 500
     lease_seconds: int = 60
     poll_interval: float = 0.2
+    # Bulk lane threads per dispatcher, each claiming, submitting and recording on its own
+    # (claims never overlap), so the database works while a batch is on the wire; 0: by
+    # database (PostgreSQL BULK_SENDERS_POSTGRES, SQLite 1: one writer at a time).
+    bulk_senders: int = 0
     # After a pass that found less than a full batch, wait this long before the next, so
     # items arriving one by one are claimed, reported and settled together: each pass
     # costs a dozen statements however few items it moves. An OTP may wait this much more.

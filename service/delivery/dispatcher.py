@@ -9,8 +9,10 @@ applies them from there; inbound (MO) messages go to the inbound handler the dis
 is given, which must record them durably before returning too.
 
 Each lane runs in its own thread so an OTP never waits behind a bulk batch that is still
-being handed over. Any number of dispatchers (threads, processes, hosts) may share one
-database: claims never overlap.
+being handed over. The bulk lane may run several sender threads (FINSMS_BULK_SENDERS),
+each claiming, submitting and recording on its own, so that one batch is on the wire
+while another is claimed or recorded; only the first also settles. Any number of
+dispatchers (threads, processes, hosts) may share one database: claims never overlap.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ EXPIRE_LIMIT = 5000
 InboundHandler = Callable[[Sequence[InboundMessage]], None]
 # Receipt batches applied per settle pass at most (each RECEIPT_BATCH receipts).
 RECEIPT_ROUNDS = 10
+# Bulk sender threads on PostgreSQL when FINSMS_BULK_SENDERS is 0 (see README: measured
+# with scripts/bench_dispatch_smpp.py). SQLite has one writer at a time: one sender.
+BULK_SENDERS_POSTGRES = 3
 
 
 @runtime_checkable
@@ -271,11 +276,22 @@ class Dispatcher:
             if not self.run_once():
                 return
 
+    def bulk_senders(self) -> int:
+        """How many bulk lane threads start() runs (FINSMS_BULK_SENDERS, 0: by database)."""
+        configured = self.platform.settings.bulk_senders
+        if configured:
+            return configured
+        store = self.platform.store
+        return 1 if store is None or store.is_sqlite else BULK_SENDERS_POSTGRES
+
     def start(self) -> None:
-        """Run in background threads: one per lane, the bulk one also settles reports."""
+        """Run in background threads: one for the OTP lane, bulk_senders() for the bulk
+        lane, the first of which also settles reports and does the housekeeping."""
         if self.links is not None:
             self.reload_links()  # counted among the live workers from the start
-        for name, lane, settles in (("otp", OTP_LANE, False), ("bulk", BULK_LANE, True)):
+        lanes = [("otp", OTP_LANE, False), ("bulk", BULK_LANE, True)]
+        lanes += [(f"bulk{n}", BULK_LANE, False) for n in range(2, self.bulk_senders() + 1)]
+        for name, lane, settles in lanes:
             thread = threading.Thread(
                 target=self._loop, args=(lane, settles), name=f"finsms-dispatch-{name}", daemon=True
             )
@@ -311,6 +327,10 @@ class Dispatcher:
             pause = pause_after(
                 sent, settled, self.batch, settings.poll_interval, settings.batch_wait
             )
+            if lane == BULK_LANE and not settles and pause:
+                # An extra sender helps with a backlog only: while items trickle in, the
+                # first sender batches them alone, as one sender did.
+                pause = settings.poll_interval
             if lane == OTP_LANE and pause == settings.poll_interval:
                 # Idle: an OTP created in this process rings; one created elsewhere waits
                 # for the poll. After a pass that sent, the batching window stays.

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from service.delivery.carriers.simulator import SimulatorCarrier
-from service.delivery.dispatcher import Dispatcher
-from service.domain.carrier import DeliveryReceipt, Outcome, SubmitResult
+from service.delivery.dispatcher import BULK_SENDERS_POSTGRES, Dispatcher
+from service.domain.carrier import DeliveryReceipt, Outcome, Submission, SubmitResult
 from service.domain.constants import ItemState, PackageState
 from service.domain.errors import DomainError
 from service.services import delivery
@@ -250,6 +252,62 @@ def test_two_dispatchers_never_claim_the_same_item(
     second = delivery.claim(platform, "b", lane=1, limit=120)
     ids_a, ids_b = {c.item_id for c in first}, {c.item_id for c in second}
     assert len(ids_a) == 120 and len(ids_b) == 80 and not ids_a & ids_b
+
+
+class CountingCarrier(SimulatorCarrier):
+    """A simulator that counts what it is handed, and how many submit() calls overlap."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        super().__init__(clock, report_delay=3600)
+        self.handed: Counter[int] = Counter()
+        self.threads: set[str] = set()
+        self.active = self.most_active = 0
+        self.count_lock = threading.Lock()
+
+    def submit(self, batch: Sequence[Submission]) -> list[SubmitResult]:
+        with self.count_lock:
+            self.handed.update(s.item_id for s in batch)
+            self.threads.add(threading.current_thread().name)
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        time.sleep(0.02)  # on the wire a while: the other sender claims meanwhile
+        try:
+            return super().submit(batch)
+        finally:
+            with self.count_lock:
+                self.active -= 1
+
+
+def test_two_bulk_senders_of_one_dispatcher_never_hand_an_item_over_twice(
+    db: Database, clock: FixedClock
+) -> None:
+    platform = make_platform(db, clock=clock, bulk_senders=2, claim_batch=20, batch_wait=0)
+    add_customer(platform, balance=600)
+    pkg = create_package(platform, numbers=[f"90532{n:07d}" for n in range(600)])
+    carrier = CountingCarrier(clock)
+    dispatcher = Dispatcher(platform, carrier, owner="two-senders")
+    dispatcher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while set(item_states(platform, pkg).values()) != {ItemState.SENT}:
+            assert time.monotonic() < deadline, "the package never went out"
+            time.sleep(0.05)
+    finally:
+        dispatcher.stop()
+    assert len(carrier.handed) == 600
+    assert set(carrier.handed.values()) == {1}
+    # Both senders worked, at the same time: otherwise this test proves nothing.
+    assert carrier.threads == {"finsms-dispatch-bulk", "finsms-dispatch-bulk2"}
+    assert carrier.most_active == 2
+
+
+def test_bulk_senders_default_to_one_on_sqlite_and_several_on_postgresql(db: Database) -> None:
+    platform = make_platform(db)
+    dispatcher = Dispatcher(platform, SimulatorCarrier(platform.clock), owner="w")
+    expected = 1 if platform.store.is_sqlite else BULK_SENDERS_POSTGRES
+    assert dispatcher.bulk_senders() == expected
+    configured = make_platform(db, bulk_senders=4)
+    assert Dispatcher(configured, SimulatorCarrier(platform.clock)).bulk_senders() == 4
 
 
 def test_report_for_unknown_reference_changes_nothing(setup: Setup, clock: FixedClock) -> None:
