@@ -32,6 +32,7 @@ from service.delivery import imports as contact_imports
 from service.delivery import iys as iys_sync
 from service.delivery.carriers.base import Carrier
 from service.delivery.carriers.router import Router, held_results
+from service.delivery.inbound import StoredInbound
 from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
 from service.domain.packages import BULK_LANE, OTP_LANE
 from service.services import delivery, schedules, workers
@@ -66,31 +67,6 @@ class LinkSource(Protocol):
     def close(self) -> None:
         """Close every link."""
         ...
-
-
-class LoggedInbound:
-    """The default inbound handler: logs each MO message at INFO and counts them.
-
-    Storing MO messages (and an opt-out list from them) is a later issue; a handler that
-    stores them replaces this one, given to the Dispatcher.
-    """
-
-    def __init__(self) -> None:
-        self.received = 0
-
-    def __call__(self, messages: Sequence[InboundMessage]) -> None:
-        """Log and count."""
-        self.received += len(messages)
-        for m in messages:
-            # The text is the subscriber's and may be personal: its length, not the text.
-            log.info(
-                "inbound message %s on %s from %s to %s (%d characters)",
-                m.carrier_ref,
-                m.link,
-                m.source,
-                m.destination,
-                len(m.text),
-            )
 
 
 def _retry(step: Callable[[], object], attempts: int = 5, pause: float = 0.05) -> None:
@@ -146,7 +122,8 @@ class Dispatcher:
             self.router = carriers.router
         else:
             self.router = Router.single(carriers)
-        self.inbound = inbound or LoggedInbound()
+        # MO messages are stored (a handler that only logged lost them): see inbound.py.
+        self.inbound = inbound or StoredInbound(platform)
         self.batch = batch or platform.settings.claim_batch
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()

@@ -3,15 +3,14 @@ dispatcher between them and the settlement service (in memory)."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from service.config import Settings, SettingsError
 from service.delivery.carriers.registry import build_router, parse_links
 from service.delivery.carriers.router import Router, parse_routes
 from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
-from service.delivery.dispatcher import Dispatcher, LoggedInbound
+from service.delivery.dispatcher import Dispatcher
+from service.delivery.inbound import StoredInbound
 from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
 from service.domain.constants import ItemState, Operator, PackageState
 from tests.carrier_events import events_of, opened, polled_inbound
@@ -144,13 +143,10 @@ def test_an_injected_message_is_polled_once() -> None:
     assert polled_inbound(sim) == []
 
 
-def test_the_default_inbound_handler_logs_and_counts(caplog: pytest.LogCaptureFixture) -> None:
-    handler = LoggedInbound()
-    message = InboundMessage("905321234567", "4540", "IPTAL", T0, "simulator", "mo-1")
-    with caplog.at_level(logging.INFO, logger="finsms.dispatcher"):
-        handler([message, message])
-    assert handler.received == 2
-    assert "mo-1" in caplog.text and "IPTAL" not in caplog.text
+def test_a_dispatcher_stores_inbound_messages_by_default() -> None:
+    platform = MemoryPlatform()
+    dispatcher = Dispatcher(platform.as_platform, SimulatorCarrier(platform.clock), owner="w")
+    assert isinstance(dispatcher.inbound, StoredInbound)
 
 
 # --- the dispatcher over routed links, in memory -----------------------------------------

@@ -32,7 +32,6 @@ from service.delivery.carriers.simulator import SimulatorCarrier, parse_rules
 from service.delivery.carriers.smpp import make_smpp_carrier
 from service.delivery.carriers.smpp_options import SmppOptions
 from service.delivery.dispatcher import Dispatcher, InboundHandler
-from service.delivery.inbound import StoredInbound
 from service.domain.carrier import split_links
 from service.domain.links import Link, routes_of, share, shares_load
 from service.services import links as link_service
@@ -242,5 +241,4 @@ class LinkSet:
 def make_dispatcher(platform: Platform, inbound: InboundHandler | None = None) -> Dispatcher:
     """A dispatcher over the configured links (default: the simulator), reloaded while it
     runs; MO messages go to the MO store unless another `inbound` handler is given."""
-    handler = inbound if inbound is not None else StoredInbound(platform)
-    return Dispatcher(platform, LinkSet(platform), inbound=handler)
+    return Dispatcher(platform, LinkSet(platform), inbound=inbound)
