@@ -109,7 +109,7 @@ class QueueRepo(Protocol):
         self, owner: str, lane: int, now: datetime, lease_until: datetime, limit: int
     ) -> list[Submission]:
         """Mark up to `limit` due items of the lane "sending" for `owner`, oldest due
-        first; what each needs to be sent."""
+        first, expiring at `lease_until`; what each needs to be sent."""
         ...
 
     def validities(self, item_ids: Sequence[int]) -> dict[int, int]:
@@ -118,28 +118,29 @@ class QueueRepo(Protocol):
 
     def mark_sent(
         self, owner: str, sent: Sequence[tuple[int, str | None, str, datetime]], now: datetime
-    ) -> None:
+    ) -> set[int]:
         """(item id, carrier reference, link, expiry): accepted; only items `owner` still
-        holds in "sending" move."""
+        holds in "sending" move. The packages of the items moved (so for each mark_*)."""
         ...
 
     def mark_rejected(
         self, owner: str, rejected: Sequence[tuple[int, str | None]], now: datetime
-    ) -> None:
+    ) -> set[int]:
         """(item id, error): refused by the carrier; fenced like mark_sent."""
         ...
 
-    def packages_of(self, item_ids: Sequence[int]) -> set[int]:
-        """The packages these items belong to."""
+    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
+        """{item id: when it times out if it stays "sending"}."""
         ...
 
-    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
-        """{item id: when it times out if it stays "sending"} (stamped at the claim)."""
+    def leases_over(self, now: datetime, limit: int) -> list[tuple[int, datetime, int]]:
+        """(item id, claimed at, validity minutes) of up to `limit` items still "sending"
+        past their expiry (the claim stamps its lease as their first expiry)."""
         ...
 
     def mark_retry(
         self, owner: str, retries: Sequence[tuple[int, str | None]], due_at: datetime
-    ) -> None:
+    ) -> set[int]:
         """(item id, error): not sent, to retry; "sending" items `owner` holds go back
         to waiting, due at `due_at`."""
         ...
@@ -148,7 +149,7 @@ class QueueRepo(Protocol):
         """{(link, carrier reference): item id} of the items recorded with these."""
         ...
 
-    def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+    def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> set[int]:
         """(item id, outcome): sent items take the final state reported; final ones stay."""
         ...
 

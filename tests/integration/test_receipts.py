@@ -179,6 +179,23 @@ def test_an_item_stranded_in_sending_times_out_at_its_own_validity(
     assert balance(platform) == 100
 
 
+def test_a_stranded_item_outlives_its_claim_lease_until_its_own_validity_is_over(
+    platform: SqlPlatform, clock: FixedClock
+) -> None:
+    # The claim stamps the lease as the first expiry; the lease being over (a minute) only
+    # gives the item its own expiry, claim + validity (6 minutes) + the hour of grace.
+    otp = create_otp(platform, "905321111101")
+    delivery.claim(platform, "died", 0, 10)
+    clock.advance(minutes=2)
+    assert delivery.expire(platform) == 0
+    clock.advance(minutes=6 + 60 - 2, seconds=-1)
+    assert delivery.expire(platform) == 0
+    assert item_states(platform, otp) == {"905321111101": ItemState.SENDING}
+    clock.advance(seconds=1)
+    assert delivery.expire(platform) == 1
+    assert item_states(platform, otp) == {"905321111101": ItemState.TIMED_OUT}
+
+
 def test_the_timeout_check_reads_the_expiring_index(platform: SqlPlatform) -> None:
     from service.store.repositories.queue import _ANY_EXPIRED
 

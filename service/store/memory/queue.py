@@ -53,6 +53,7 @@ class MemoryQueue:
                 claim_owner=owner,
                 lease_until=lease_until,
                 processing_date=now,
+                expires_at=lease_until,
             )
             pkg = self.db.packages[item.package_id]
             text = item.msg or pkg.content or ""
@@ -80,11 +81,13 @@ class MemoryQueue:
 
     def mark_sent(
         self, owner: str, sent: Sequence[tuple[int, str | None, str, datetime]], now: datetime
-    ) -> None:
+    ) -> set[int]:
         """Accepted items move to "sent", if `owner` still holds them "sending"."""
+        moved = set()
         for item_id, ref, link, expires in sent:
             item = self._fenced(item_id, owner)
             if item is not None:
+                moved.add(item.package_id)
                 self._put(
                     item,
                     state=int(ItemState.SENT),
@@ -94,14 +97,17 @@ class MemoryQueue:
                     expires_at=expires,
                     lease_until=None,
                 )
+        return moved
 
     def mark_rejected(
         self, owner: str, rejected: Sequence[tuple[int, str | None]], now: datetime
-    ) -> None:
+    ) -> set[int]:
         """Refused items move to "rejected", fenced like mark_sent."""
+        moved = set()
         for item_id, error in rejected:
             item = self._fenced(item_id, owner)
             if item is not None:
+                moved.add(item.package_id)
                 self._put(
                     item,
                     state=int(ItemState.REJECTED),
@@ -109,10 +115,7 @@ class MemoryQueue:
                     sending_date=now,
                     lease_until=None,
                 )
-
-    def packages_of(self, item_ids: Sequence[int]) -> set[int]:
-        """The packages these items belong to."""
-        return {self.db.items[i].package_id for i in item_ids if i in self.db.items}
+        return moved
 
     def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
         """{item id: when it times out if it stays "sending"}."""
@@ -120,16 +123,27 @@ class MemoryQueue:
             if item_id in self.db.items:
                 self._put(self.db.items[item_id], expires_at=at)
 
+    def leases_over(self, now: datetime, limit: int) -> list[tuple[int, datetime, int]]:
+        """(item id, claimed at, validity) of items "sending" past their expiry."""
+        over = [
+            (i.id, i.processing_date, self.db.packages[i.package_id].validity)
+            for i in self.db.items.values()
+            if i.state == ItemState.SENDING and self._expired(i, now)
+        ]
+        return [(i, at, v) for i, at, v in over if at is not None][:limit]
+
     def mark_retry(
         self, owner: str, retries: Sequence[tuple[int, str | None]], due_at: datetime
-    ) -> None:
+    ) -> set[int]:
         """Items `owner` holds "sending" go back to waiting, due at `due_at` (cancelled if
         their package was cancelled meanwhile)."""
+        moved = set()
         for item_id, error in retries:
             item = self.db.items.get(item_id)
             if item is None or item.claim_owner != owner:
                 continue
             if _movable_to(item, ItemState.WAITING):
+                moved.add(item.package_id)
                 cancelled = self.db.counts.get((item.package_id, int(ItemState.CANCELLED)))
                 target = ItemState.CANCELLED if cancelled and cancelled[0] else ItemState.WAITING
                 self._put(
@@ -142,6 +156,7 @@ class MemoryQueue:
                     processing_date=None,
                     expires_at=None,
                 )
+        return moved
 
     def items_of_refs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """{(link, carrier reference): item id}; an item with no link matches any link."""
@@ -155,15 +170,18 @@ class MemoryQueue:
                     found[key] = item.id
         return found
 
-    def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+    def apply_outcomes(self, outcomes: Sequence[tuple[int, Outcome]]) -> set[int]:
         """Sent items take the final state reported; final ones stay."""
         targets = (ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED)
+        moved = set()
         for item_id, outcome in outcomes:
             item = self.db.items.get(item_id)
             if item is not None and _movable_to(item, *targets):
+                moved.add(item.package_id)
                 self._put(
                     item, state=int(outcome.state), delivery_date=outcome.at, error=outcome.error
                 )
+        return moved
 
     def any_expired(self, now: datetime) -> bool:
         """Whether any item is to be timed out."""
