@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +49,7 @@ from service.services.platform import Platform
 from service.store.schema import items
 from tests.smsc_fixture import Smsc, wait_for
 
+ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "bench", "bench-password"
 
 
@@ -84,6 +87,51 @@ def unsent(platform: Platform) -> int:
         return int(conn.execute(query).scalar_one())
 
 
+def submitted_all(smsc: Smsc, count: int) -> None:
+    """Poll (every 0.1 s: the poll shares the dispatcher's interpreter) until the SMSC has
+    seen `count` submit_sm."""
+    deadline = time.monotonic() + 1800
+    while smsc.call("GET", "/count")["submits"] < count:
+        assert time.monotonic() < deadline, "not every item was submitted"
+        time.sleep(0.1)
+
+
+def by_workers(
+    database: str, tmp: Path, count: int, smsc: Smsc, args: argparse.Namespace, senders: int
+) -> float:
+    """Items per second through `finsms worker` processes (--workers of them) sharing one
+    SMPP link to `smsc`, as an operator runs them on PostgreSQL: each its own
+    interpreter, the link's binds divided among them."""
+    platform, schema = fresh_platform(database, tmp, args.claim_batch, senders)
+    assert schema is not None
+    options = {k: str(v) for k, v in smsc.options(binds=args.binds, window=args.window).items()}
+    links.add_link(platform, VALIDATORS, "smsc", "smpp", options, ["*"])
+    smsc.call("POST", "/reset")
+    url = platform.settings.database_url
+    env = {**os.environ, "FINSMS_DATABASE_URL": url, "FINSMS_CLAIM_BATCH": str(args.claim_batch)}
+    env.update(FINSMS_BULK_SENDERS=str(senders), FINSMS_LINK_RELOAD_SECONDS="0.5")
+    env.update(FINSMS_SECRET_KEY="bench", PYTHONPATH=str(ROOT))
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "service", "worker"], env=env, cwd=ROOT)
+        for _ in range(args.workers)
+    ]
+    try:
+        # Every worker heartbeats and takes its share of the binds before the clock runs.
+        time.sleep(3)
+        wait_for(lambda: len(smsc.call("GET", "/sessions")) == args.binds, 30, "the binds")
+        create_package(platform, count)
+        start = time.perf_counter()
+        submitted_all(smsc, count)
+        return count / (time.perf_counter() - start)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(30)
+        platform.store.dispose() if platform.store is not None else None
+        run_sql(database, f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def dispatched(
     database: str | None,
     tmp: Path,
@@ -93,6 +141,9 @@ def dispatched(
     bulk_senders: int,
 ) -> float:
     """Items per second through the dispatcher (over SMPP to `smsc`, else the simulator)."""
+    if smsc is not None and args.workers:
+        assert database, "--workers needs --database (PostgreSQL)"
+        return by_workers(database, tmp, count, smsc, args, bulk_senders)
     platform, schema = fresh_platform(database, tmp, args.claim_batch, bulk_senders)
     try:
         if smsc is not None:
@@ -111,10 +162,9 @@ def dispatched(
         dispatcher.start()
         try:
             if smsc is not None:
-                done = lambda: smsc.call("GET", "/count")["submits"] >= count  # noqa: E731
+                submitted_all(smsc, count)
             else:
-                done = lambda: unsent(platform) == 0  # noqa: E731
-            wait_for(done, 1800, "every item submitted")
+                wait_for(lambda: unsent(platform) == 0, 1800, "every item submitted")
             elapsed = time.perf_counter() - start
         finally:
             dispatcher.stop()
@@ -137,6 +187,9 @@ def main() -> None:
     parser.add_argument("--claim-batch", type=int, default=500, help="FINSMS_CLAIM_BATCH")
     parser.add_argument("--senders", default="0", help="FINSMS_BULK_SENDERS values: 1,3")
     parser.add_argument("--no-simulator", action="store_true", help="skip the simulator")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="SMPP through this many `finsms worker` processes"
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.senders.split(",")]
     logging.basicConfig(level=logging.ERROR)  # not smpplib's "connection reset" at unbind
