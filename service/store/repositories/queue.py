@@ -230,18 +230,35 @@ _SUBMISSION_FENCE = and_(
     items.c.claim_owner == bindparam("b_owner"),
     movable_to(ItemState.SENT, ItemState.REJECTED),
 )
-# The fenced rows of a submission record, locked: what will move, for the counters, and
-# where (the update that follows on PostgreSQL finds them by their locator).
-_FENCED = (
-    select(items.c.id, items.c.package_id, items.c.parts, _RowLocator().label("tid"))
-    .where(
-        _ItemsByIds(lock=True),
-        items.c.claim_owner == bindparam("b_owner"),
-        movable_to(ItemState.SENT, ItemState.REJECTED),
+
+
+def _locking_read(*extra: Any) -> Any:
+    """The rows of the list b_ids, locked (in id order), with what a fence looks at (state
+    and claim owner, checked by the caller: see _fenced), their counters' facts and their
+    locator. No condition but the ids: with the fence's `state = ...` in its WHERE, the
+    planner could read a partial index of in-flight items instead of the TID scan (it did,
+    with statistics from when the table was tiny: tests/integration/test_claim_plan.py)."""
+    columns = (items.c.id, items.c.state, items.c.claim_owner, items.c.package_id, items.c.parts)
+    return (
+        select(*columns, _RowLocator().label("tid"), *extra)
+        .where(_ItemsByIds(lock=True))
+        .order_by(items.c.id)
+        .with_for_update()
     )
-    .order_by(items.c.id)
-    .with_for_update()
-)
+
+
+def _fenced(rows: Iterable[Any], owner: str | None, *targets: ItemState) -> Iterator[Any]:
+    """The rows of a locking read that may move to `targets` (held by `owner`, if given):
+    the fence of a write, as movable_to and the owner's condition say in SQL."""
+    sources = {int(state) for state in rules.sources(*targets)}
+    for row in rows:
+        if row.state in sources and (owner is None or row.claim_owner == owner):
+            yield row
+
+
+# The rows a submission record may move, locked: for the counters, and where (the
+# update that follows on PostgreSQL finds them by their locator).
+_FENCED = _locking_read()
 _MARK_SENT = (
     update(items)
     .where(_SUBMISSION_FENCE)
@@ -376,35 +393,14 @@ _MARK_RETRY = (
 )
 # The items outcomes will move (fenced like _APPLY_OUTCOME: "sent"), locked: for the
 # counters on SQLite, where executemany returns no rows.
-_RECEIVABLE = (
-    select(items.c.id, items.c.package_id, items.c.parts, _RowLocator().label("tid"))
-    .where(
-        _ItemsByIds(lock=True),
-        movable_to(ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED),
-    )
-    .order_by(items.c.id)
-    .with_for_update()
-)
-# The items "sending" that a retry moves back to waiting (fenced like _MARK_RETRY), and
-# whether their package was cancelled meanwhile (it has cancelled items: only a cancel
-# makes them), locked.
+_RECEIVABLE = _locking_read()
+# The rows a retry may move back to waiting, and whether their package was cancelled
+# meanwhile (it has cancelled items: only a cancel makes them), locked.
 _SIBLING = items.alias("sibling")
-_RETRYABLE = (
-    select(
-        items.c.id,
-        items.c.package_id,
-        items.c.parts,
-        exists()
-        .where(_SIBLING.c.package_id == items.c.package_id, _SIBLING.c.state == _CANCELLED)
-        .label("cancelled"),
-    )
-    .where(
-        _ItemsByIds(lock=True),
-        items.c.claim_owner == bindparam("b_owner"),
-        movable_to(ItemState.WAITING),
-    )
-    .order_by(items.c.id)
-    .with_for_update()
+_RETRYABLE = _locking_read(
+    exists()
+    .where(_SIBLING.c.package_id == items.c.package_id, _SIBLING.c.state == _CANCELLED)
+    .label("cancelled")
 )
 # Sent items past their expiry, and items left "sending" by a worker that died, past
 # their own validity + the grace hour since the claim (stamped at the claim): a condition
@@ -764,7 +760,7 @@ class SqlQueue:
         ids = sorted(i for i, _err in retries)
         target: dict[int, int] = {}
         packages: set[int] = set()
-        for row in self._each(_RETRYABLE, ids, {"b_owner": owner}):
+        for row in _fenced(self._each(_RETRYABLE, ids), owner, ItemState.WAITING):
             target[row.id] = _CANCELLED if row.cancelled else _WAITING
             counts.move(moves, row.package_id, row.parts, _SENDING, target[row.id])
             packages.add(row.package_id)
@@ -800,10 +796,11 @@ class SqlQueue:
         moves = counts.deltas()
         held: dict[int, object] = {}
         packages: set[int] = set()
-        for item_id, package_id, parts, tid in self._each(_RECEIVABLE, sorted(first)):
-            counts.move(moves, package_id, parts, _SENT, int(first[item_id].state))
-            held[item_id] = tid
-            packages.add(package_id)
+        receivable = (ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED)
+        for row in _fenced(self._each(_RECEIVABLE, sorted(first)), None, *receivable):
+            counts.move(moves, row.package_id, row.parts, _SENT, int(first[row.id].state))
+            held[row.id] = row.tid
+            packages.add(row.package_id)
         counts.apply(self.conn, moves)
         if not held:
             return packages
@@ -835,11 +832,10 @@ class SqlQueue:
         their move to `target`; {item id: (package id, row locator)} of those that will."""
         moves = counts.deltas()
         held: dict[int, tuple[int, object]] = {}
-        for item_id, package_id, parts, tid in self._each(
-            _FENCED, sorted(item_ids), {"b_owner": owner}
-        ):
-            counts.move(moves, package_id, parts, _SENDING, int(target))
-            held[item_id] = (package_id, tid)
+        rows = self._each(_FENCED, sorted(item_ids))
+        for row in _fenced(rows, owner, ItemState.SENT, ItemState.REJECTED):
+            counts.move(moves, row.package_id, row.parts, _SENDING, int(target))
+            held[row.id] = (row.package_id, row.tid)
         counts.apply(self.conn, moves)
         return held
 
