@@ -51,7 +51,7 @@ InboundHandler = Callable[[Sequence[InboundMessage]], None]
 RECEIPT_ROUNDS = 10
 # Bulk sender threads on PostgreSQL when FINSMS_BULK_SENDERS is 0 (see README: measured
 # with scripts/bench_dispatch_smpp.py). SQLite has one writer at a time: one sender.
-BULK_SENDERS_POSTGRES = 3
+BULK_SENDERS_POSTGRES = 2
 
 
 @runtime_checkable
