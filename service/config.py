@@ -26,6 +26,7 @@ class SettingsError(ValueError):
 # Lower bounds of numeric settings: a zero batch made the dispatcher spin on the database,
 # a zero poll interval too; these fail at start, naming the variable, instead.
 _AT_LEAST: dict[str, float] = {
+    "webhook_keep_days": 1,
     "port": 1,
     "workers": 1,
     "threads": 1,
@@ -180,6 +181,9 @@ class Settings:
     # Seconds a claimed webhook stays with its worker; then another worker may send it
     # (the first one died). Longer than an attempt can take.
     webhook_lease_seconds: int = 120
+    # Days delivered and failed webhooks stay in the outbox (`finsms webhook list` shows
+    # them); then the dispatcher's housekeeping deletes them.
+    webhook_keep_days: int = 14
     # KVKK consent links (/sms/create-kvkk, the page at /k/<token>): days a link stays
     # answerable, and the consent text the page shows (empty: a generic text).
     kvkk_link_days: int = 30

@@ -36,7 +36,7 @@ from service.delivery.carriers.router import Router, held_results
 from service.delivery.inbound import StoredInbound
 from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission, SubmitResult
 from service.domain.packages import BULK_LANE, OTP_LANE
-from service.services import delivery, schedules, workers
+from service.services import delivery, schedules, webhooks, workers
 from service.services.platform import Platform
 
 log = logging.getLogger("finsms.dispatcher")
@@ -191,6 +191,7 @@ class Dispatcher:
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 delivery.forget_old_fingerprints(self.platform)
+                webhooks.forget_finished(self.platform)  # kept FINSMS_WEBHOOK_KEEP_DAYS
                 delivery.forget_settled_parts(self.platform)
                 # Refunds a policy holds back (facade: 48 hours) come due with no event
                 # that would settle their package: a minute late is soon enough.

@@ -243,6 +243,11 @@ class WebhookRepo(Protocol):
 
     def listing(self, states: Sequence[int], user_id: int | None, limit: int) -> list[OutboxRow]:
         """The newest outbox rows in these states (of one user if given)."""
+        ...
+
+    def forget_finished(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` delivered or failed webhooks created before `before`;
+        how many."""
 
 
 class ReceiptRepo(Protocol):

@@ -22,6 +22,9 @@ from service.domain.webhooks import Delivery, OutboxRow
 from service.services.clock import Clock, LocalTime
 from service.services.ports import Tx, UnitOfWork
 
+# Finished webhooks deleted per transaction (SQLite's one writer is not held long).
+FORGET_CHUNK = 1000
+
 
 class Host(Protocol):
     """What these use cases need of the platform."""
@@ -196,6 +199,19 @@ def listing(
                 raise DomainError(Err.ERR_USER_NOT_FOUND)
             user_id = user.id
         return tx.webhooks.listing(states, user_id, limit)
+
+
+def forget_finished(platform: Host) -> int:
+    """Delete delivered and failed webhooks older than FINSMS_WEBHOOK_KEEP_DAYS, a chunk
+    per transaction; how many."""
+    before = platform.clock.now() - timedelta(days=platform.settings.webhook_keep_days)
+    forgotten = 0
+    while True:
+        with platform.uow.write() as tx:
+            chunk = tx.webhooks.forget_finished(before, FORGET_CHUNK)
+        forgotten += chunk
+        if chunk < FORGET_CHUNK:
+            return forgotten
 
 
 def _new_secret() -> str:

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -284,3 +285,43 @@ def test_the_cli_shows_and_rotates_a_secret_and_lists_webhooks(
     assert (row["state"], row["attempts"], row["lastError"]) == ("pending", 1, "HTTP 500")
     missing = runner.invoke(cli, ["webhook", "secret", "nobody", *database])
     assert missing.exit_code == 1
+
+
+def test_finished_webhooks_are_deleted_after_the_keep_days_and_pending_ones_kept(
+    platform: SqlPlatform, clock: FixedClock, receiver: Receiver
+) -> None:
+    # Kept FINSMS_WEBHOOK_KEEP_DAYS (14) from their creation.
+    deliver(platform, clock, receiver.url("/ok"), NUMBERS[:1])
+    deliver(platform, clock, receiver.url("/fail"), NUMBERS[1:2])
+    drain_once(platform)
+    clock.advance(hours=25)  # past the retries: the failing endpoint's webhook fails
+    drain_once(platform)
+    deliver(platform, clock, receiver.url("/ok"), NUMBERS[2:3])  # never sent: pending
+    assert sorted(r.state for r in outbox(platform)) == [hooks.FAILED, 0, hooks.DELIVERED]
+    finished = sorted(r.created_at for r in outbox(platform, hooks.DELIVERED, hooks.FAILED))
+    clock.current = finished[0] + timedelta(days=14)  # the older one's last moment
+    assert webhooks.forget_finished(platform) == 0
+    clock.current = finished[-1] + timedelta(days=14, microseconds=1)
+    assert webhooks.forget_finished(platform) == 2
+    clock.advance(days=30)
+    assert webhooks.forget_finished(platform) == 0
+    assert [r.state for r in outbox(platform)] == [0]
+
+
+def test_finished_webhooks_are_deleted_a_chunk_per_transaction(
+    platform: SqlPlatform, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "FORGET_CHUNK", 2)
+    now = clock.now()
+    reports = [
+        hooks.NewReport(1, 1, f"http://127.0.0.1:9/{n}", "127.0.0.1:9", "{}") for n in range(5)
+    ]
+    with platform.uow.write() as tx:
+        tx.webhooks.enqueue(reports, now)
+        for row in tx.webhooks.claim("w", now, now, 10):
+            tx.webhooks.finish(
+                "w", row.id, state=hooks.DELIVERED, tried=1, next_at=now, error=None, sent_at=now
+            )
+    clock.advance(days=15)
+    assert webhooks.forget_finished(platform) == 5
+    assert outbox(platform) == []

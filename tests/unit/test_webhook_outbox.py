@@ -224,3 +224,23 @@ def test_unknown_users_have_no_secret(platform: MemoryPlatform) -> None:
     with pytest.raises(DomainError) as excinfo:
         webhooks.secret(platform, "nobody")
     assert excinfo.value.err is Err.ERR_USER_NOT_FOUND
+
+
+def test_finished_webhooks_are_forgotten_after_the_keep_days_pending_ones_never(
+    platform: MemoryPlatform,
+) -> None:
+    pushed_package(platform, NUMBERS[:1])
+    pushed_package(platform, NUMBERS[1:2])
+    settle_all(platform, expire=False)  # a webhook per package
+    now = platform.clock.now()
+    with platform.uow.write() as tx:
+        first, second = tx.webhooks.claim("s", now, now, 10)
+        tx.webhooks.finish(
+            "s", first.id, state=hooks.DELIVERED, tried=1, next_at=now, error=None, sent_at=now
+        )  # the second stays pending
+    platform.clock.advance(days=14)
+    assert webhooks.forget_finished(platform) == 0  # created exactly 14 days ago: kept
+    platform.clock.advance(seconds=1)
+    assert webhooks.forget_finished(platform) == 1
+    with platform.uow.read() as tx:
+        assert [r.id for r in tx.webhooks.listing([0, 1, -1], None, 10)] == [second.id]

@@ -148,3 +148,15 @@ class MemoryWebhooks:
             if r.state in states and (user_id is None or r.user_id == user_id)
         ]
         return sorted(rows, key=lambda r: -r.id)[:limit]
+
+    def forget_finished(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` delivered or failed webhooks created before `before`."""
+        old = [
+            row_id
+            for row_id, row in sorted(self.outbox.items())
+            if row.state != PENDING and row.created_at < before
+        ][:limit]
+        for row_id in old:
+            del self.outbox[row_id]
+            del self.extra[row_id]
+        return len(old)

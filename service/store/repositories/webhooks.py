@@ -13,10 +13,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from service.domain.packages import FINAL_ITEM_STATES
 from service.domain.webhooks import (
+    DELIVERED,
+    FAILED,
     PENDING,
     Claimed,
     NewReport,
@@ -108,6 +110,19 @@ _FINISH = (
         last_error=bindparam("b_error"),
         sent_at=bindparam("b_sent"),
         claim_owner=None,
+    )
+)
+
+
+# Finished webhooks of one state created before b_before, oldest first (ids grow with
+# time: the index's order finds them without reading the newer ones).
+_FORGET_FINISHED = delete(webhook_outbox).where(
+    _OUT.id.in_(
+        select(_OUT.id)
+        .where(_OUT.state == bindparam("b_state"), _OUT.created_at < bindparam("b_before"))
+        .order_by(_OUT.id)
+        .limit(bindparam("b_limit"))
+        .scalar_subquery()
     )
 )
 
@@ -249,6 +264,17 @@ class SqlWebhooks:
         if user_id is not None:
             query = query.where(_OUT.user_id == user_id)
         return [OutboxRow(*r) for r in self.conn.execute(query)]
+
+    def forget_finished(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` delivered or failed webhooks created before `before`;
+        how many (oldest first: by id, through ix_webhook_outbox_state_id)."""
+        forgotten = 0
+        for state in (DELIVERED, FAILED):
+            params = {"b_state": state, "b_before": before, "b_limit": limit - forgotten}
+            forgotten += int(self.conn.execute(_FORGET_FINISHED, params).rowcount)
+            if forgotten >= limit:
+                break
+        return forgotten
 
     def _each(self, statement: Any, values: Sequence[int]) -> Iterator[Any]:
         """The rows of a statement over a list (`b_ids`) of any length, a chunk at a time."""
