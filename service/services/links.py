@@ -5,6 +5,11 @@ link's host, port and credentials): each kind brings its own validator. Services
 import the delivery layer that implements the kinds, so the caller hands the validators in
 by kind name (`kinds`), as the carrier registry defines them (service.delivery.carriers.
 registry.VALIDATORS). A validator raises ValueError with a message saying what is wrong.
+
+A validator's result may name the account its link uses (an `account` attribute: an
+SMPP link's host, port and system_id). Two links of one kind on one account are refused:
+an SMSC hands a receipt to any bind of the account, and a link settles only receipts of
+its own messages, so each would drop the other's (more binds of one link is the way).
 """
 
 from __future__ import annotations
@@ -50,8 +55,9 @@ def add_link(
         now,
         now,
     )
-    validate_options(kinds, kind, link.options)
+    account = _account(kinds, kind, link.options)
     with platform.uow.write() as tx:
+        _refuse_shared_account(tx.links.listing(), kinds, link, account)
         if not tx.links.add(link):
             raise LinkError(f"a link named {name!r} exists already")
         stored = tx.links.get(name)
@@ -100,7 +106,8 @@ def set_link(
             raise LinkError(f"no link named {name!r}")
         if options or unset:
             changes["options"] = _merged(link.options, options or {}, unset)
-            validate_options(kinds, link.kind, changes["options"])
+            account = _account(kinds, link.kind, changes["options"])
+            _refuse_shared_account(tx.links.listing(), kinds, link, account)
         if not changes:
             return link
         updated = tx.links.update(name, platform.clock.now(), **changes)
@@ -115,16 +122,42 @@ def remove_link(platform: Platform, name: str) -> None:
             raise LinkError(f"no link named {name!r}")
 
 
-def validate_options(kinds: LinkKinds, kind: str, options: Mapping[str, Any]) -> None:
-    """Check options with the kind's validator; a LinkError says what is wrong."""
+def validate_options(kinds: LinkKinds, kind: str, options: Mapping[str, Any]) -> object:
+    """Check options with the kind's validator (its result); a LinkError says what is
+    wrong."""
     validator = kinds.get(kind)
     if validator is None:
         raise LinkError(f"unknown link kind {kind!r} (known: {', '.join(sorted(kinds))})")
     dump_options(options)  # storable at all
     try:
-        validator(options)
+        return validator(options)
     except ValueError as error:
         raise LinkError(f"bad options for a {kind} link: {error}") from None
+
+
+def _account(kinds: LinkKinds, kind: str, options: Mapping[str, Any]) -> object | None:
+    """The account a link's options use, if its kind names one (validating them)."""
+    return getattr(validate_options(kinds, kind, options), "account", None)
+
+
+def _refuse_shared_account(
+    others: Iterable[Link], kinds: LinkKinds, link: Link, account: object | None
+) -> None:
+    """LinkError if another link of the same kind uses this account (see the module)."""
+    if account is None:
+        return
+    for other in others:
+        if other.name == link.name or other.kind != link.kind:
+            continue
+        try:
+            theirs = _account(kinds, other.kind, other.options)
+        except LinkError:  # stored before its kind's rules changed: not comparable
+            continue
+        if theirs == account:
+            raise LinkError(
+                f"link {other.name!r} uses the same account: one link per account "
+                "(an SMSC hands receipts to any bind of it); raise that link's binds instead"
+            )
 
 
 def _merged(

@@ -225,6 +225,22 @@ def test_a_bad_link_is_refused_with_a_clear_message_and_nothing_stored(
     assert [k.name for k in links.list_links(platform)] == ["dup"]
 
 
+def test_two_smpp_links_on_one_smsc_account_are_refused(platform: Platform) -> None:
+    # The SMSC hands a receipt to any bind of the account: each link would drop the other's.
+    account = {"host": "smsc.example.net", "system_id": "ACME", "port": "2775"}
+    links.add_link(platform, KINDS, "tc", "smpp", account, ["0"])
+    same = {**account, "host": " SMSC.example.NET", "password": "other", "binds": "4"}
+    with pytest.raises(LinkError, match="link 'tc' uses the same account"):
+        links.add_link(platform, KINDS, "tc-2", "smpp", same, ["0"])
+    links.add_link(platform, KINDS, "vf", "smpp", {**account, "system_id": "ACME2"}, ["1"])
+    links.add_link(platform, KINDS, "other-port", "smpp", {**account, "port": "2776"}, ["1"])
+    with pytest.raises(LinkError, match="link 'tc' uses the same account"):
+        links.set_link(platform, KINDS, "vf", options={"system_id": "ACME"})
+    assert links.get_link(platform, "vf").options["system_id"] == "ACME2"
+    # A link's own account is no conflict: changing its other options is fine.
+    assert links.set_link(platform, KINDS, "tc", options={"binds": "2"}).options["binds"] == "2"
+
+
 def test_a_change_is_validated_as_a_whole_and_refused_changes_nothing(platform: Platform) -> None:
     links.add_link(platform, KINDS, "smsc", "fake", {"host": "a"}, ["0"])
     with pytest.raises(LinkError, match="'host' is required"):

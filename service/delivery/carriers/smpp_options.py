@@ -39,6 +39,11 @@ class SmppOptions:
     # with nothing else to tell them apart, are one message the SMSC redelivered.
     mo_duplicate_window_seconds: float = 3600.0
 
+    @property
+    def account(self) -> tuple[str, int, str]:
+        """The SMSC account: one link per account (see service.services.links)."""
+        return self.host.strip().lower(), self.port, self.system_id
+
     @classmethod
     def from_mapping(cls, options: Mapping[str, object]) -> SmppOptions:
         """The options of a mapping (strings accepted for numbers); ValueError naming
