@@ -103,7 +103,8 @@ def _write_run(
     package = dataclasses.replace(
         draft.package, periodic=series.periodic, run_of=series.id, run_no=number
     )
-    run = sms.Draft(package, draft.items, None)  # no duplicate check: a repeat is meant
+    # No duplicate check (a repeat is meant); the blacklist was read above, in this tx.
+    run = sms.Draft(package, draft.items, None, screened=draft.screened)
     return sms.write_package(platform, tx, user.principal, run, now)
 
 

@@ -68,6 +68,7 @@ class Draft:
     package: NewPackage
     items: list[NewItem]
     fingerprint: str | None  # the duplicate check's key, when the check applies
+    screened: bool = False  # blacklisted numbers already dropped (in this transaction)
 
 
 def create_package(
@@ -193,11 +194,11 @@ def drop_blacklisted(tx: Tx, principal: Principal, draft: Draft) -> Draft:
     is ERR_EMPTY_SMS_PACKAGE. Other packages (OTPs, informational) are sent as asked:
     the blacklist is an opt-out from commercial messages (İYS, MO "RET")."""
     package = draft.package
-    if not package.commercial:
+    if not package.commercial or draft.screened:
         return draft
     blocked = tx.blacklist.blocked(principal.user_id, [i.target for i in draft.items])
     if not blocked:
-        return draft
+        return dataclasses.replace(draft, screened=True)
     kept = [i for i in draft.items if i.target not in blocked]
     if not kept:
         raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, "Tüm numaralar kara listede.")
@@ -209,7 +210,7 @@ def drop_blacklisted(tx: Tx, principal: Principal, draft: Draft) -> Draft:
         parts=sum(i.parts for i in kept),
         credit=charged(price, principal.unlimited),
     )
-    return Draft(package, kept, draft.fingerprint)
+    return Draft(package, kept, draft.fingerprint, screened=True)
 
 
 def commercial_filter(platform: Platform, principal: Principal, kept: Filtered) -> Filtered:

@@ -205,3 +205,22 @@ def test_an_mo_opt_out_is_an_iys_refusal(platform: SqlPlatform) -> None:
     assert (refusal.source, refusal.consent_date) == (IysSource.HS_MESAJ, T0)
     iys.sync_consents(platform, SimulatedIys(), "w1")  # the refusal reaches İYS
     assert iys.consents(platform, "acme")[0].iys_state == IysState.ACCEPTED
+
+
+def test_a_commercial_periodic_run_reads_the_blacklist_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.store.repositories.contacts import SqlBlacklist
+
+    clock = FixedClock(T0)
+    platform = make_platform(db, clock=clock)
+    with_codes(platform)
+    approve(platform, A, B)
+    body = {**SMS, "numbers": [A, B], "commercial": True, "periodicSettings": {"periodType": 1}}
+    call(platform, principal(platform), "sms/create", **body)
+    reads: list[int] = []
+    real = SqlBlacklist.blocked
+    monkeypatch.setattr(SqlBlacklist, "blocked", lambda self, *a: reads.append(1) or real(self, *a))
+    clock.advance(days=1)
+    assert schedules.create_due_runs(platform) == 1
+    assert reads == [1]  # the run's own check; writing the package does not ask again
