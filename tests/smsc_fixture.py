@@ -32,12 +32,21 @@ def _missing() -> str | None:
     return None
 
 
+TlsFiles = tuple[str, str]  # (key file, certificate file), PEM
+
+
 class Smsc:
     """A running test SMSC: its SMPP port, and its HTTP control API."""
 
-    def __init__(self, system_id: str = "finsms", password: str = "secret") -> None:
+    def __init__(
+        self,
+        system_id: str = "finsms",
+        password: str = "secret",
+        tls: tuple[str, str] | None = None,
+    ) -> None:
         self.system_id = system_id
         self.password = password
+        self.tls = tls  # SMPP over TLS with this key and certificate
         self.port = 0
         self.control_port = 0
         self._proc: subprocess.Popen[str] | None = None
@@ -47,6 +56,8 @@ class Smsc:
         cmd = ["node", str(SMSC_DIR / "smsc.js"), "--port", str(self.port)]
         cmd += ["--control-port", str(self.control_port)]
         cmd += ["--system-id", self.system_id, "--password", self.password]
+        if self.tls is not None:
+            cmd += ["--tls-key", self.tls[0], "--tls-cert", self.tls[1]]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         line = proc.stdout.readline()

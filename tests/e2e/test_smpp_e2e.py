@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from service.delivery.carriers.registry import VALIDATORS, make_dispatcher
 from service.delivery.dispatcher import Dispatcher, InboundHandler
@@ -29,7 +31,7 @@ from tests.conftest import (
     start_server,
 )
 from tests.e2e.conftest import Api
-from tests.smsc_fixture import Smsc, smsc, wait_for
+from tests.smsc_fixture import Smsc, require_smsc, smsc, wait_for
 
 __all__ = ["smsc"]  # the fixture, imported for pytest
 
@@ -313,3 +315,55 @@ def test_two_links_of_one_operator_fail_over_when_one_smsc_is_down(
     package_id = product.send(later)
     product.wait_states(package_id, delivered(later))
     assert sorted(s["destination_addr"] for s in smsc_b.submits()) == later
+
+
+@pytest.fixture
+def tls_smsc(tmp_path: Path) -> Iterator[tuple[Smsc, str]]:
+    """A test SMSC speaking SMPP over TLS, with a certificate for 127.0.0.1 from a CA of
+    the test's own; the CA's file (PEM)."""
+    require_smsc()
+    authority = trustme.CA()
+    cert = authority.issue_cert("127.0.0.1", "localhost")
+    key_file, cert_file, ca_file = (tmp_path / n for n in ("key.pem", "cert.pem", "ca.pem"))
+    cert.private_key_pem.write_to_path(str(key_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    authority.cert_pem.write_to_path(str(ca_file))
+    server = Smsc(tls=(str(key_file), str(cert_file)))
+    server.start()
+    try:
+        yield server, str(ca_file)
+    finally:
+        server.stop()
+
+
+def test_a_tls_link_checks_the_smscs_certificate_and_delivers_over_tls(
+    product: Product, tls_smsc: tuple[Smsc, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    smsc, ca_file = tls_smsc
+    smsc.call("POST", "/auto-receipt", {"stat": "DELIVRD"})
+    # Trusting only the system's authorities, the test CA's certificate is refused: no bind.
+    # (Another system_id: one link per account. The handshake fails before any bind.)
+    product.link("untrusted", smsc, operators="1", tls="on", system_id="other")
+    product.link("smsc-tls", smsc, operators="0", tls="on", tls_ca_file=ca_file)
+    product.dispatch()
+    package_id = product.send(numbers(2, start=40))
+    product.wait_states(package_id, delivered(numbers(2, start=40)))
+    assert sorted(by_destination(smsc.submits())) == numbers(2, start=40)
+    assert [s["system_id"] for s in smsc.call("GET", "/sessions")] == [smsc.system_id]
+    wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in caplog.text, what="the refused certificate")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"tls": "yes"}, "'tls' must be 'off' or 'on'"),
+        ({"tls_ca_file": "/etc/hostname"}, "'tls_ca_file' needs tls=on"),
+        ({"tls": "on", "tls_ca_file": "/no/such/ca.pem"}, "cannot load '/no/such/ca.pem'"),
+    ],
+)
+def test_a_tls_setting_that_cannot_work_is_refused_when_the_link_is_added(
+    options: dict[str, str], message: str
+) -> None:
+    base = {"host": "smsc.example.net", "system_id": "ACME"}
+    with pytest.raises(ValueError, match=message):
+        VALIDATORS["smpp"]({**base, **options})

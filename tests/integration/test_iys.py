@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -220,7 +221,12 @@ def test_a_commercial_periodic_run_reads_the_blacklist_once(
     call(platform, principal(platform), "sms/create", **body)
     reads: list[int] = []
     real = SqlBlacklist.blocked
-    monkeypatch.setattr(SqlBlacklist, "blocked", lambda self, *a: reads.append(1) or real(self, *a))
+
+    def counted(self: SqlBlacklist, *args: Any) -> set[str]:
+        reads.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(SqlBlacklist, "blocked", counted)
     clock.advance(days=1)
     assert schedules.create_due_runs(platform) == 1
     assert reads == [1]  # the run's own check; writing the package does not ask again

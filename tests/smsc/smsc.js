@@ -30,6 +30,7 @@
 // submitted its message (not only that session: it may be gone), round robin.
 'use strict';
 
+const fs = require('fs');
 const http = require('http');
 const smpp = require('smpp');
 const defs = require('smpp/lib/defs');
@@ -305,7 +306,11 @@ function onSession(session) {
   session.on('error', gone);
 }
 
-const server = smpp.createServer({}, onSession);
+// --tls-key/--tls-cert (PEM files): SMPP over TLS, as some operators require.
+const TLS_KEY = arg('--tls-key', null);
+const TLS_CERT = arg('--tls-cert', null);
+const tlsOptions = TLS_KEY ? { key: fs.readFileSync(TLS_KEY), cert: fs.readFileSync(TLS_CERT) } : {};
+const server = smpp.createServer(tlsOptions, onSession);
 server.on('error', (e) => {
   process.stderr.write(`smsc: ${e.message}\n`);
   process.exit(1);

@@ -13,6 +13,7 @@ import itertools
 import logging
 import queue
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -62,6 +63,18 @@ class _Job:
 
     sub: Submission
     slots: list[_Slot] = field(default_factory=list)
+
+
+class _Tls:
+    """What smpplib's Client takes as its ssl_context: it wraps the socket without the
+    server's name, which a context that checks names (ours) needs."""
+
+    def __init__(self, context: ssl.SSLContext, host: str) -> None:
+        self.context, self.host = context, host
+
+    def wrap_socket(self, sock: socket.socket) -> ssl.SSLSocket:
+        """The socket in TLS, the SMSC's certificate checked for `host`."""
+        return self.context.wrap_socket(sock, server_hostname=self.host)
 
 
 class _Pacer:
@@ -120,7 +133,10 @@ class _Session:
             try:
                 self._bind()
             except Exception as e:  # any failure to bind is retried the same way
-                log.warning("smpp %s: %s bind failed: %s", self.link.name, self.role, e)
+                # smpplib reports every failed connect as "Connection refused": the cause
+                # (a TLS certificate refused, a timeout) is the error it replaced.
+                cause = f" ({e.__context__})" if e.__context__ is not None else ""
+                log.warning("smpp %s: %s bind failed: %s%s", self.link.name, self.role, e, cause)
                 self._disconnect()
                 self.link.stopping.wait(backoff)
                 backoff = min(backoff * 2, self.link.options.reconnect_max_seconds)
@@ -135,8 +151,9 @@ class _Session:
     def _bind(self) -> None:
         """Connect and bind; the socket then times out after enquire_link_seconds."""
         opts = self.link.options
+        tls = _Tls(opts.ssl_context(), opts.host) if opts.tls == "on" else None
         client = smpplib.client.Client(
-            opts.host, opts.port, timeout=opts.connect_timeout_seconds,
+            opts.host, opts.port, timeout=opts.connect_timeout_seconds, ssl_context=tls,
             allow_unknown_opt_params=True, logger_name=f"smpplib.{self.link.name}",
         )  # fmt: skip
         self.client = client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import ssl
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from typing import Literal
@@ -38,6 +39,10 @@ class SmppOptions:
     # The same words from the same number to the same short number within this window,
     # with nothing else to tell them apart, are one message the SMSC redelivered.
     mo_duplicate_window_seconds: float = 3600.0
+    # SMPP over TLS: "on" verifies the SMSC's certificate and name against the system's
+    # certificate authorities, or those of tls_ca_file (PEM) when given.
+    tls: str = "off"
+    tls_ca_file: str = ""
 
     @property
     def account(self) -> tuple[str, int, str]:
@@ -86,12 +91,31 @@ class SmppOptions:
             raise ValueError(
                 "SMPP options 'system_id', 'password', 'system_type' are at most 15, 8, 12 chars"
             )
+        self._check_tls()
         try:
             ZoneInfo(self.smsc_timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
                 f"SMPP option 'smsc_timezone': unknown zone {self.smsc_timezone!r}"
             ) from None
+
+    def _check_tls(self) -> None:
+        """ValueError for a TLS setting that cannot work."""
+        if self.tls not in ("off", "on"):
+            raise ValueError(f"SMPP option 'tls' must be 'off' or 'on', not {self.tls!r}")
+        if self.tls_ca_file and self.tls != "on":
+            raise ValueError("SMPP option 'tls_ca_file' needs tls=on")
+        if self.tls == "on":
+            try:
+                self.ssl_context()
+            except (OSError, ssl.SSLError) as error:
+                raise ValueError(
+                    f"SMPP option 'tls_ca_file': cannot load {self.tls_ca_file!r} ({error})"
+                ) from None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS client context of the link: certificate and name checked."""
+        return ssl.create_default_context(cafile=self.tls_ca_file or None)
 
 
 def _convert(name: str, value: object, kind: type) -> object:
