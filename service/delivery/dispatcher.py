@@ -317,14 +317,11 @@ class Dispatcher:
                 # An extra sender helps with a backlog only: while items trickle in, the
                 # first sender batches them alone, as one sender did.
                 pause = settings.poll_interval
-            if lane == OTP_LANE and sent == 1:
-                # OTPs one at a time: the next one need not wait out the batching window
-                # (it was 15 ms of an idle OTP's 16 at the median). Several in a pass: a
-                # flood, which the window groups into fewer transactions.
-                pause = settings.poll_interval
-            if lane == OTP_LANE and pause == settings.poll_interval:
-                # Idle: an OTP created in this process rings; one created elsewhere waits
-                # for the poll.
+            if lane == OTP_LANE and (sent == 1 or pause == settings.poll_interval):
+                # An OTP created in this process rings; one created elsewhere waits for the
+                # pause. After a pass that sent one OTP the next one need not wait out the
+                # batching window (it was 15 ms of an idle OTP's 16 at the median); several
+                # in a pass are a flood, which the window groups into fewer transactions.
                 self.platform.otp_doorbell.wait(pause)
                 self.platform.otp_doorbell.clear()
             else:

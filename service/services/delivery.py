@@ -242,10 +242,10 @@ def expire(platform: Host, limit: int = 5000) -> int:
         # An item still "sending" when its lease is over (its worker died before recording
         # the carrier's answer, or is slow) is never sent again: it times out at its own
         # claim + validity + grace (a receipt may settle it first), not the longest one.
-        over = tx.queue.leases_over(now, limit)
-        later = {i: rules.stranded_expiry(at, validity) for i, at, validity in over}
-        tx.queue.set_expiry({i: at for i, at in later.items() if at > now})
-        expired = tx.queue.expire(now, limit)
+        own = {i: rules.stranded_expiry(at, v) for i, at, v in tx.queue.leases_over(now, limit)}
+        tx.queue.restamp({i: at for i, at in own.items() if at > now}, now)
+        expired = tx.queue.time_out_stranded([i for i, at in own.items() if at <= now], now)
+        expired += tx.queue.expire(now, limit - len(expired))
         settle(tx, set(expired), now)
     return len(expired)
 

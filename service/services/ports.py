@@ -129,8 +129,14 @@ class QueueRepo(Protocol):
         """(item id, error): refused by the carrier; fenced like mark_sent."""
         ...
 
-    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
-        """{item id: when it times out if it stays "sending"}."""
+    def restamp(self, expiries: Mapping[int, datetime], now: datetime) -> None:
+        """{item id: its own expiry}: items still "sending" whose expiry (their lease)
+        has passed by `now` take these; others keep theirs."""
+        ...
+
+    def time_out_stranded(self, item_ids: Sequence[int], now: datetime) -> list[int]:
+        """Time out these items if still "sending" with their expiry passed by `now`;
+        the package id of each one timed out."""
         ...
 
     def leases_over(self, now: datetime, limit: int) -> list[tuple[int, datetime, int]]:
@@ -158,7 +164,7 @@ class QueueRepo(Protocol):
         ...
 
     def expire(self, now: datetime, limit: int) -> list[int]:
-        """Time out items "sent" or "sending" past their expiry; the package id of each."""
+        """Time out items "sent" past their expiry; the package id of each."""
         ...
 
     def claim_refunds(

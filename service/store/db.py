@@ -272,11 +272,12 @@ class _WriterQueue:
     @contextmanager
     def urgent(self) -> Iterator[None]:
         """This thread's writes go ahead of waiting writers while inside."""
+        before = getattr(self._urgent, "on", False)
         self._urgent.on = True
         try:
             yield
         finally:
-            self._urgent.on = False
+            self._urgent.on = before
 
     def __enter__(self) -> None:
         urgent = bool(getattr(self._urgent, "on", False))

@@ -196,6 +196,22 @@ def test_a_stranded_item_outlives_its_claim_lease_until_its_own_validity_is_over
     assert item_states(platform, otp) == {"905321111101": ItemState.TIMED_OUT}
 
 
+def test_more_leases_over_than_one_pass_takes_time_out_none_before_their_own_expiry(
+    platform: SqlPlatform, clock: FixedClock
+) -> None:
+    # Two items left "sending" by a worker that died, two minutes after the claim (lease
+    # 60 s, validity 24 h): a pass of one restamps one; the other is not timed out for
+    # still carrying its lease as expiry, and the next pass restamps it.
+    pkg = create_package(platform, numbers=["905321111101", "905321111102"])
+    delivery.claim(platform, "died", 1, 10)
+    clock.advance(minutes=2)
+    assert delivery.expire(platform, limit=1) == 0
+    assert delivery.expire(platform, limit=1) == 0
+    assert set(item_states(platform, pkg).values()) == {ItemState.SENDING}
+    clock.advance(minutes=1440 + 60)
+    assert delivery.expire(platform, limit=1) + delivery.expire(platform, limit=1) == 2
+
+
 def test_the_timeout_check_reads_the_expiring_index(platform: SqlPlatform) -> None:
     from service.store.repositories.queue import _ANY_EXPIRED
 

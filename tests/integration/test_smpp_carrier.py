@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from service.delivery.carriers.smpp import SmppCarrier, make_smpp_carrier
+from service.delivery.carriers.smpp import SmppCarrier, _Pacer, make_smpp_carrier
 from service.domain import encoding
 from service.domain.carrier import DeliveryReceipt, InboundMessage, Submission
 from service.domain.constants import Encoding, ItemState
@@ -302,3 +302,20 @@ def test_an_idle_link_sends_enquire_link_and_stays_bound(smsc: Smsc, link: Facto
     )
     assert carrier.available()
     assert len(smsc.call("GET", "/sessions")) == 1  # the same session all along
+
+
+def test_an_unpaced_link_holds_back_after_a_throttled_answer() -> None:
+    pacer = _Pacer(0)  # tps 0: no spacing, but a throttle pause still holds
+    pacer.pause(0.3)  # what ESME_RTHROTTLED / ESME_RMSGQFUL do
+    started = time.monotonic()
+    assert pacer.take(10) == 10
+    assert time.monotonic() - started >= 0.25
+
+
+def test_a_throttled_part_goes_again_only_after_the_pause(smsc: Smsc, link: Factory) -> None:
+    carrier, _ = link(throttle_pause_seconds=1.0)  # tps 0: unpaced
+    smsc.fail_next(1, 0x58)
+    [result] = carrier.submit([sub(1, "a" * 200)])  # two parts, the first throttled
+    seen = smsc.submits()
+    assert result.accepted
+    assert seen[2]["t"] - seen[0]["t"] >= 0.9

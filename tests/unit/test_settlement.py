@@ -178,6 +178,18 @@ def test_an_item_stranded_in_sending_times_out_after_the_longest_validity(
     assert platform.balance(user) == 10
 
 
+def test_more_leases_over_than_one_pass_takes_time_out_none_early(
+    platform: MemoryPlatform,
+) -> None:
+    user = platform.add_user(10)
+    pkg = platform.add_package(user, ["905320000001", "905320000002"])
+    delivery.claim(platform, "crashed", 1, 10)
+    platform.clock.advance(minutes=2)
+    assert delivery.expire(platform, limit=1) == 0
+    assert delivery.expire(platform, limit=1) == 0
+    assert set(platform.states(pkg).values()) == {ItemState.SENDING}
+
+
 def test_a_facade_failure_is_refunded_48_hours_after_sending_not_before(
     platform: MemoryPlatform,
 ) -> None:

@@ -87,17 +87,16 @@ class _Pacer:
         self._lock = threading.Lock()
 
     def take(self, wanted: int) -> int:
-        """How many submit_sm may go now, of `wanted`: all of them when unpaced, else one,
-        once its slot is due (blocking until then)."""
-        if not self._interval:
-            return wanted
+        """How many submit_sm may go now, of `wanted`, blocking until they may: all of
+        them when unpaced (once a throttle pause is over), else one, at its slot."""
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next)
-            self._next = slot + self._interval
+            if self._interval:
+                self._next = slot + self._interval
         if slot > now:
             time.sleep(slot - now)
-        return 1
+        return wanted if not self._interval else 1
 
     def pause(self, seconds: float) -> None:
         """No send for `seconds` from now."""
@@ -243,6 +242,7 @@ class _Session:
             if client is None or not self.bound:
                 raise smpplib.exceptions.ConnectionError("not bound")
             made = [smpplib.smpp.make_pdu("submit_sm", client=client, **s.fields) for s in slots]
+            data = b"".join(pdu.generate() for pdu in made)  # before any is awaited
             with self.link.cond:
                 now = time.monotonic()
                 for slot, pdu in zip(slots, made, strict=True):
@@ -251,10 +251,14 @@ class _Session:
                     self.pending[pdu.sequence] = slot
             try:
                 # smpplib's send_pdu writes one PDU; its socket takes them all at once.
-                client._socket.sendall(b"".join(pdu.generate() for pdu in made))
+                client._socket.sendall(data)
             except Exception:  # some octets may have left: never send them again
                 for pdu in made:
                     self.link.resolve(self, pdu.sequence, LOST)
+                # A PDU cut short leaves the stream out of step: end the session (the
+                # reader sees it and binds again).
+                with contextlib.suppress(OSError):
+                    client._socket.shutdown(socket.SHUT_RDWR)
 
     def _drop(self) -> None:
         """The session is gone: parts awaiting an answer on it are lost."""
@@ -433,13 +437,11 @@ class SmppCarrier:
         pacing lets go); once no session is bound, the rest stay UNSENT."""
         sent = 0
         while sent < len(slots):
-            taken = self._acquire(len(slots) - sent)
+            # The pacing first: window places are taken only for what may go at once.
+            taken = self._acquire(self._pacer.take(len(slots) - sent))
             if taken is None:
                 return
-            session, places = taken
-            going = self._pacer.take(places)
-            if going < places:
-                self._release(session, places - going)
+            session, going = taken
             try:
                 session.submit(slots[sent : sent + going])
             except smpplib.exceptions.ConnectionError:

@@ -117,11 +117,28 @@ class MemoryQueue:
                 )
         return moved
 
-    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
-        """{item id: when it times out if it stays "sending"}."""
+    def restamp(self, expiries: Mapping[int, datetime], now: datetime) -> None:
+        """Items still "sending" past their expiry take these expiries."""
         for item_id, at in expiries.items():
-            if item_id in self.db.items:
-                self._put(self.db.items[item_id], expires_at=at)
+            item = self._stranded(item_id, now)
+            if item is not None:
+                self._put(item, expires_at=at)
+
+    def time_out_stranded(self, item_ids: Sequence[int], now: datetime) -> list[int]:
+        """Time out these items if still "sending" past their expiry."""
+        timed_out = []
+        for item_id in sorted(item_ids):
+            item = self._stranded(item_id, now)
+            if item is not None:
+                self._put(item, state=int(ItemState.TIMED_OUT), lease_until=None)
+                timed_out.append(item.package_id)
+        return timed_out
+
+    def _stranded(self, item_id: int, now: datetime) -> Item | None:
+        item = self.db.items.get(item_id)
+        if item is None or item.state != ItemState.SENDING or not self._expired(item, now):
+            return None
+        return item
 
     def leases_over(self, now: datetime, limit: int) -> list[tuple[int, datetime, int]]:
         """(item id, claimed at, validity) of items "sending" past their expiry."""
@@ -188,8 +205,10 @@ class MemoryQueue:
         return any(self._expired(i, now) for i in self.db.items.values())
 
     def expire(self, now: datetime, limit: int) -> list[int]:
-        """Time out up to `limit` expired items; the package of each."""
-        found = [i for i in self.db.items.values() if self._expired(i, now)]
+        """Time out up to `limit` expired "sent" items; the package of each."""
+        found = [
+            i for i in self.db.items.values() if i.state == ItemState.SENT and self._expired(i, now)
+        ]
         for item in found[:limit]:
             self._put(item, state=int(ItemState.TIMED_OUT), lease_until=None)
         return [i.package_id for i in found[:limit]]

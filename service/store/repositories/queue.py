@@ -56,7 +56,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import UserDefinedType
 
 from service.domain import packages as rules
@@ -74,43 +73,6 @@ def movable_to(*targets: ItemState) -> Any:
     write). A single state is an equality, which executemany accepts and IN is not."""
     states = rules.sources(*targets)
     return items.c.state == states[0] if len(states) == 1 else items.c.state.in_(states)
-
-
-class _ItemsByIds(ColumnElement[bool]):
-    """`items.id IN (list parameter b_ids)`, for statements that fence or read items the
-    dispatcher already holds. SQLite: an expanding IN. PostgreSQL: the rows' physical
-    locators found by primary key, `items.ctid = ANY(ARRAY(SELECT ctid ... id = ANY(b_ids)))`,
-    so that the rows are fetched by a TID scan whatever the statistics say. Written as
-    `id = ANY(b_ids) AND <fence on state and owner>`, the planner could read the fence's
-    partial indexes instead: with statistics from before a large package went out, it took
-    ix_items_expiring for a few rows and walked every item in flight (25,000 and growing),
-    joined row by row with the batch's 500 values (70 ms per 500 items instead of 7).
-    The inner lookup offers it the primary key or a scan only.
-
-    lock: the inner lookup locks the rows (in id order) before the locators are taken, so
-    a row updated meanwhile is waited for and found at its latest version."""
-
-    inherit_cache = True
-    _traverse_internals = [("lock", InternalTraversal.dp_boolean)]  # noqa: RUF012
-
-    def __init__(self, *, lock: bool = False) -> None:
-        self.lock = lock
-
-
-@compiles(_ItemsByIds)
-def _items_in(element: _ItemsByIds, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(InList(items.c.id), **kw))
-
-
-@compiles(_ItemsByIds, "postgresql")
-def _items_by_tid(element: _ItemsByIds, compiler: Any, **kw: Any) -> str:
-    by_id = items.alias("by_id")
-    ids = bindparam("b_ids", type_=ARRAY(BigInteger))
-    tids: Any = select(literal_column("by_id.ctid")).where(by_id.c.id == any_(ids))
-    if element.lock:
-        tids = tids.order_by(by_id.c.id).with_for_update()
-    locator: Any = literal_column("items.ctid")
-    return str(compiler.process(locator == any_(func.ARRAY(tids.scalar_subquery())), **kw))
 
 
 class _RowLocator(ColumnElement[str]):
@@ -223,7 +185,7 @@ _PACKAGE_FACTS = select(
 _VALIDITY = (
     select(items.c.id, packages.c.validity)
     .join(packages, packages.c.id == items.c.package_id)
-    .where(_ItemsByIds())
+    .where(InList(items.c.id))
 )
 _SUBMISSION_FENCE = and_(
     items.c.id == bindparam("b_id"),
@@ -233,26 +195,37 @@ _SUBMISSION_FENCE = and_(
 
 
 def _locking_read(*extra: Any) -> Any:
-    """The rows of the list b_ids, locked (in id order), with what a fence looks at (state
-    and claim owner, checked by the caller: see _fenced), their counters' facts and their
-    locator. No condition but the ids: with the fence's `state = ...` in its WHERE, the
-    planner could read a partial index of in-flight items instead of the TID scan (it did,
-    with statistics from when the table was tiny: tests/integration/test_claim_plan.py)."""
-    columns = (items.c.id, items.c.state, items.c.claim_owner, items.c.package_id, items.c.parts)
+    """The rows of the list b_ids, locked in id order, with what a fence looks at (state,
+    claim owner, expiry: checked by the caller, see _fenced), their counters' facts and
+    their locator (the update that follows finds them by it).
+
+    No condition but the ids, so the planner has the primary key or a scan to choose
+    from: with the fence's `state = ...` in the WHERE and statistics from before a large
+    package went out, it read ix_items_expiring instead, walking every item in flight, and
+    joined the batch's values to them row by row (70 ms per 500 items instead of 7; see
+    tests/integration/test_claim_plan.py). FOR UPDATE returns each row as it is once
+    locked: one another transaction updated while this one waited is read at its latest
+    version, and its locator is that version's."""
+    fence = (items.c.id, items.c.state, items.c.claim_owner, items.c.expires_at)
     return (
-        select(*columns, _RowLocator().label("tid"), *extra)
-        .where(_ItemsByIds(lock=True))
+        select(*fence, items.c.package_id, items.c.parts, _RowLocator().label("tid"), *extra)
+        .where(InList(items.c.id))
         .order_by(items.c.id)
         .with_for_update()
     )
 
 
-def _fenced(rows: Iterable[Any], owner: str | None, *targets: ItemState) -> Iterator[Any]:
-    """The rows of a locking read that may move to `targets` (held by `owner`, if given):
-    the fence of a write, as movable_to and the owner's condition say in SQL."""
+def _fenced(
+    rows: Iterable[Any], owner: str | None, *targets: ItemState, expired_by: datetime | None = None
+) -> Iterator[Any]:
+    """The rows of a locking read that may move to `targets` (held by `owner`, if given;
+    expired by `expired_by`, if given): the fence of a write, as movable_to and the owner's
+    condition say in SQL."""
     sources = {int(state) for state in rules.sources(*targets)}
     for row in rows:
-        if row.state in sources and (owner is None or row.claim_owner == owner):
+        if row.state not in sources or (owner is not None and row.claim_owner != owner):
+            continue
+        if expired_by is None or (row.expires_at is not None and row.expires_at <= expired_by):
             yield row
 
 
@@ -374,6 +347,9 @@ def _items_of_each_ref() -> Any:
 
 _PG_ITEMS_OF_REFS = _items_of_each_ref()
 _SET_EXPIRY = update(items).where(InList(items.c.id)).values(expires_at=bindparam("b_exp"))
+_TIME_OUT = (
+    update(items).where(InList(items.c.id)).values(state=int(ItemState.TIMED_OUT), lease_until=None)
+)
 _MARK_RETRY = (
     update(items)
     .where(
@@ -402,12 +378,13 @@ _RETRYABLE = _locking_read(
     .where(_SIBLING.c.package_id == items.c.package_id, _SIBLING.c.state == _CANCELLED)
     .label("cancelled")
 )
-# Sent items past their expiry, and items left "sending" by a worker that died, past
-# their own validity + the grace hour since the claim (stamped at the claim): a condition
-# on expires_at, which ix_items_expiring holds for exactly these states (written as
-# literals, as in the index's condition: SQLite uses a partial index only when it can see
-# that the query implies the index's condition). One statement per source state, so that
-# the counters know where every item returned came from.
+# Items in flight past their expiry: "sent" ones past sending + validity + grace, and
+# "sending" ones past their lease (stamped at the claim; delivery.expire then gives each
+# its own expiry, or times it out): a condition on expires_at, which ix_items_expiring
+# holds for exactly these states (written as literals, as in the index's condition:
+# SQLite uses a partial index only when it can see that the query implies the index's
+# condition). One statement per source state, so that the counters know where every
+# item returned came from.
 _IN_FLIGHT: list[Any] = [literal_column(str(s)) for s in sorted(rules.IN_FLIGHT_ITEM_STATES)]
 
 
@@ -416,10 +393,9 @@ def _is_expired(t: Any, state: int | None = None) -> Any:
     return cond if state is None else and_(cond, t.c.state == state)
 
 
-_EXPIRY: dict[int, Callable[[Any], Any]] = {
-    _SENT: lambda t: _is_expired(t, _SENT),
-    _SENDING: lambda t: _is_expired(t, _SENDING),
-}
+# Sent items past their expiry; items still "sending" are timed out by id, after
+# delivery.expire has looked at each (time_out_stranded).
+_EXPIRY: dict[int, Callable[[Any], Any]] = {_SENT: lambda t: _is_expired(t, _SENT)}
 _ANY_EXPIRED = select(items.c.id).where(_is_expired(items)).limit(1)
 _LEASES_OVER = (
     select(items.c.id, items.c.processing_date, packages.c.validity)
@@ -659,8 +635,8 @@ class SqlQueue:
         return self.conn.execute(_ANY_EXPIRED, {"b_now": now}).first() is not None
 
     def expire(self, now: datetime, limit: int) -> list[int]:
-        """Time out up to `limit` items "sent" or "sending" whose expiry has passed; the
-        package id of each one timed out."""
+        """Time out up to `limit` items "sent" whose expiry has passed (those "sending":
+        time_out_stranded); the package id of each one timed out."""
         params = {"b_now": now, "b_limit": limit}
         timed_out: list[int] = []
         moves = counts.deltas()
@@ -730,18 +706,37 @@ class SqlQueue:
 
     # --- durable receipts, retries, stranded items (issue #10) ----------------------------
 
-    def set_expiry(self, expiries: Mapping[int, datetime]) -> None:
-        """{item id: when it times out}: claimed items that stay "sending" (their worker
-        died before recording the carrier's answer) time out then. One statement per
-        distinct time (a claim's items mostly share their package's validity)."""
+    def restamp(self, expiries: Mapping[int, datetime], now: datetime) -> None:
+        """{item id: its own expiry}: items still "sending" whose expiry (their lease) has
+        passed by `now` take these. Locked in id order first, as a submission record
+        locks them, and fenced: an item sent or settled meanwhile keeps its own."""
+        held = [r.id for r in self._held_stranded(list(expiries), now)]
         by_time: dict[datetime, list[int]] = defaultdict(list)
-        for item_id, at in expiries.items():
-            by_time[at].append(item_id)
+        for item_id in held:
+            by_time[expiries[item_id]].append(item_id)
         for at, ids in sorted(by_time.items()):
-            ids.sort()
             for offset in range(0, len(ids), _IN_CHUNK):
                 chunk = ids[offset : offset + _IN_CHUNK]
                 self.conn.execute(_SET_EXPIRY, {"b_exp": at, "b_ids": chunk})
+
+    def time_out_stranded(self, item_ids: Sequence[int], now: datetime) -> list[int]:
+        """Time out these items if still "sending" with their expiry passed by `now`
+        (fenced as restamp); the package id of each one timed out."""
+        rows = list(self._held_stranded(item_ids, now))
+        moves = counts.deltas()
+        for row in rows:
+            counts.move(moves, row.package_id, row.parts, _SENDING, int(ItemState.TIMED_OUT))
+        counts.apply(self.conn, moves)
+        ids = [r.id for r in rows]
+        for offset in range(0, len(ids), _IN_CHUNK):
+            self.conn.execute(_TIME_OUT, {"b_ids": ids[offset : offset + _IN_CHUNK]})
+        return [r.package_id for r in rows]
+
+    def _held_stranded(self, item_ids: Sequence[int], now: datetime) -> Iterator[Any]:
+        """The items among these still "sending" with their expiry passed, locked."""
+        rows = self._each(_FENCED, sorted(item_ids))
+        # "Sending" is the state from which an item may be sent (or rejected).
+        return _fenced(rows, None, ItemState.SENT, ItemState.REJECTED, expired_by=now)
 
     def leases_over(self, now: datetime, limit: int) -> list[tuple[int, datetime, int]]:
         """(item id, claimed at, validity minutes) of up to `limit` items still "sending"
