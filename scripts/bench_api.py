@@ -244,6 +244,7 @@ def bench_database(url: str | None, tmp: Path) -> tuple[str, str | None]:
     """The database URL to benchmark on: a new SQLite file, or a new schema of the given
     PostgreSQL database (dropped afterwards), so runs never see each other's data."""
     if not url:
+        tmp.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{tmp / 'b.db'}", None
     if not url.startswith("postgres"):
         return url, None

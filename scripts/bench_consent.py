@@ -2,8 +2,9 @@
 consents) against the same package not commercial (no lookup), in process.
 
 The user holds an approved, accepted consent for every number, so both packages have the
-same 100,000 items and the difference is the commercial filter: one set-based query over
-the consents and a set intersection. Rounds interleave the two kinds; each package has
+same 100,000 items and the difference is what a commercial package adds: the consent
+filter (one set-based query over the consents and a set intersection) and the read of the
+user's (empty) blacklist. Rounds interleave the two kinds; each package has
 its own text, so the duplicate check passes. Reports the median times and their ratio.
 Usage: python3.11 scripts/bench_consent.py [--recipients 100000] [--rounds 3]
        [--database URL]   (default: a SQLite file in a temporary folder)

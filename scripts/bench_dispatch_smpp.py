@@ -128,7 +128,8 @@ def by_workers(
             worker.terminate()
         for worker in workers:
             worker.wait(30)
-        platform.store.dispose() if platform.store is not None else None
+        if platform.store is not None:
+            platform.store.dispose()
         run_sql(database, f'DROP SCHEMA "{schema}" CASCADE')
 
 

@@ -4,8 +4,9 @@ One server (gunicorn, `finsms serve`), both endpoints loaded by wrk with the sam
 connections and duration, interleaved in rounds (alternating which goes first); the
 figure is the median of the rounds' ratios facade / create-otp (target >= 0.8). The
 facade request does what create-otp does (a cached credential, a package, its item and
-its debit in one transaction) plus its rate-limit count (in the database, or in Redis
-with --redis) and its audit entry (in the package's transaction).
+its debit in one transaction) but the duplicate check (create-otp writes its slot; the
+facade does not check duplicates), plus its rate-limit count (in the database, or in
+Redis with --redis) and its audit entry (in the package's transaction).
 Usage: python3.11 scripts/bench_facade.py [--seconds 10] [--rounds 5] [--database URL]
        [--redis redis://127.0.0.1:6379/0] [--workers 2]
 Needs wrk (Debian package `wrk`).

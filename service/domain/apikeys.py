@@ -12,8 +12,6 @@ KEY_PREFIX = "fk_"
 # Keys are "fk_" and 32 hex digits: anything else is not looked up at all.
 _KEY_FORMAT = re.compile(r"fk_[0-9a-f]{32}")
 LABEL_MAX = 100
-# The facade endpoints the audit log names.
-ENDPOINTS = ("send", "send-advanced", "send-multi", "report")
 
 
 @dataclass(frozen=True)

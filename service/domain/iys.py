@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from service.domain.constants import IysRecipientType, IysSource, IysState
 from service.domain.errors import DomainError, Err, invalid
@@ -35,13 +36,6 @@ class ConsentStatus(StrEnum):
 
     ONAY = "ONAY"
     RET = "RET"
-
-
-# States a consent may be claimed for synchronisation in; PROCESSING with an expired
-# lease is taken again too.
-WAITING_STATES = (IysState.WAITING_SYNC,)
-# Answers of İYS that end a synchronisation.
-FINAL_STATES = (IysState.ACCEPTED, IysState.REJECTED)
 
 
 @dataclass(frozen=True)
@@ -141,3 +135,20 @@ def retry_after(attempts: int) -> timedelta:
 def clip_error(text: str) -> str:
     """An error as stored: one line, bounded."""
     return " ".join(text.split())[:ERROR_MAX]
+
+
+def recorded_fields(new: NewConsent, now: datetime) -> dict[str, Any]:
+    """What recording a consent (new or changed) sets: what it says, and waiting to be
+    sent to İYS now, with no attempt and no error yet."""
+    return {
+        "recipient_type": int(new.recipient_type),
+        "source": int(new.source),
+        "status": new.status.value,
+        "consent_date": new.consent_date,
+        "exit_type": new.exit_type,
+        "iys_state": int(IysState.WAITING_SYNC),
+        "next_sync_at": now,
+        "last_error": None,
+        "attempts": 0,
+        "updated_at": now,
+    }

@@ -14,14 +14,13 @@ from service.domain.constants import PAGE_SIZE_MIN, SenderState
 from service.domain.errors import DomainError, Err
 from service.domain.pricing import FACADE_PRICING
 from service.domain.principal import Principal, visible_to
-from service.domain.queries import ItemFilter, PackageRef, PageRequest, SenderFilter
+from service.domain.queries import PackageRef, PageRequest, SenderFilter
 from service.domain.records import Item
 from service.domain.sending import SendRequest
 from service.services import sms
 from service.services.platform import Platform
 from service.services.ports import Tx
 
-_REPORT_PAGE = 1000
 # Ids are digits; more than this many cannot be a package id (nor overflow a BIGINT).
 _ID_DIGITS = 18
 
@@ -69,11 +68,4 @@ def report(platform: Platform, principal: Principal, message_id: str) -> list[It
         raise DomainError(Err.ERR_SMS_PKG_NOT_FOUND)
     with platform.uow.read() as tx:
         package = sms.find_package(tx, principal, PackageRef("id", int(message_id)))
-        found: list[Item] = []
-        index = 0
-        while True:
-            page = tx.packages.items(package.id, ItemFilter(), PageRequest(index, _REPORT_PAGE))
-            found.extend(page.rows)
-            if len(found) >= page.total or not page.rows:
-                return found
-            index += 1
+        return tx.packages.all_items(package.id)

@@ -24,7 +24,6 @@ from service.domain.constants import IysRecipientType, IysSource, IysState
 from service.domain.errors import DomainError, Err, invalid
 from service.domain.iys import Brand, Consent, ConsentStatus, IysSettings, NewConsent, SyncResult
 from service.domain.phone import normalize
-from service.domain.principal import Principal
 from service.domain.records import User
 from service.domain.sending import Recipient
 from service.services.clock import Clock
@@ -185,17 +184,9 @@ class Consented(NamedTuple):
     skipped: int
 
 
-def consented_recipients(
-    uow: UnitOfWork, principal: Principal, recipients: Sequence[Recipient]
-) -> Consented:
+def consented_in(tx: Tx, user_id: int, recipients: Sequence[Recipient]) -> Consented:
     """Keep the recipients with an approved consent; a user without İYS settings (or
     brand code) may not send commercial messages at all."""
-    with uow.read() as tx:
-        return consented_in(tx, principal.user_id, recipients)
-
-
-def consented_in(tx: Tx, user_id: int, recipients: Sequence[Recipient]) -> Consented:
-    """consented_recipients inside a transaction of the caller's (periodic runs)."""
     require_brand(tx, user_id)
     approved = approved_numbers(tx, user_id, [r.target for r in recipients])
     kept = [r for r in recipients if r.target in approved]

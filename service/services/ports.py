@@ -453,6 +453,10 @@ class PackageRepo(Protocol):
         """The recipients of a package, in order."""
         ...
 
+    def all_items(self, package_id: int) -> list[Item]:
+        """Every item of a package, in order (one read, for a whole report)."""
+        ...
+
     def add_groups(self, package_id: int, group_uuids: Sequence[str]) -> None:
         """Remember the contact groups a package was sent to."""
         ...

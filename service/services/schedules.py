@@ -26,7 +26,7 @@ from service.domain.errors import DomainError, Err
 from service.domain.ids import uuid7
 from service.domain.pricing import policy_for
 from service.domain.records import NewPackage, Package, User
-from service.services import iys, sms
+from service.services import sms
 from service.services.platform import Platform
 from service.services.ports import Tx
 from service.services.senders import require_approved
@@ -85,11 +85,9 @@ def _write_run(
         _check_sendable(platform, tx, user, series)
         assert user is not None
         if series.commercial:  # consents change between runs: each run asks again
-            consented = iys.consented_in(tx, user.id, recipients)
-            recipients = consented.recipients
-            req = dataclasses.replace(req, invalid_count=consented.skipped)
-            if not recipients:
-                raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE)
+            kept = sms.consented(tx, user.id, sms.Filtered(recipients, 0))
+            recipients = kept.recipients
+            req = dataclasses.replace(req, invalid_count=req.invalid_count + kept.skipped)
         priced = sms.price_recipients(req, recipients, policy, platform.settings.max_message_parts)
         draft = sms.draft_package(platform, user.principal, req, policy, due, now, priced, None)
         # Inside the try: a run whose every number opted out fails alone (an empty package),

@@ -169,6 +169,9 @@ class Filtered(NamedTuple):
     skipped: int
 
 
+NO_CONSENT = "İYS onayı olan numara yok."
+
+
 def filter_recipients(
     platform: Platform, principal: Principal, req: SendRequest, recipients: Sequence[Recipient]
 ) -> Filtered:
@@ -176,9 +179,10 @@ def filter_recipients(
     package only those with an approved İYS consent. None left: ERR_EMPTY_SMS_PACKAGE."""
     kept = Filtered(unique_recipients(recipients), 0)
     if req.commercial:
-        kept = commercial_filter(platform, principal, kept)
+        with platform.uow.read() as tx:
+            return consented(tx, principal.user_id, kept)
     if not kept.recipients:
-        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, "İYS onayı olan numara yok.")
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, NO_CONSENT)
     return kept
 
 
@@ -213,11 +217,15 @@ def drop_blacklisted(tx: Tx, principal: Principal, draft: Draft) -> Draft:
     return Draft(package, kept, draft.fingerprint, screened=True)
 
 
-def commercial_filter(platform: Platform, principal: Principal, kept: Filtered) -> Filtered:
-    """Keep the recipients with an approved İYS consent (one query for all of them); the
-    others are left out. No İYS settings or brand code: the spec's errors."""
-    consented = iys.consented_recipients(platform.uow, principal, kept.recipients)
-    return Filtered(consented.recipients, kept.skipped + consented.skipped)
+def consented(tx: Tx, user_id: int, kept: Filtered) -> Filtered:
+    """Of a commercial package's recipients, those with an approved İYS consent (one
+    query for all of them), in the caller's transaction (a periodic run asks at each run);
+    the others are left out. None left: ERR_EMPTY_SMS_PACKAGE. No İYS settings or brand
+    code: the spec's errors."""
+    found = iys.consented_in(tx, user_id, kept.recipients)
+    if not found.recipients:
+        raise DomainError(Err.ERR_EMPTY_SMS_PACKAGE, NO_CONSENT)
+    return Filtered(found.recipients, kept.skipped + found.skipped)
 
 
 def price_recipients(

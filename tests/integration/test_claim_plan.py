@@ -121,8 +121,8 @@ def test_the_batch_writes_and_receipt_lookups_keep_safe_plans_with_stale_statist
 
     with platform.store.write() as conn:
         queue.SqlQueue(conn)  # the transaction as the queue repository sets it up
-        fenced = _explain(conn, queue._FENCED, b_ids=batch)
-        tids = [r.tid for r in conn.execute(queue._FENCED, {"b_ids": batch})]
+        fenced = _explain(conn, queue._LOCKED, b_ids=batch)
+        tids = [r.tid for r in conn.execute(queue._LOCKED, {"b_ids": batch})]
         assert len(tids) == 500
         update = _explain(
             conn,

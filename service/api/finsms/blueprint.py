@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from service.api.finsms.requests import Body, multi_request, send_request
+from service.api.finsms.requests import Body, json_response, multi_request, send_request
 from service.domain import facade as words
 from service.domain.apikeys import NewAudit, is_key
 from service.domain.errors import DomainError, Err
@@ -150,7 +150,7 @@ def _serve(
         apikeys.record(tx, verifier, _entry(platform, state, 200))
         written.append(True)
 
-    response = _json(handler(platform, caller, body, also), 200)
+    response = json_response(handler(platform, caller, body, also), 200)
     state.logged = bool(written)  # only once the package's transaction committed
     return response
 
@@ -179,17 +179,12 @@ def _error(endpoint: str, error: DomainError) -> Response:
         body: dict[str, Any] = {"Status": "Error", "Error": message, "Report": []}
     else:
         body = {"MessageId": 0, "Status": "Error", "Error": message}
-    response = _json(body, status)
+    response = json_response(body, status)
     if error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
     if status == 405:
         response.headers["Allow"] = "POST"
     return response
-
-
-def _json(body: dict[str, Any], status: int) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, mimetype="application/json")
 
 
 def _entry(platform: Platform, state: _Request, status: int) -> NewAudit:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service.api.basic_auth import basic_credentials
-from service.api.finsms.requests import Body
+from service.api.finsms.requests import Body, json_response
 from service.domain.apikeys import ApiKey
 from service.domain.errors import DomainError, Err
 from service.services import apikeys
@@ -52,7 +52,7 @@ def make_keys_blueprint(platform: Platform) -> Blueprint:
                 raise DomainError(Err.ERR_METHOD_NOT_ALLOWED)
             username, password = basic_credentials(request.headers.get("Authorization"))
             principal = platform.authenticate(username, password, request.remote_addr)
-            return _json(_act(platform, principal.username, principal.user_id, action), 200)
+            return json_response(_act(platform, principal.username, principal.user_id, action), 200)
         except DomainError as error:
             return _error(error)
 
@@ -97,7 +97,7 @@ def _body() -> dict[str, Any]:
 
 
 def _error(error: DomainError) -> Response:
-    response = _json(
+    response = json_response(
         {"Status": "Error", "Error": error.message, "Code": error.err.name}, error.err.status
     )
     if error.err == Err.ERR_UNAUTHORIZED_REQUEST:
@@ -105,8 +105,3 @@ def _error(error: DomainError) -> Response:
     if error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
-
-
-def _json(body: dict[str, Any], status: int) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, mimetype="application/json")

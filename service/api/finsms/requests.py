@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
+
+from flask import Response
 
 from service.domain import facade as words
 from service.domain.constants import Encoding, SendingType, SmsType
@@ -120,3 +123,9 @@ def _request(
         trust_date=None,
         recipients=recipients,
     )
+
+
+def json_response(body: dict[str, Any], status: int) -> Response:
+    """A facade answer: compact JSON, Turkish letters as they are."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=status, mimetype="application/json")

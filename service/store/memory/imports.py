@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from service.domain.constants import ExitType
 from service.domain.contacts import ContactFields, ContactStatus
 from service.domain.ids import uuid7
 from service.domain.imports import (
@@ -23,7 +24,7 @@ from service.store.memory.contacts import MemoryBlacklist, MemoryContacts, Memor
 if TYPE_CHECKING:
     from service.store.memory import MemoryDatabase
 
-_WEB = 2  # ExitType.WEB
+_WEB = int(ExitType.WEB)  # an import's isInBlacklist, like set-blacklist
 
 
 @dataclasses.dataclass

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from service.domain import iys as rules
 from service.domain.constants import IysState
 from service.domain.iys import CONSENT_TYPE, Consent, ConsentStatus, IysSettings, NewConsent
 
@@ -50,10 +51,9 @@ class MemoryIys:
             user_id=new.user_id,
             recipient=new.recipient,
             type=CONSENT_TYPE,
-            attempts=0,
             last_sync_at=None,
             created_at=now,
-            **_consent_values(new, now),
+            **rules.recorded_fields(new, now),
         )
         return True
 
@@ -62,7 +62,7 @@ class MemoryIys:
         key = (new.user_id, new.recipient)
         old = self.consents[key]
         self.claims.pop(old.id, None)
-        self.consents[key] = dataclasses.replace(old, attempts=0, **_consent_values(new, now))
+        self.consents[key] = dataclasses.replace(old, **rules.recorded_fields(new, now))
 
     def states(self, user_id: int, numbers: Sequence[str]) -> dict[str, int]:
         """{recipient: İYS state} of the user's consents among these numbers."""
@@ -136,17 +136,3 @@ class MemoryIys:
 
 def _approved(c: Consent) -> bool:
     return c.status == ConsentStatus.ONAY.value and c.iys_state == int(IysState.ACCEPTED)
-
-
-def _consent_values(new: NewConsent, now: datetime) -> dict[str, Any]:
-    return {
-        "recipient_type": int(new.recipient_type),
-        "source": int(new.source),
-        "status": new.status.value,
-        "consent_date": new.consent_date,
-        "exit_type": new.exit_type,
-        "iys_state": int(IysState.WAITING_SYNC),
-        "next_sync_at": now,
-        "last_error": None,
-        "updated_at": now,
-    }

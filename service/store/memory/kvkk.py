@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from service.domain.kvkk import KvkkLink, NewLink
+from service.domain.kvkk import KvkkLink, LinkState, NewLink
 
 if TYPE_CHECKING:
     from service.store.memory import MemoryDatabase
@@ -41,7 +41,7 @@ class MemoryKvkk:
     ) -> bool:
         """Record the answer of an unanswered link not expired at `at`; whether recorded."""
         link = self.links.get(token)
-        if link is None or link.answered_at is not None or link.expires_at <= at:
+        if link is None or link.state(at) is not LinkState.OPEN:
             return False
         self.links[token] = dataclasses.replace(
             link,

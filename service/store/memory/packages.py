@@ -189,6 +189,10 @@ class MemoryPackages:
         table: dict[int, list[str]] = self.db.extra.get("package_groups", {})
         return sorted(table.get(package_id, []))
 
+    def all_items(self, package_id: int) -> list[Item]:
+        """Every item of a package, in order."""
+        return list(self._items_of(package_id))
+
     def recipients(self, package_id: int) -> list[Recipient]:
         """The recipients of a package, in order."""
         return [Recipient(i.target, i.msg, i.xid) for i in self._items_of(package_id)]

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy import update as sql_update
 
+from service.domain.constants import ExitType
 from service.domain.contacts import ContactStatus
 from service.domain.ids import uuid7
 from service.domain.imports import (
@@ -45,7 +46,7 @@ from service.store.bulk import insert_rows
 from service.store.repositories.contacts import _inserted
 from service.store.schema import contact_imports
 
-_WEB = 2  # ExitType.WEB: an import's isInBlacklist, like set-blacklist
+_WEB = int(ExitType.WEB)  # an import's isInBlacklist, like set-blacklist
 # The staging table: not part of the schema (a temporary table of the connection).
 _STAGING = Table(
     "import_rows",

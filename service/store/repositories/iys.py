@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, String, and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from service.domain import iys as rules
 from service.domain.constants import IysState
 from service.domain.iys import CONSENT_TYPE, Consent, ConsentStatus, IysSettings, NewConsent
 from service.store.schema import iys_consents, iys_settings
@@ -62,10 +63,12 @@ class SqlIys:
     def add_consent(self, new: NewConsent, now: datetime) -> bool:
         """Insert a consent waiting to be synchronised; False when the user has one for the
         recipient already (a concurrent insert too)."""
-        values = {**_consent_values(new, now), "user_id": new.user_id, "recipient": new.recipient}
-        stmt = self._insert(iys_consents).values(
-            type=CONSENT_TYPE, attempts=0, created_at=now, **values
-        )
+        values = {
+            **rules.recorded_fields(new, now),
+            "user_id": new.user_id,
+            "recipient": new.recipient,
+        }
+        stmt = self._insert(iys_consents).values(type=CONSENT_TYPE, created_at=now, **values)
         stmt = stmt.on_conflict_do_nothing().returning(iys_consents.c.id)
         return self.conn.execute(stmt).scalar() is not None
 
@@ -75,7 +78,7 @@ class SqlIys:
         self.conn.execute(
             update(iys_consents)
             .where(*_key(new.user_id, new.recipient))
-            .values(attempts=0, claimed_by=None, claimed_until=None, **_consent_values(new, now))
+            .values(claimed_by=None, claimed_until=None, **rules.recorded_fields(new, now))
         )
 
     def states(self, user_id: int, numbers: Sequence[str]) -> dict[str, int]:
@@ -206,18 +209,3 @@ def _key(user_id: int, recipient: str) -> tuple[Any, ...]:
         iys_consents.c.recipient == recipient,
         iys_consents.c.type == CONSENT_TYPE,
     )
-
-
-def _consent_values(new: NewConsent, now: datetime) -> dict[str, Any]:
-    """The columns a recorded consent sets: what it says, and waiting to be sent now."""
-    return {
-        "recipient_type": int(new.recipient_type),
-        "source": int(new.source),
-        "status": new.status.value,
-        "consent_date": new.consent_date,
-        "exit_type": new.exit_type,
-        "iys_state": int(IysState.WAITING_SYNC),
-        "next_sync_at": now,
-        "last_error": None,
-        "updated_at": now,
-    }

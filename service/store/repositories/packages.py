@@ -229,6 +229,12 @@ class SqlPackages:
         ).mappings()
         return Page(int(total), [_item(r) for r in rows])
 
+    def all_items(self, package_id: int) -> list[Item]:
+        """Every item of a package, in order: one query (a page at a time, each page
+        counted and OFFSET past the ones before, grew with the square of its size)."""
+        query = select(items).where(items.c.package_id == package_id).order_by(items.c.id)
+        return [_item(r) for r in self.conn.execute(query).mappings()]
+
     def recipients(self, package_id: int) -> list[Recipient]:
         """The recipients of a package, in order (to send it again)."""
         rows = self.conn.execute(

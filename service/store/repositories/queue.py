@@ -229,9 +229,9 @@ def _fenced(
             yield row
 
 
-# The rows a submission record may move, locked: for the counters, and where (the
-# update that follows on PostgreSQL finds them by their locator).
-_FENCED = _locking_read()
+# The rows a submission record, a receipt's outcome or a timeout may move, locked: for
+# the counters, and where (the update that follows on PostgreSQL finds them by locator).
+_LOCKED = _locking_read()
 _MARK_SENT = (
     update(items)
     .where(_SUBMISSION_FENCE)
@@ -281,7 +281,7 @@ def _locked(rows: Any) -> Any:
 
 
 # The same writes as _MARK_SENT, _MARK_REJECTED and _APPLY_OUTCOME, set-based, on the rows
-# a locking read fenced (_FENCED, _RECEIVABLE).
+# a locking read (_LOCKED) fenced.
 _PG_MARK_SENT = (
     update(items)
     .where(_locked(_SENT_ROWS))
@@ -367,9 +367,6 @@ _MARK_RETRY = (
         expires_at=None,
     )
 )
-# The items outcomes will move (fenced like _APPLY_OUTCOME: "sent"), locked: for the
-# counters on SQLite, where executemany returns no rows.
-_RECEIVABLE = _locking_read()
 # The rows a retry may move back to waiting, and whether their package was cancelled
 # meanwhile (it has cancelled items: only a cancel makes them), locked.
 _SIBLING = items.alias("sibling")
@@ -734,7 +731,7 @@ class SqlQueue:
 
     def _held_stranded(self, item_ids: Sequence[int], now: datetime) -> Iterator[Any]:
         """The items among these still "sending" with their expiry passed, locked."""
-        rows = self._each(_FENCED, sorted(item_ids))
+        rows = self._each(_LOCKED, sorted(item_ids))
         # "Sending" is the state from which an item may be sent (or rejected).
         return _fenced(rows, None, ItemState.SENT, ItemState.REJECTED, expired_by=now)
 
@@ -792,7 +789,7 @@ class SqlQueue:
         held: dict[int, object] = {}
         packages: set[int] = set()
         receivable = (ItemState.DELIVERED, ItemState.UNDELIVERED, ItemState.REJECTED)
-        for row in _fenced(self._each(_RECEIVABLE, sorted(first)), None, *receivable):
+        for row in _fenced(self._each(_LOCKED, sorted(first)), None, *receivable):
             counts.move(moves, row.package_id, row.parts, _SENT, int(first[row.id].state))
             held[row.id] = row.tid
             packages.add(row.package_id)
@@ -827,7 +824,7 @@ class SqlQueue:
         their move to `target`; {item id: (package id, row locator)} of those that will."""
         moves = counts.deltas()
         held: dict[int, tuple[int, object]] = {}
-        rows = self._each(_FENCED, sorted(item_ids))
+        rows = self._each(_LOCKED, sorted(item_ids))
         for row in _fenced(rows, owner, ItemState.SENT, ItemState.REJECTED):
             counts.move(moves, row.package_id, row.parts, _SENDING, int(target))
             held[row.id] = (row.package_id, row.tid)

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 
 revision = '0015'
-# Chained after this branch's head (0012) so that it migrates; the lead re-chains at merge.
 down_revision = '0011'
 branch_labels = None
 depends_on = None
